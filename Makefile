@@ -1,0 +1,94 @@
+# microtcp - the only build system.
+#
+#   make            build/libmtcp.so, build/libmtcpstack.a, build/mtcp-echo
+#   make check      every test (unit + integration); the README's test command
+#   make demo       the stack answering ping and UDP in a throwaway namespace
+#   make asan       the same build with AddressSanitizer + UBSan in build/asan
+#   make tsan       the same build with ThreadSanitizer in build/tsan
+#   make check-asan / check-tsan   unit tests under those sanitizers
+
+BUILD   ?= build
+CC      ?= cc
+SAN     ?=
+OPT     ?= -O2
+
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wno-missing-field-initializers \
+	   -fPIC -pthread -fno-strict-aliasing -D_GNU_SOURCE
+CPPFLAGS += -Istack -Istack/wire -Istack/dev -Ifdtable -Ipreload -MMD -MP
+LDFLAGS += -pthread
+ifneq ($(SAN),)
+CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SAN)
+endif
+
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+STACK_SRC   := $(wildcard stack/*.c stack/wire/*.c stack/dev/*.c)
+PRELOAD_SRC := $(wildcard preload/*.c fdtable/*.c)
+TOOL_SRC    := $(wildcard stack/tools/*.c)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNITLIB_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+STACK_OBJ   := $(call obj,$(STACK_SRC))
+PRELOAD_OBJ := $(call obj,$(PRELOAD_SRC))
+UNITLIB_OBJ := $(call obj,$(UNITLIB_SRC))
+TOOLS       := $(patsubst stack/tools/%.c,$(BUILD)/%,$(TOOL_SRC))
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all check unit integration demo asan tsan check-asan check-tsan deps clean
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/libmtcpstack.a $(BUILD)/libmtcp.so $(TOOLS) $(UNIT_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+
+$(BUILD)/libmtcpstack.a: $(STACK_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libmtcp.so: $(PRELOAD_OBJ) $(STACK_OBJ)
+	$(CC) -shared -Wl,-z,defs $(LDFLAGS) -o $@ $^ -ldl
+
+$(BUILD)/%: $(BUILD)/obj/stack/tools/%.o $(BUILD)/libmtcpstack.a
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNITLIB_OBJ) $(BUILD)/libmtcpstack.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
+
+deps:
+	@scripts/deps
+
+# Unit tests need nothing but the build; integration tests need root,
+# network namespaces and the Debian packages scripts/deps installs.
+check: deps all
+	@tests/run --build $(BUILD)
+
+unit: all
+	@tests/run --build $(BUILD) --unit-only
+
+demo: deps all
+	@scripts/demo $(BUILD)
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=address,undefined OPT=-O1 all
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread OPT=-O1 all
+check-asan: asan
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		tests/run --build build/asan --unit-only
+check-tsan: tsan
+	@tests/run --build build/tsan --unit-only
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,54 @@
+/*
+ * config.h - a stack's configuration, from the MTCP_* environment or built
+ * by hand (unit tests).
+ *
+ *   MTCP_IFACE     interface name (required for a real device)
+ *   MTCP_DRIVER    tap | packet                        (default tap)
+ *   MTCP_ADDR      A.B.C.D/P                           (required)
+ *   MTCP_GATEWAY   A.B.C.D, inside the MTCP_ADDR subnet (optional)
+ *   MTCP_MAC       aa:bb:cc:dd:ee:ff, unicast          (default: random,
+ *                  locally administered)
+ *   MTCP_MTU       68..9000                            (default: the device's)
+ *   MTCP_PCAP      file to write every frame to        (optional)
+ *   MTCP_LOG       LEVEL or MODULE:LEVEL,...            (default warn)
+ *   MTCP_IMPAIR    loss=P,dup=P,reorder=P,corrupt=P,seed=N (optional)
+ *
+ * An invalid value is reported as "MTCP_X: invalid value "..." (expected
+ * ...)": the variable is always named.
+ */
+#ifndef MTCP_CONFIG_H
+#define MTCP_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <net/if.h>
+#include <limits.h>
+
+#include "dev/dev.h"
+
+enum mtcp_driver { MTCP_DRIVER_TAP, MTCP_DRIVER_PACKET };
+
+struct mtcp_config {
+	char iface[IFNAMSIZ];
+	enum mtcp_driver driver;
+	uint32_t addr;          /* host order */
+	uint8_t prefix;
+	uint32_t gateway;       /* 0: none */
+	uint8_t mac[6];
+	bool has_mac;
+	unsigned mtu;           /* 0: the device's */
+	char pcap[PATH_MAX];    /* "": none */
+	bool has_impair;
+	struct impair_cfg impair;
+	uint64_t seed;          /* for the stack's PRNG; 0: from getrandom() */
+};
+
+/* Fill c from the environment. 0, or -EINVAL with "MTCP_X: ..." in err. */
+int config_from_env(struct mtcp_config *c, char *err, size_t errlen);
+
+/* Parse one variable's value (exposed for tests). Each returns 0 or -EINVAL
+ * with the message in err. */
+int config_parse_addr(const char *v, uint32_t *addr, uint8_t *prefix, char *err, size_t errlen);
+int config_parse_ipv4(const char *v, uint32_t *addr);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * dev.h - link devices: where Ethernet frames enter and leave the stack.
+ *
+ * A device moves whole Ethernet frames (no FCS). Drivers: tap (a Linux TAP
+ * interface), packet (an AF_PACKET socket bound to one interface), memlink
+ * (two devices joined in memory, for tests) and impair (a wrapper that
+ * drops, duplicates, reorders and corrupts with a seeded generator).
+ *
+ * A device is used by one stack under that stack's lock; drivers need no
+ * locking of their own except memlink, whose two ends may belong to stacks
+ * driven from different threads.
+ *
+ * Time ("now", microseconds on the stack's clock) is passed in; drivers never
+ * read a clock.
+ */
+#ifndef MTCP_DEV_H
+#define MTCP_DEV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define NETDEV_NAMELEN  16
+
+struct netdev;
+
+struct netdev_ops {
+	/* Send one frame. 0, or -errno; -EAGAIN/-ENOBUFS when the device has
+	 * no room (the frame is lost; the caller counts it). */
+	int (*send)(struct netdev *d, const uint8_t *frame, size_t len, uint64_t now);
+	/* Receive one frame into buf. Its length (> 0), -EAGAIN when none is
+	 * ready now, or -errno. A frame longer than cap is cut to cap. */
+	ssize_t (*recv)(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now);
+	/* The time at which the device wants recv() called even without its
+	 * fd becoming readable (an impair device holding a frame back), or
+	 * UINT64_MAX. May be NULL. */
+	uint64_t (*poll_at)(struct netdev *d);
+	/* Release everything. */
+	void (*destroy)(struct netdev *d);
+};
+
+struct netdev_stats {
+	uint64_t rx_frames, rx_bytes;
+	uint64_t tx_frames, tx_bytes;
+	uint64_t tx_errors;             /* send() failed */
+	/* impair only */
+	uint64_t imp_lost, imp_dup, imp_reordered, imp_corrupted;
+};
+
+struct netdev {
+	const struct netdev_ops *ops;
+	char name[NETDEV_NAMELEN];
+	int fd;                 /* readable when recv() may return a frame; -1 if none */
+	unsigned mtu;           /* largest IP packet (payload of a frame) */
+	uint8_t hwaddr[6];      /* the interface's own MAC where it has one, else zero */
+	struct netdev_stats stats;
+};
+
+static inline int netdev_send(struct netdev *d, const uint8_t *f, size_t len, uint64_t now)
+{
+	return d->ops->send(d, f, len, now);
+}
+
+static inline ssize_t netdev_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
+{
+	return d->ops->recv(d, buf, cap, now);
+}
+
+static inline uint64_t netdev_poll_at(struct netdev *d)
+{
+	return d->ops->poll_at ? d->ops->poll_at(d) : UINT64_MAX;
+}
+
+static inline void netdev_destroy(struct netdev *d)
+{
+	if (d)
+		d->ops->destroy(d);
+}
+
+/* TAP: open /dev/net/tun as IFF_TAP|IFF_NO_PI on interface name (created if
+ * it does not exist; the caller must then bring it up). Non-blocking.
+ * On failure returns NULL with *err = -errno. */
+struct netdev *tap_open(const char *name, int *err);
+
+/* AF_PACKET: a raw socket bound to interface name, receiving every frame the
+ * interface sees (promiscuous membership, our own transmissions skipped).
+ * mtu and hwaddr come from the interface. NULL with *err = -errno. */
+struct netdev *packet_open(const char *name, int *err);
+
+/* Two devices joined in memory: a frame sent on one is received on the
+ * other, in order. Each direction holds at most qlen frames (send returns
+ * -ENOBUFS beyond). fd is an eventfd readable while frames are queued, so a
+ * real stack thread can wait on it. Thread-safe. */
+int memlink_pair(struct netdev **a, struct netdev **b, unsigned mtu, unsigned qlen);
+
+/* Impairment. Probabilities in [0, 1]; each key of MTCP_IMPAIR is optional. */
+struct impair_cfg {
+	double loss, dup, reorder, corrupt;
+	uint64_t seed;
+	uint32_t reorder_hold_us;       /* longest a held frame waits (default 1000) */
+};
+
+/* Parse "loss=0.02,dup=0.01,reorder=0.02,corrupt=0.001,seed=7". 0 or -EINVAL
+ * with a message naming the bad key in err. Unset keys are 0; seed defaults
+ * to 1. */
+int impair_parse(const char *spec, struct impair_cfg *out, char *err, size_t errlen);
+
+/* Wrap lower (taking ownership): impairments apply to both directions, each
+ * direction deciding independently. Loss drops the frame; dup delivers it
+ * twice; reorder holds it back until the next frame in that direction has
+ * passed (or reorder_hold_us has elapsed); corrupt flips one random bit of
+ * the frame past the Ethernet header. Same seed, same frames -> same result. */
+struct netdev *impair_wrap(struct netdev *lower, const struct impair_cfg *cfg);
+
+/* pcap writer (libpcap format, LINKTYPE_ETHERNET, microsecond timestamps). */
+struct pcap_writer;
+struct pcap_writer *pcap_open(const char *path, int *err);
+/* ts_us is wall-clock microseconds since the epoch. Write errors are counted,
+ * not fatal. */
+void pcap_write(struct pcap_writer *w, uint64_t ts_us, const uint8_t *frame, size_t len);
+/* Records are buffered; push them to the file now (e.g. when the stack is
+ * idle). 0, or -errno: the writer then stops writing and counts errors. */
+int pcap_flush(struct pcap_writer *w);
+/* Frames not written because of a write error. */
+uint64_t pcap_errors(struct pcap_writer *w);
+void pcap_close(struct pcap_writer *w);
+
+#endif

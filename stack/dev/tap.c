@@ -1,0 +1,168 @@
+/*
+ * tap.c - a Linux TAP interface.
+ *
+ * The kernel owns the interface (and its MAC, which is the kernel side's
+ * address, not ours), so hwaddr stays zero and the stack picks its own.
+ * Each read() returns one frame, each write() sends one.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dev.h"
+
+#define TUN_PATH	"/dev/net/tun"
+#define TAP_DEFMTU	1500
+#define TAP_HDROOM	(14 + 4)	/* Ethernet header and a VLAN tag */
+
+struct tap_dev {
+	struct netdev	 td_dev;	/* first */
+	uint8_t		*td_buf;	/* for reads into a short buffer */
+	size_t		 td_bufsz;
+};
+
+/*
+ * The interface's MTU, asked through a throwaway socket. AF_UNIX first:
+ * the kernel answers interface ioctls on any socket, and an AF_INET one
+ * would be ours to serve when running under the preload library.
+ */
+static unsigned
+ifmtu(const char *name)
+{
+	static const int fams[] = { AF_UNIX, AF_INET };
+	struct ifreq ifr;
+	unsigned i;
+	int s, r;
+
+	for (i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
+		if ((s = socket(fams[i], SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+			continue;
+		memset(&ifr, 0, sizeof(ifr));
+		strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+		r = ioctl(s, SIOCGIFMTU, &ifr);
+		close(s);
+		if (r == 0 && ifr.ifr_mtu > 0)
+			return (unsigned)ifr.ifr_mtu;
+	}
+	return TAP_DEFMTU;
+}
+
+static int
+tap_send(struct netdev *d, const uint8_t *frame, size_t len, uint64_t now)
+{
+	ssize_t n;
+
+	(void)now;
+	do
+		n = write(d->fd, frame, len);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 || (size_t)n != len) {
+		d->stats.tx_errors++;
+		if (n != -1)
+			return -EIO;
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	}
+	d->stats.tx_frames++;
+	d->stats.tx_bytes += len;
+	return 0;
+}
+
+static ssize_t
+tap_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
+{
+	struct tap_dev *td = (struct tap_dev *)d;
+	uint8_t *dst = buf;
+	ssize_t n;
+
+	(void)now;
+	/* A short buffer reads into ours, so the kernel never cuts a frame. */
+	if (cap < td->td_bufsz)
+		dst = td->td_buf;
+	do
+		n = read(d->fd, dst, dst == buf ? cap : td->td_bufsz);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (n == 0)
+		return -EAGAIN;
+	if ((size_t)n > cap)
+		n = (ssize_t)cap;
+	if (dst != buf)
+		memcpy(buf, dst, (size_t)n);
+	d->stats.rx_frames++;
+	d->stats.rx_bytes += (uint64_t)n;
+	return n;
+}
+
+static void
+tap_destroy(struct netdev *d)
+{
+	struct tap_dev *td = (struct tap_dev *)d;
+
+	close(d->fd);
+	free(td->td_buf);
+	free(td);
+}
+
+static const struct netdev_ops tap_ops = {
+	.send = tap_send,
+	.recv = tap_recv,
+	.poll_at = NULL,
+	.destroy = tap_destroy,
+};
+
+struct netdev *
+tap_open(const char *name, int *err)
+{
+	struct tap_dev *td = NULL;
+	struct ifreq ifr;
+	int fd = -1, error;
+
+	if (name == NULL)
+		name = "";
+	if (strlen(name) >= IFNAMSIZ || strlen(name) >= NETDEV_NAMELEN) {
+		error = -ENAMETOOLONG;
+		goto fail;
+	}
+	if ((fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		error = -errno;
+		goto fail;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	/* An empty name lets the kernel pick one (tap%d). */
+	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
+		error = -errno;
+		goto fail;
+	}
+	if ((td = calloc(1, sizeof(*td))) == NULL) {
+		error = -ENOMEM;
+		goto fail;
+	}
+	td->td_dev.ops = &tap_ops;
+	td->td_dev.fd = fd;
+	memcpy(td->td_dev.name, ifr.ifr_name, NETDEV_NAMELEN - 1);
+	td->td_dev.mtu = ifmtu(td->td_dev.name);
+	td->td_bufsz = (size_t)td->td_dev.mtu + TAP_HDROOM;
+	if ((td->td_buf = malloc(td->td_bufsz)) == NULL) {
+		error = -ENOMEM;
+		goto fail;
+	}
+	return &td->td_dev;
+
+fail:
+	if (fd != -1)
+		close(fd);
+	free(td);
+	if (err != NULL)
+		*err = error;
+	return NULL;
+}

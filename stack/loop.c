@@ -1,0 +1,88 @@
+/*
+ * loop.c - the stack thread: waits on the device, the wake-up eventfd and
+ * the nearest timer; processes frames and timers under the stack lock.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mtcp.h"
+#include "proto.h"
+#include "socket.h"
+#include "stack.h"
+
+static void *stack_thread(void *arg)
+{
+	struct stack *st = arg;
+	struct pollfd pfd[2] = {
+		{ .fd = st->dev->fd, .events = POLLIN },
+		{ .fd = st->wake_fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		bool more = mtcp_stack_poll(st);
+		uint64_t at = mtcp_stack_poll_at(st);
+		int timeout;
+
+		pthread_mutex_lock(&st->lock);
+		bool stop = st->stopping;
+		uint64_t now = stack_now(st);
+		pthread_mutex_unlock(&st->lock);
+		if (stop)
+			break;
+
+		if (more || at <= now)
+			timeout = 0;
+		else if (at == TIME_NEVER)
+			timeout = -1;
+		else    /* round up: waking early only to sleep again wastes a pass */
+			timeout = (int)((at - now + 999) / 1000);
+
+		if (poll(pfd, pfd[0].fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR) {
+			log_error(core, "poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[1].revents & POLLIN) {
+			uint64_t v;
+			ssize_t r = read(st->wake_fd, &v, sizeof(v));
+			(void)r;
+		}
+	}
+	return NULL;
+}
+
+int mtcp_stack_start(struct stack *st)
+{
+	sigset_t all, old;
+	int rc;
+
+	mtcp_stack_announce(st);
+	/* The application's signals are the application's: the stack thread
+	 * blocks them all, so handlers run on the threads that expect them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&st->thread, NULL, stack_thread, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		return -rc;
+	pthread_mutex_lock(&st->lock);
+	st->running = true;
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+void mtcp_stack_stop(struct stack *st)
+{
+	pthread_mutex_lock(&st->lock);
+	bool running = st->running;
+	st->stopping = true;
+	st->running = false;
+	sock_wake_all(st);
+	pthread_mutex_unlock(&st->lock);
+	if (running) {
+		stack_kick(st);
+		pthread_join(st->thread, NULL);
+	}
+}

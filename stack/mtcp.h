@@ -1,0 +1,90 @@
+/*
+ * mtcp.h - what the stack offers its users: mtcp-echo, the preload library
+ * and the tests.
+ *
+ * A stack instance owns a device, a configuration and its protocol state.
+ * It runs either in its own thread (mtcp_stack_start) or driven by hand
+ * (mtcp_stack_poll, for unit tests on a virtual clock).
+ *
+ * The socket API mirrors the BSD calls but returns 0 / a byte count or a
+ * negative errno, never -1 + errno. Every call takes the stack lock itself:
+ * call none of them with it held.
+ */
+#ifndef MTCP_H
+#define MTCP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+
+#include "clock.h"
+#include "config.h"
+#include "stats.h"
+
+struct stack;
+struct mtcp_sock;
+struct netdev;
+
+/* Create a stack over dev (taking ownership) with the given clock.
+ * 0 or -errno; on error dev has been destroyed. */
+int mtcp_stack_create(const struct mtcp_config *cfg, struct netdev *dev,
+		      const struct mtcp_clock *clock, struct stack **out);
+
+/* Open the device cfg names (tap or packet, wrapped by impair when
+ * configured, pcap when configured) and create a stack on the real clock.
+ * 0, or -errno with a message naming the variable or device in err. */
+int mtcp_stack_open(const struct mtcp_config *cfg, struct stack **out,
+		    char *err, size_t errlen);
+
+/* Announce ourselves (gratuitous ARP, RFC 5227 2.3 style) and run the stack
+ * thread. 0 or -errno. */
+int mtcp_stack_start(struct stack *st);
+/* Stop the thread (if running) and wake every blocked caller. */
+void mtcp_stack_stop(struct stack *st);
+/* Free everything; every socket must have been closed. */
+void mtcp_stack_destroy(struct stack *st);
+
+/* Driving by hand: process received frames and due timers at the clock's
+ * now; returns true while there is more to do right away. */
+bool mtcp_stack_poll(struct stack *st);
+/* When mtcp_stack_poll next has timer work (TIME_NEVER when none). */
+uint64_t mtcp_stack_poll_at(struct stack *st);
+/* Send the gratuitous ARP announcement (mtcp_stack_start does it). */
+void mtcp_stack_announce(struct stack *st);
+
+/* A snapshot of the counters. */
+void mtcp_stack_stats(struct stack *st, struct stack_stats *out);
+/* "stat NAME VALUE" and "drop REASON VALUE" lines, then "stat end". */
+void mtcp_stats_print(const struct stack_stats *s, FILE *f);
+
+/* Sockets. type: SOCK_DGRAM (SOCK_STREAM arrives with TCP). */
+int mtcp_socket(struct stack *st, int type, struct mtcp_sock **out);
+int mtcp_bind(struct mtcp_sock *s, const struct sockaddr_in *a);
+int mtcp_connect(struct mtcp_sock *s, const struct sockaddr *a, socklen_t len);
+ssize_t mtcp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags);
+ssize_t mtcp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags);
+ssize_t mtcp_sendto(struct mtcp_sock *s, const void *buf, size_t len, int flags,
+		    const struct sockaddr_in *to);
+ssize_t mtcp_recvfrom(struct mtcp_sock *s, void *buf, size_t len, int flags,
+		      struct sockaddr_in *from);
+int mtcp_getsockname(struct mtcp_sock *s, struct sockaddr_in *a);
+int mtcp_getpeername(struct mtcp_sock *s, struct sockaddr_in *a);
+int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, socklen_t len);
+int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen_t *len);
+int mtcp_shutdown(struct mtcp_sock *s, int how);
+void mtcp_set_nonblock(struct mtcp_sock *s, bool on);
+/* Readiness now: EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDHUP. */
+unsigned mtcp_poll(struct mtcp_sock *s);
+/* Called (stack lock held; must not block or call back into the stack)
+ * whenever the socket's readiness may have changed. */
+void mtcp_set_notify(struct mtcp_sock *s, void (*fn)(struct mtcp_sock *, void *), void *ctx);
+/* Release the socket: the caller's reference is gone after this. */
+void mtcp_close(struct mtcp_sock *s);
+/* References for callers that share a socket between threads. */
+void mtcp_sock_hold(struct mtcp_sock *s);
+void mtcp_sock_put(struct mtcp_sock *s);
+
+#endif

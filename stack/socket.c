@@ -1,0 +1,451 @@
+/*
+ * socket.c - the stack's socket API (mtcp.h): argument checks as Linux
+ * makes them, blocking and waking, options; protocol work goes to udp.c
+ * (and tcp later).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/ip.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "mtcp.h"
+#include "socket.h"
+#include "stack.h"
+
+/* Linux's defaults (net.core.rmem_default / wmem_default), reported doubled
+ * by getsockopt as Linux does (socket(7): "the kernel doubles this value"). */
+#define DEFAULT_RCVBUF  212992
+#define DEFAULT_SNDBUF  212992
+#define MIN_RCVBUF      2304
+#define MIN_SNDBUF      4608
+#define MAX_BUF         (16 << 20)
+
+int mtcp_socket(struct stack *st, int type, struct mtcp_sock **out)
+{
+	struct mtcp_sock *s;
+
+	if (type != SOCK_DGRAM) {
+		log_warn(sock, "socket type %d not supported", type);
+		return -EPROTONOSUPPORT;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->st = st;
+	s->type = type;
+	s->refs = 1;
+	s->rcvbuf = DEFAULT_RCVBUF;
+	s->sndbuf = DEFAULT_SNDBUF;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_lock(&st->lock);
+	st->nsockets++;
+	pthread_mutex_unlock(&st->lock);
+	*out = s;
+	return 0;
+}
+
+/* Call with the lock held. */
+static void sock_put_locked(struct mtcp_sock *s)
+{
+	if (--s->refs)
+		return;
+	s->st->nsockets--;
+	pthread_cond_destroy(&s->cond);
+	free(s);
+}
+
+void mtcp_sock_hold(struct mtcp_sock *s)
+{
+	pthread_mutex_lock(&s->st->lock);
+	s->refs++;
+	pthread_mutex_unlock(&s->st->lock);
+}
+
+void mtcp_sock_put(struct mtcp_sock *s)
+{
+	struct stack *st = s->st;
+
+	pthread_mutex_lock(&st->lock);
+	sock_put_locked(s);
+	pthread_mutex_unlock(&st->lock);
+}
+
+void mtcp_close(struct mtcp_sock *s)
+{
+	struct stack *st = s->st;
+
+	pthread_mutex_lock(&st->lock);
+	s->closed = true;
+	udp_close(s);
+	s->notify = NULL;
+	sock_wake(s);
+	sock_put_locked(s);
+	pthread_mutex_unlock(&st->lock);
+}
+
+void sock_wake(struct mtcp_sock *s)
+{
+	if (s->waiters)
+		pthread_cond_broadcast(&s->cond);
+	if (s->notify)
+		s->notify(s, s->notify_ctx);
+}
+
+void sock_wake_all(struct stack *st)
+{
+	for (unsigned i = 0; i < UDP_HASH; i++)
+		for (struct mtcp_sock *s = st->udp_hash[i]; s; s = s->hnext)
+			sock_wake(s);
+}
+
+uint64_t sock_deadline(uint64_t timeout)
+{
+	struct timespec ts;
+
+	if (!timeout)
+		return TIME_NEVER;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000 + timeout;
+}
+
+int sock_wait(struct mtcp_sock *s, uint64_t deadline)
+{
+	struct stack *st = s->st;
+	int rc = 0;
+
+	if (st->stopping)
+		return -ESHUTDOWN;
+	s->refs++;
+	s->waiters++;
+	if (deadline == TIME_NEVER) {
+		pthread_cond_wait(&s->cond, &st->lock);
+	} else {
+		struct timespec ts = {
+			.tv_sec = (time_t)(deadline / USEC_PER_SEC),
+			.tv_nsec = (long)(deadline % USEC_PER_SEC) * 1000,
+		};
+		if (pthread_cond_timedwait(&s->cond, &st->lock, &ts) == ETIMEDOUT)
+			rc = -ETIMEDOUT;
+	}
+	s->waiters--;
+	if (st->stopping)
+		rc = -ESHUTDOWN;
+	sock_put_locked(s);
+	return rc;
+}
+
+static int check_sin(const struct sockaddr *a, socklen_t len, bool allow_unspec)
+{
+	if (len < sizeof(sa_family_t))
+		return -EINVAL;
+	if (allow_unspec && a->sa_family == AF_UNSPEC)
+		return 0;
+	if (len < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	if (a->sa_family != AF_INET)
+		return -EAFNOSUPPORT;
+	return 0;
+}
+
+int mtcp_bind(struct mtcp_sock *s, const struct sockaddr_in *a)
+{
+	int rc;
+
+	if (a->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	pthread_mutex_lock(&s->st->lock);
+	rc = udp_bind(s, ntohl(a->sin_addr.s_addr), ntohs(a->sin_port));
+	pthread_mutex_unlock(&s->st->lock);
+	return rc;
+}
+
+int mtcp_connect(struct mtcp_sock *s, const struct sockaddr *a, socklen_t len)
+{
+	int rc = check_sin(a, len, true);
+
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&s->st->lock);
+	if (a->sa_family == AF_UNSPEC) {
+		rc = udp_disconnect(s);
+	} else {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
+		rc = udp_connect(s, ntohl(sin->sin_addr.s_addr), ntohs(sin->sin_port));
+	}
+	pthread_mutex_unlock(&s->st->lock);
+	return rc;
+}
+
+ssize_t mtcp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags)
+{
+	ssize_t rc;
+
+	if (msg->msg_name) {
+		rc = check_sin(msg->msg_name, msg->msg_namelen, false);
+		if (rc < 0)
+			return rc;
+	}
+	pthread_mutex_lock(&s->st->lock);
+	rc = udp_sendmsg(s, msg, flags);
+	pthread_mutex_unlock(&s->st->lock);
+	return rc;
+}
+
+ssize_t mtcp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags)
+{
+	ssize_t rc;
+
+	pthread_mutex_lock(&s->st->lock);
+	rc = udp_recvmsg(s, msg, flags);
+	pthread_mutex_unlock(&s->st->lock);
+	return rc;
+}
+
+ssize_t mtcp_sendto(struct mtcp_sock *s, const void *buf, size_t len, int flags,
+		    const struct sockaddr_in *to)
+{
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr msg = {
+		.msg_name = (void *)to,
+		.msg_namelen = to ? sizeof(*to) : 0,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+
+	return mtcp_sendmsg(s, &msg, flags);
+}
+
+ssize_t mtcp_recvfrom(struct mtcp_sock *s, void *buf, size_t len, int flags,
+		      struct sockaddr_in *from)
+{
+	struct iovec iov = { buf, len };
+	struct msghdr msg = {
+		.msg_name = from,
+		.msg_namelen = from ? sizeof(*from) : 0,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+
+	return mtcp_recvmsg(s, &msg, flags);
+}
+
+static void fill_sin(struct sockaddr_in *a, uint32_t addr, uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(addr);
+	a->sin_port = htons(port);
+}
+
+int mtcp_getsockname(struct mtcp_sock *s, struct sockaddr_in *a)
+{
+	pthread_mutex_lock(&s->st->lock);
+	fill_sin(a, s->laddr, s->lport);
+	pthread_mutex_unlock(&s->st->lock);
+	return 0;
+}
+
+int mtcp_getpeername(struct mtcp_sock *s, struct sockaddr_in *a)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&s->st->lock);
+	if (!s->connected)
+		rc = -ENOTCONN;
+	else
+		fill_sin(a, s->raddr, s->rport);
+	pthread_mutex_unlock(&s->st->lock);
+	return rc;
+}
+
+static int opt_int(const void *val, socklen_t len, int *out)
+{
+	if (len < sizeof(int))
+		return -EINVAL;
+	memcpy(out, val, sizeof(int));
+	return 0;
+}
+
+static int opt_timeval(const void *val, socklen_t len, uint64_t *out)
+{
+	struct timeval tv;
+
+	if (len < sizeof(tv))
+		return -EINVAL;
+	memcpy(&tv, val, sizeof(tv));
+	if (tv.tv_usec < 0 || tv.tv_usec >= 1000000)
+		return -EDOM;
+	if (tv.tv_sec < 0)
+		*out = 0;       /* Linux: a negative timeout means none, i.e. forever */
+	else
+		*out = (uint64_t)tv.tv_sec * USEC_PER_SEC + (uint64_t)tv.tv_usec;
+	return 0;
+}
+
+int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, socklen_t len)
+{
+	int v = 0, rc;
+
+	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
+		uint64_t t;
+		if ((rc = opt_timeval(val, len, &t)) < 0)
+			return rc;
+		pthread_mutex_lock(&s->st->lock);
+		if (name == SO_RCVTIMEO)
+			s->rcvtimeo = t;
+		else
+			s->sndtimeo = t;
+		pthread_mutex_unlock(&s->st->lock);
+		return 0;
+	}
+	if ((rc = opt_int(val, len, &v)) < 0)
+		return rc;
+
+	rc = 0;
+	pthread_mutex_lock(&s->st->lock);
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_BROADCAST:
+			s->broadcast = v != 0;
+			break;
+		case SO_REUSEADDR:
+			s->reuseaddr = v != 0;
+			break;
+		case SO_RCVBUF:
+		case SO_RCVBUFFORCE:
+			/* socket(7): the kernel doubles the value */
+			v = v > MAX_BUF / 2 ? MAX_BUF : v * 2;
+			s->rcvbuf = v < MIN_RCVBUF ? MIN_RCVBUF : v;
+			break;
+		case SO_SNDBUF:
+		case SO_SNDBUFFORCE:
+			v = v > MAX_BUF / 2 ? MAX_BUF : v * 2;
+			s->sndbuf = v < MIN_SNDBUF ? MIN_SNDBUF : v;
+			break;
+		default:
+			rc = -ENOPROTOOPT;
+		}
+	} else if (level == IPPROTO_IP) {
+		switch (name) {
+		case IP_TTL:
+			if (v == -1)
+				v = 0;
+			if (v < 0 || v > 255)
+				rc = -EINVAL;
+			else
+				s->ttl = (uint8_t)v;
+			break;
+		case IP_TOS:
+			s->tos = (uint8_t)(v & 0xfc);
+			break;
+		default:
+			rc = -ENOPROTOOPT;
+		}
+	} else {
+		rc = -ENOPROTOOPT;
+	}
+	pthread_mutex_unlock(&s->st->lock);
+	if (rc == -ENOPROTOOPT)
+		log_info(sock, "setsockopt level %d name %d not supported", level, name);
+	return rc;
+}
+
+int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen_t *len)
+{
+	int v = 0, rc = 0;
+
+	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
+		struct timeval tv;
+		pthread_mutex_lock(&s->st->lock);
+		uint64_t t = name == SO_RCVTIMEO ? s->rcvtimeo : s->sndtimeo;
+		pthread_mutex_unlock(&s->st->lock);
+		tv.tv_sec = (time_t)(t / USEC_PER_SEC);
+		tv.tv_usec = (suseconds_t)(t % USEC_PER_SEC);
+		if (*len > sizeof(tv))
+			*len = sizeof(tv);
+		memcpy(val, &tv, *len);
+		return 0;
+	}
+
+	pthread_mutex_lock(&s->st->lock);
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_TYPE:           v = s->type; break;
+		case SO_ERROR:          v = s->so_error; s->so_error = 0; break;
+		case SO_BROADCAST:      v = s->broadcast; break;
+		case SO_REUSEADDR:      v = s->reuseaddr; break;
+		case SO_RCVBUF:         v = s->rcvbuf; break;
+		case SO_SNDBUF:         v = s->sndbuf; break;
+		case SO_DOMAIN:         v = AF_INET; break;
+		case SO_PROTOCOL:       v = IPPROTO_UDP; break;
+		case SO_ACCEPTCONN:     v = 0; break;
+		default:                rc = -ENOPROTOOPT;
+		}
+	} else if (level == IPPROTO_IP) {
+		switch (name) {
+		case IP_TTL:            v = s->ttl ? s->ttl : 64; break;
+		case IP_TOS:            v = s->tos; break;
+		default:                rc = -ENOPROTOOPT;
+		}
+	} else {
+		rc = -ENOPROTOOPT;
+	}
+	pthread_mutex_unlock(&s->st->lock);
+	if (rc < 0)
+		return rc;
+	/* Linux copies min(len, sizeof(int)) and reports that length. */
+	if (*len > sizeof(int))
+		*len = sizeof(int);
+	memcpy(val, &v, *len);
+	return 0;
+}
+
+int mtcp_shutdown(struct mtcp_sock *s, int how)
+{
+	int rc = 0;
+
+	if (how < SHUT_RD || how > SHUT_RDWR)
+		return -EINVAL;
+	pthread_mutex_lock(&s->st->lock);
+	/* Linux: shutdown on an unconnected datagram socket is ENOTCONN, but
+	 * the flags are still applied. */
+	if (!s->connected)
+		rc = -ENOTCONN;
+	if (how != SHUT_WR)
+		s->shut_rd = true;
+	if (how != SHUT_RD)
+		s->shut_wr = true;
+	sock_wake(s);
+	pthread_mutex_unlock(&s->st->lock);
+	return rc;
+}
+
+void mtcp_set_nonblock(struct mtcp_sock *s, bool on)
+{
+	pthread_mutex_lock(&s->st->lock);
+	s->nonblock = on;
+	pthread_mutex_unlock(&s->st->lock);
+}
+
+unsigned mtcp_poll(struct mtcp_sock *s)
+{
+	pthread_mutex_lock(&s->st->lock);
+	unsigned ev = udp_poll(s);
+	pthread_mutex_unlock(&s->st->lock);
+	return ev;
+}
+
+void mtcp_set_notify(struct mtcp_sock *s, void (*fn)(struct mtcp_sock *, void *), void *ctx)
+{
+	pthread_mutex_lock(&s->st->lock);
+	s->notify = fn;
+	s->notify_ctx = ctx;
+	pthread_mutex_unlock(&s->st->lock);
+}

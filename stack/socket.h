@@ -1,0 +1,65 @@
+/*
+ * socket.h - the stack's socket object, shared by the protocols.
+ *
+ * Fields are guarded by the stack lock. A socket lives while it has
+ * references: the owner's (dropped by mtcp_close) and one for each caller
+ * blocked in it; the protocol tables hold none (close unlinks first).
+ */
+#ifndef MTCP_SOCKET_H
+#define MTCP_SOCKET_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stack.h"
+
+struct mtcp_sock {
+	struct stack *st;
+	int type;               /* SOCK_DGRAM */
+	unsigned refs;
+
+	uint32_t laddr, raddr;  /* host order; 0: any / none */
+	uint16_t lport, rport;  /* host order; 0: unbound / unconnected */
+	bool bound, connected, closed;
+	bool nonblock, broadcast, reuseaddr;
+	bool shut_rd, shut_wr;
+	int so_error;           /* positive errno, reported once */
+	int rcvbuf, sndbuf;     /* bytes (as Linux reports: doubled) */
+	uint64_t rcvtimeo, sndtimeo;    /* microseconds, 0: forever */
+	uint8_t ttl, tos;
+
+	/* Received datagrams: pbufs with data = payload, addr/port = source. */
+	struct pbuf *rxq_head, *rxq_tail;
+	size_t rxq_bytes;       /* charged as Linux does: payload + overhead */
+
+	pthread_cond_t cond;    /* waiters sleep here, with the stack lock */
+	unsigned waiters;
+	void (*notify)(struct mtcp_sock *, void *);
+	void *notify_ctx;
+
+	struct mtcp_sock *hnext;        /* protocol hash chain */
+};
+
+/* Readiness changed: wake blocked callers and the notify hook. */
+void sock_wake(struct mtcp_sock *s);
+/* The stack is stopping: wake everyone. */
+void sock_wake_all(struct stack *st);
+/* The absolute CLOCK_MONOTONIC deadline for a blocking call that may wait
+ * timeout microseconds (0: forever, TIME_NEVER). Blocking is real time even
+ * on a virtual protocol clock: it is the caller's wall, not the protocol's. */
+uint64_t sock_deadline(uint64_t timeout);
+/* Sleep until woken, the deadline (TIME_NEVER: none) or the stack stops.
+ * 0, -ETIMEDOUT or -ESHUTDOWN. Lock held on entry and return. */
+int sock_wait(struct mtcp_sock *s, uint64_t deadline);
+
+/* udp.c */
+int udp_bind(struct mtcp_sock *s, uint32_t addr, uint16_t port);
+int udp_connect(struct mtcp_sock *s, uint32_t addr, uint16_t port);
+int udp_disconnect(struct mtcp_sock *s);
+ssize_t udp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags);
+ssize_t udp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags);
+unsigned udp_poll(struct mtcp_sock *s);
+void udp_close(struct mtcp_sock *s);
+
+#endif

@@ -1,0 +1,279 @@
+/* stack.c - creating, driving and destroying a stack instance. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "mtcp.h"
+#include "proto.h"
+#include "socket.h"
+#include "stack.h"
+
+static const char *const drop_names[DROP__COUNT] = {
+#define DROP_NAME(name, text) [DROP_##name] = #name,
+	DROP_REASONS(DROP_NAME)
+#undef DROP_NAME
+};
+
+static const char *const drop_texts[DROP__COUNT] = {
+#define DROP_TEXT(name, text) [DROP_##name] = text,
+	DROP_REASONS(DROP_TEXT)
+#undef DROP_TEXT
+};
+
+const char *drop_reason_name(enum drop_reason r)
+{
+	return (unsigned)r < DROP__COUNT ? drop_names[r] : "?";
+}
+
+const char *drop_reason_text(enum drop_reason r)
+{
+	return (unsigned)r < DROP__COUNT ? drop_texts[r] : "?";
+}
+
+void stack_drop(struct stack *st, enum drop_reason r)
+{
+	st->stats.drops[r]++;
+	log_debug(core, "drop %s: %s", drop_names[r], drop_texts[r]);
+}
+
+uint64_t stack_rand(struct stack *st)
+{
+	/* xorshift64* (Vigna 2014) */
+	uint64_t x = st->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	st->rng = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+void stack_kick(struct stack *st)
+{
+	uint64_t one = 1;
+
+	if (st->wake_fd >= 0) {
+		ssize_t r = write(st->wake_fd, &one, sizeof(one));
+		(void)r;        /* EAGAIN: the counter is already non-zero */
+	}
+}
+
+int netif_xmit(struct stack *st, struct pbuf *p)
+{
+	uint64_t now = stack_now(st);
+	int rc;
+
+	if (st->pcap)
+		pcap_write(st->pcap, st->clock.wall(st->clock.ctx), p->data, p->len);
+	rc = netdev_send(st->dev, p->data, p->len, now);
+	if (rc < 0) {
+		stack_drop(st, DROP_DEV_TX_FAIL);
+	} else {
+		st->stats.eth_tx++;
+	}
+	pbuf_free(p);
+	return rc;
+}
+
+static void random_mac(struct stack *st, uint8_t *mac)
+{
+	uint64_t r = stack_rand(st);
+
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)(r >> (8 * i));
+	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);     /* unicast, locally administered */
+}
+
+int mtcp_stack_create(const struct mtcp_config *cfg, struct netdev *dev,
+		      const struct mtcp_clock *clock, struct stack **out)
+{
+	struct stack *st = calloc(1, sizeof(*st));
+	int rc;
+
+	if (!st) {
+		netdev_destroy(dev);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&st->lock, NULL);
+	st->cfg = *cfg;
+	st->clock = *clock;
+	st->dev = dev;
+	st->wake_fd = -1;
+
+	st->rng = cfg->seed;
+	if (!st->rng && getrandom(&st->rng, sizeof(st->rng), 0) != sizeof(st->rng))
+		st->rng = stack_now(st) ^ (uint64_t)getpid() << 32;
+	if (!st->rng)
+		st->rng = 0x9e3779b97f4a7c15ULL;
+
+	if (cfg->has_mac)
+		memcpy(st->mac, cfg->mac, ETH_ALEN);
+	else
+		random_mac(st, st->mac);
+	st->addr = cfg->addr;
+	st->mask = ~0u << (32 - cfg->prefix);
+	st->bcast = st->addr | ~st->mask;
+	st->mtu = cfg->mtu ? cfg->mtu : dev->mtu ? dev->mtu : 1500;
+	if (st->mtu > ETH_MTU_MAX)
+		st->mtu = ETH_MTU_MAX;
+
+	st->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (st->wake_fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if ((rc = arp_init(st)) < 0 || (rc = ipv4_init(st)) < 0)
+		goto fail;
+	icmp_init(st);
+	udp_init(st);
+
+	char a[16], m[18];
+	log_info(core, "stack %s/%u mac %s mtu %u on %s", ipv4_ntoa(st->addr, a),
+		 cfg->prefix, eth_ntoa(st->mac, m), st->mtu, dev->name);
+	*out = st;
+	return 0;
+fail:
+	mtcp_stack_destroy(st);
+	return rc;
+}
+
+int mtcp_stack_open(const struct mtcp_config *cfg, struct stack **out,
+		    char *err, size_t errlen)
+{
+	struct netdev *dev;
+	struct pcap_writer *pcap = NULL;
+	int rc = 0;
+
+	if (cfg->driver == MTCP_DRIVER_TAP)
+		dev = tap_open(cfg->iface, &rc);
+	else
+		dev = packet_open(cfg->iface, &rc);
+	if (!dev) {
+		snprintf(err, errlen, "MTCP_IFACE: cannot open %s device \"%s\": %s",
+			 cfg->driver == MTCP_DRIVER_TAP ? "tap" : "packet", cfg->iface,
+			 strerror(-rc));
+		return rc;
+	}
+	if (cfg->has_impair) {
+		struct netdev *imp = impair_wrap(dev, &cfg->impair);
+		if (!imp) {
+			netdev_destroy(dev);
+			snprintf(err, errlen, "MTCP_IMPAIR: out of memory");
+			return -ENOMEM;
+		}
+		dev = imp;
+	}
+	if (cfg->pcap[0]) {
+		pcap = pcap_open(cfg->pcap, &rc);
+		if (!pcap) {
+			netdev_destroy(dev);
+			snprintf(err, errlen, "MTCP_PCAP: cannot write \"%s\": %s",
+				 cfg->pcap, strerror(-rc));
+			return rc;
+		}
+	}
+	rc = mtcp_stack_create(cfg, dev, &mtcp_real_clock, out);
+	if (rc < 0) {
+		if (pcap)
+			pcap_close(pcap);
+		snprintf(err, errlen, "cannot create the stack: %s", strerror(-rc));
+		return rc;
+	}
+	(*out)->pcap = pcap;
+	return 0;
+}
+
+void mtcp_stack_destroy(struct stack *st)
+{
+	if (!st)
+		return;
+	mtcp_stack_stop(st);
+	pthread_mutex_lock(&st->lock);
+	if (st->nsockets)
+		log_warn(core, "stack destroyed with %u sockets open", st->nsockets);
+	reass_fini(st);
+	ipv4_fini(st);
+	arp_fini(st);
+	timer_heap_free(&st->timers);
+	pthread_mutex_unlock(&st->lock);
+	netdev_destroy(st->dev);
+	if (st->pcap)
+		pcap_close(st->pcap);
+	if (st->wake_fd >= 0)
+		close(st->wake_fd);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+/* Frames handled per call before timers get their turn: a busy link must
+ * not starve retransmissions, and the caller gets control back. */
+#define RX_BUDGET 64
+
+/* Call with the lock held. Returns true when the budget ran out. */
+static bool stack_poll_locked(struct stack *st)
+{
+	uint64_t now = stack_now(st);
+	unsigned n;
+
+	for (n = 0; n < RX_BUDGET; n++) {
+		ssize_t len = netdev_recv(st->dev, st->rxbuf, sizeof(st->rxbuf), now);
+		if (len <= 0) {
+			if (len < 0 && len != -EAGAIN)
+				log_warn(dev, "receive on %s: %s", st->dev->name,
+					 strerror((int)-len));
+			break;
+		}
+		if (st->pcap)
+			pcap_write(st->pcap, st->clock.wall(st->clock.ctx), st->rxbuf,
+				   (size_t)len);
+		ether_input(st, st->rxbuf, (size_t)len);
+	}
+	ipv4_loopback_run(st);
+	timer_run(st, &st->timers, stack_now(st));
+	return n == RX_BUDGET || st->loop_head;
+}
+
+bool mtcp_stack_poll(struct stack *st)
+{
+	pthread_mutex_lock(&st->lock);
+	bool more = stack_poll_locked(st);
+	pthread_mutex_unlock(&st->lock);
+	return more;
+}
+
+uint64_t mtcp_stack_poll_at(struct stack *st)
+{
+	pthread_mutex_lock(&st->lock);
+	uint64_t t = timer_next(&st->timers);
+	uint64_t d = netdev_poll_at(st->dev);
+	pthread_mutex_unlock(&st->lock);
+	return t < d ? t : d;
+}
+
+void mtcp_stack_announce(struct stack *st)
+{
+	pthread_mutex_lock(&st->lock);
+	arp_announce(st);
+	pthread_mutex_unlock(&st->lock);
+}
+
+void mtcp_stack_stats(struct stack *st, struct stack_stats *out)
+{
+	pthread_mutex_lock(&st->lock);
+	*out = st->stats;
+	pthread_mutex_unlock(&st->lock);
+}
+
+void mtcp_stats_print(const struct stack_stats *s, FILE *f)
+{
+#define STAT_PRINT(name) fprintf(f, "stat " #name " %llu\n", (unsigned long long)s->name);
+	STAT_COUNTERS(STAT_PRINT)
+#undef STAT_PRINT
+	for (int i = 0; i < DROP__COUNT; i++)
+		fprintf(f, "drop %s %llu\n", drop_names[i], (unsigned long long)s->drops[i]);
+	fprintf(f, "stat end\n");
+	fflush(f);
+}

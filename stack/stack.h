@@ -1,0 +1,123 @@
+/*
+ * stack.h - one stack instance: the state every protocol module shares.
+ *
+ * Everything in struct stack is guarded by st->lock unless said otherwise.
+ * Functions in stack/ that take a struct stack * expect the lock held,
+ * except the mtcp_* API (mtcp.h), which takes it.
+ */
+#ifndef MTCP_STACK_H
+#define MTCP_STACK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "pbuf.h"
+#include "stats.h"
+#include "timer.h"
+#include "dev/dev.h"
+#include "wire/ether.h"
+#include "wire/ipv4.h"
+
+struct mtcp_sock;
+struct ipv4_pkt;
+struct arp_entry;
+struct reass;
+
+#define ARP_HASH        64
+#define UDP_HASH        256
+#define MAX_ROUTES      8
+#define ICMP_PEERS      64
+
+/* Called for each packet of a protocol, payload validated by the IPv4 layer. */
+typedef void (*ipv4_input_fn)(struct stack *st, const struct ipv4_pkt *pkt);
+/* Called for each ICMP error about a packet of the protocol we sent: err is
+ * the errno it maps to, hard says whether it ends a connection attempt
+ * (RFC 1122 4.2.3.9), orig the IPv4 header of our packet as quoted and
+ * data/len what of its payload was quoted (at least 8 bytes). */
+typedef void (*ipv4_err_fn)(struct stack *st, int err, bool hard,
+			    const struct ipv4_repr *orig, const uint8_t *data, size_t len);
+
+struct route {
+	uint32_t dst, mask;     /* host order */
+	uint32_t gw;            /* 0: directly connected */
+};
+
+struct icmp_bucket {
+	uint32_t peer;
+	uint64_t stamp;
+	uint32_t tokens;        /* in microseconds of credit */
+};
+
+struct stack {
+	pthread_mutex_t lock;
+	struct mtcp_clock clock;
+	struct mtcp_config cfg;
+	struct netdev *dev;
+	struct pcap_writer *pcap;
+	uint64_t rng;                   /* xorshift64* state */
+
+	uint8_t mac[ETH_ALEN];
+	uint32_t addr, mask;            /* host order */
+	uint32_t bcast;                 /* subnet-directed broadcast */
+	unsigned mtu;
+
+	struct timer_heap timers;
+	struct stack_stats stats;
+
+	/* ARP (arp.c) */
+	struct arp_entry *arp_hash[ARP_HASH];
+	unsigned arp_count;
+	struct timer arp_gc;
+
+	/* IPv4 (ipv4.c, ip_reass.c) */
+	ipv4_input_fn proto_input[256];
+	ipv4_err_fn proto_err[256];
+	struct route routes[MAX_ROUTES];
+	unsigned nroutes;
+	uint16_t ip_id;
+	struct reass *reass_list;       /* oldest first */
+	unsigned reass_count;
+	size_t reass_bytes;
+	struct pbuf *loop_head, *loop_tail;     /* packets to ourselves */
+
+	/* ICMP (icmp.c): global bucket + per-peer buckets, RFC 1812 4.3.2.8 */
+	struct icmp_bucket icmp_global;
+	struct icmp_bucket icmp_peer[ICMP_PEERS];
+
+	/* Sockets (socket.c, udp.c) */
+	struct mtcp_sock *udp_hash[UDP_HASH];
+	uint16_t udp_next_port;
+	unsigned nsockets;
+
+	/* The stack thread (loop.c) */
+	pthread_t thread;
+	bool running, stopping;
+	int wake_fd;
+
+	uint8_t rxbuf[ETH_HLEN + ETH_MTU_MAX + 64];
+};
+
+static inline uint64_t stack_now(const struct stack *st)
+{
+	return st->clock.now(st->clock.ctx);
+}
+
+/* Count a drop and log it at debug. Returns nothing: callers free what
+ * they hold themselves. */
+void stack_drop(struct stack *st, enum drop_reason r);
+
+/* The stack's PRNG (seeded from the config or getrandom). Not for secrets
+ * that face an attacker: TCP's ISN gets its own keyed hash (RFC 6528). */
+uint64_t stack_rand(struct stack *st);
+
+/* Wake the stack thread (it has queued work, e.g. looped-back packets). */
+void stack_kick(struct stack *st);
+
+/* Give a frame to the device (and the pcap writer). The pbuf is consumed. */
+int netif_xmit(struct stack *st, struct pbuf *p);
+
+#endif

@@ -1,0 +1,417 @@
+/*
+ * udp.c - UDP (RFC 768, RFC 1122 4.1) and its sockets.
+ *
+ * Sockets are hashed by local port. Unicast goes to the best match (a
+ * connected socket beats one bound to our address beats a wildcard);
+ * broadcast goes to every match (RFC 1122 4.1.3.? / Linux). Errors and
+ * return values follow Linux's udp_sendmsg / udp_recvmsg.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "mtcp.h"
+#include "proto.h"
+#include "socket.h"
+#include "stack.h"
+#include "wire/icmp.h"
+#include "wire/udp.h"
+
+#define UDP_MAX_PAYLOAD (IPV4_MAXLEN - IPV4_HLEN - UDP_HLEN)    /* 65507 */
+/* Linux's ip_local_port_range default; RFC 6056 2.1 recommends 1024-65535,
+ * NOTE: we keep Linux's range so A/B runs pick ports alike. */
+#define EPHEMERAL_LO    32768
+#define EPHEMERAL_HI    60999
+/* What one queued datagram is charged beyond its payload (Linux charges
+ * skb->truesize; this is close for small datagrams). */
+#define RX_OVERHEAD     256
+
+static inline unsigned port_hash(uint16_t port)
+{
+	return port & (UDP_HASH - 1);
+}
+
+static bool port_in_use(struct stack *st, uint16_t port)
+{
+	for (struct mtcp_sock *s = st->udp_hash[port_hash(port)]; s; s = s->hnext)
+		if (s->lport == port)
+			return true;
+	return false;
+}
+
+/* RFC 6056 3.3.1 (Algorithm 1): a random start, then the next free port. */
+static int ephemeral_port(struct stack *st, uint16_t *out)
+{
+	unsigned n = EPHEMERAL_HI - EPHEMERAL_LO + 1;
+	unsigned start = (unsigned)(stack_rand(st) % n);
+
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t port = (uint16_t)(EPHEMERAL_LO + (start + i) % n);
+		if (!port_in_use(st, port)) {
+			*out = port;
+			return 0;
+		}
+	}
+	return -EAGAIN;         /* Linux: no free ephemeral port */
+}
+
+static void hash_insert(struct stack *st, struct mtcp_sock *s)
+{
+	unsigned h = port_hash(s->lport);
+
+	s->hnext = st->udp_hash[h];
+	st->udp_hash[h] = s;
+}
+
+static void hash_remove(struct stack *st, struct mtcp_sock *s)
+{
+	for (struct mtcp_sock **pp = &st->udp_hash[port_hash(s->lport)]; *pp;
+	     pp = &(*pp)->hnext) {
+		if (*pp == s) {
+			*pp = s->hnext;
+			s->hnext = NULL;
+			return;
+		}
+	}
+}
+
+int udp_bind(struct mtcp_sock *s, uint32_t addr, uint16_t port)
+{
+	struct stack *st = s->st;
+	int rc;
+
+	if (s->bound)
+		return -EINVAL;
+	if (addr != INADDR_ANY && addr != st->addr && !ipv4_is_bcast(st, addr))
+		return -EADDRNOTAVAIL;
+	if (port == 0) {
+		if ((rc = ephemeral_port(st, &port)) < 0)
+			return rc;
+	} else {
+		for (struct mtcp_sock *o = st->udp_hash[port_hash(port)]; o; o = o->hnext) {
+			if (o->lport != port)
+				continue;
+			bool overlap = !o->laddr || !addr || o->laddr == addr;
+			if (overlap && !(o->reuseaddr && s->reuseaddr))
+				return -EADDRINUSE;
+		}
+	}
+	s->laddr = addr;
+	s->lport = port;
+	s->bound = true;
+	hash_insert(st, s);
+	return 0;
+}
+
+int udp_connect(struct mtcp_sock *s, uint32_t addr, uint16_t port)
+{
+	struct stack *st = s->st;
+	uint32_t nexthop, src;
+	int rc;
+
+	if (addr == INADDR_ANY)
+		addr = st->addr;        /* Linux: connecting to 0.0.0.0 means this host */
+	if (ipv4_is_bcast(st, addr) && !s->broadcast)
+		return -EACCES;
+	if ((rc = ipv4_route(st, addr, &nexthop, &src)) < 0)
+		return rc;
+	if (!s->bound && (rc = udp_bind(s, INADDR_ANY, 0)) < 0)
+		return rc;
+	s->raddr = addr;
+	s->rport = port;
+	s->connected = true;
+	return 0;
+}
+
+int udp_disconnect(struct mtcp_sock *s)
+{
+	s->raddr = 0;
+	s->rport = 0;
+	s->connected = false;
+	return 0;
+}
+
+static size_t iov_total(const struct msghdr *msg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
+		n += msg->msg_iov[i].iov_len;
+	return n;
+}
+
+ssize_t udp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags)
+{
+	struct stack *st = s->st;
+	uint32_t daddr, saddr, nexthop, rsrc;
+	uint16_t dport;
+	size_t len = iov_total(msg);
+	int rc;
+
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (s->shut_wr)
+		return -EPIPE;
+	if (s->so_error) {
+		/* Linux reports a pending error (say ECONNREFUSED from an
+		 * earlier ICMP port unreachable) on the next send, once. */
+		rc = -s->so_error;
+		s->so_error = 0;
+		return rc;
+	}
+	if (msg->msg_name) {
+		const struct sockaddr_in *to = msg->msg_name;
+		daddr = ntohl(to->sin_addr.s_addr);
+		dport = ntohs(to->sin_port);
+		if (dport == 0)
+			return -EINVAL;
+		if (daddr == INADDR_ANY)
+			daddr = st->addr;
+	} else if (s->connected) {
+		daddr = s->raddr;
+		dport = s->rport;
+	} else {
+		return -EDESTADDRREQ;
+	}
+	if (len > UDP_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if (ipv4_is_bcast(st, daddr) && !s->broadcast)
+		return -EACCES;
+	if ((rc = ipv4_route(st, daddr, &nexthop, &rsrc)) < 0)
+		return rc;
+	if (!s->bound && (rc = udp_bind(s, INADDR_ANY, 0)) < 0)
+		return rc;
+	saddr = s->laddr && !ipv4_is_bcast(st, s->laddr) ? s->laddr : rsrc;
+
+	struct pbuf *p = pbuf_alloc(UDP_HLEN + len);
+	if (!p)
+		return -ENOBUFS;
+	uint8_t *h = pbuf_put(p, UDP_HLEN + len);
+	size_t off = UDP_HLEN;
+	for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++) {
+		memcpy(h + off, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
+		off += msg->msg_iov[i].iov_len;
+	}
+	struct udp_repr u = { .sport = s->lport, .dport = dport,
+			      .len = (uint16_t)(UDP_HLEN + len) };
+	udp_emit(&u, h, saddr, daddr);
+
+	/* Linux's default IP_PMTUDISC_WANT: DF when the datagram fits the
+	 * MTU, fragments (without DF) when it does not. */
+	struct ipv4_tx tx = { .ttl = s->ttl, .tos = s->tos,
+			      .df = IPV4_HLEN + UDP_HLEN + len <= st->mtu };
+	st->stats.udp_tx++;
+	rc = ipv4_output(st, p, IPPROTO_UDP_, saddr, daddr, &tx);
+	/* A datagram waiting for ARP, or lost to it, has still been "sent",
+	 * as far as the caller can tell: Linux returns the length too. */
+	if (rc < 0 && rc != -EHOSTUNREACH)
+		return rc;
+	return (ssize_t)len;
+}
+
+ssize_t udp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags)
+{
+	uint64_t deadline = TIME_NEVER;
+	bool have_deadline = false;
+	int rc;
+
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (flags & MSG_ERRQUEUE)
+		return -EAGAIN;         /* no IP_RECVERR error queue */
+	for (;;) {
+		if (s->so_error) {
+			rc = -s->so_error;
+			s->so_error = 0;
+			return rc;
+		}
+		struct pbuf *p = s->rxq_head;
+		if (p) {
+			size_t copied = 0;
+			for (size_t i = 0; i < (size_t)msg->msg_iovlen && copied < p->len; i++) {
+				size_t n = msg->msg_iov[i].iov_len;
+				if (n > p->len - copied)
+					n = p->len - copied;
+				memcpy(msg->msg_iov[i].iov_base, p->data + copied, n);
+				copied += n;
+			}
+			msg->msg_flags = copied < p->len ? MSG_TRUNC : 0;
+			if (msg->msg_name) {
+				struct sockaddr_in from = {
+					.sin_family = AF_INET,
+					.sin_port = htons(p->port),
+					.sin_addr.s_addr = htonl(p->addr),
+				};
+				socklen_t n = msg->msg_namelen < sizeof(from) ?
+					      msg->msg_namelen : sizeof(from);
+				memcpy(msg->msg_name, &from, n);
+				msg->msg_namelen = sizeof(from);
+			}
+			msg->msg_controllen = 0;
+			size_t full = p->len;
+			if (!(flags & MSG_PEEK)) {
+				s->rxq_head = p->next;
+				if (!s->rxq_head)
+					s->rxq_tail = NULL;
+				s->rxq_bytes -= p->len + RX_OVERHEAD;
+				pbuf_free(p);
+			}
+			return (ssize_t)((flags & MSG_TRUNC) ? full : copied);
+		}
+		if (s->shut_rd)
+			return 0;
+		if (s->closed)
+			return -EBADF;
+		if (s->nonblock || (flags & MSG_DONTWAIT))
+			return -EAGAIN;
+		if (!have_deadline) {
+			deadline = sock_deadline(s->rcvtimeo);
+			have_deadline = true;
+		}
+		rc = sock_wait(s, deadline);
+		if (rc == -ETIMEDOUT)
+			return -EAGAIN;         /* SO_RCVTIMEO expiry is EAGAIN */
+		if (rc < 0)
+			return rc;
+	}
+}
+
+unsigned udp_poll(struct mtcp_sock *s)
+{
+	unsigned ev = EPOLLOUT | EPOLLWRNORM;
+
+	if (s->rxq_head)
+		ev |= EPOLLIN | EPOLLRDNORM;
+	if (s->so_error)
+		ev |= EPOLLERR;
+	if (s->shut_rd)
+		ev |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+	if (s->shut_rd && s->shut_wr)
+		ev |= EPOLLHUP;
+	return ev;
+}
+
+void udp_close(struct mtcp_sock *s)
+{
+	if (s->bound)
+		hash_remove(s->st, s);
+	s->bound = false;
+	pbuf_free_chain(s->rxq_head);
+	s->rxq_head = s->rxq_tail = NULL;
+	s->rxq_bytes = 0;
+}
+
+static void deliver(struct stack *st, struct mtcp_sock *s, const struct ipv4_pkt *pkt,
+		    const struct udp_repr *u)
+{
+	size_t len = u->len - UDP_HLEN;
+	struct pbuf *p;
+
+	if (s->rxq_bytes + len + RX_OVERHEAD > (size_t)s->rcvbuf) {
+		stack_drop(st, DROP_UDP_RCVBUF_FULL);
+		return;
+	}
+	p = pbuf_alloc(len);
+	if (!p) {
+		stack_drop(st, DROP_NOMEM);
+		return;
+	}
+	memcpy(pbuf_put(p, len), pkt->payload + UDP_HLEN, len);
+	p->addr = pkt->ip.src;
+	p->port = u->sport;
+	if (s->rxq_tail)
+		s->rxq_tail->next = p;
+	else
+		s->rxq_head = p;
+	s->rxq_tail = p;
+	s->rxq_bytes += len + RX_OVERHEAD;
+	sock_wake(s);
+}
+
+/* Does s accept a datagram from src:sport to dst? Higher is a better match;
+ * negative: no. */
+static int match(const struct mtcp_sock *s, uint32_t src, uint16_t sport, uint32_t dst)
+{
+	int score = 0;
+
+	if (s->laddr) {
+		if (s->laddr != dst)
+			return -1;
+		score += 2;
+	}
+	if (s->connected) {
+		if (s->raddr != src || s->rport != sport)
+			return -1;
+		score += 4;
+	}
+	return score;
+}
+
+static void udp_input(struct stack *st, const struct ipv4_pkt *pkt)
+{
+	struct udp_repr u;
+	enum wire_err e;
+
+	st->stats.udp_rx++;
+	e = udp_parse(pkt->payload, pkt->len, pkt->ip.src, pkt->ip.dst, &u);
+	if (e != WIRE_OK) {
+		stack_drop(st, e == WIRE_ECSUM ? DROP_UDP_BAD_CSUM : DROP_UDP_MALFORMED);
+		return;
+	}
+
+	struct mtcp_sock *best = NULL;
+	int best_score = -1;
+	bool delivered = false;
+	for (struct mtcp_sock *s = st->udp_hash[port_hash(u.dport)]; s; s = s->hnext) {
+		if (s->lport != u.dport)
+			continue;
+		int sc = match(s, pkt->ip.src, u.sport, pkt->ip.dst);
+		if (sc < 0)
+			continue;
+		if (pkt->ip_bcast) {
+			deliver(st, s, pkt, &u);
+			delivered = true;
+		} else if (sc > best_score) {
+			best = s;
+			best_score = sc;
+		}
+	}
+	if (best) {
+		deliver(st, best, pkt, &u);
+		return;
+	}
+	if (delivered)
+		return;
+	stack_drop(st, DROP_UDP_NO_SOCKET);
+	/* RFC 1122 4.1.3.1: port unreachable (icmp_send_error leaves out
+	 * broadcasts and the rest of 3.2.2's exceptions). */
+	icmp_send_error(st, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, pkt);
+}
+
+/* An ICMP error about a datagram we sent. Like Linux without IP_RECVERR,
+ * only hard errors, and only to a connected socket (RFC 1122 4.1.3.3 leaves
+ * the reporting to the application interface). */
+static void udp_err(struct stack *st, int err, bool hard, const struct ipv4_repr *orig,
+		    const uint8_t *data, size_t len)
+{
+	if (len < UDP_HLEN)
+		return;
+	uint16_t sport = rd16(data), dport = rd16(data + 2);
+
+	for (struct mtcp_sock *s = st->udp_hash[port_hash(sport)]; s; s = s->hnext) {
+		if (s->lport != sport || match(s, orig->dst, dport, orig->src) < 0)
+			continue;
+		if (!s->connected || !hard)
+			break;
+		s->so_error = err;
+		sock_wake(s);
+		return;
+	}
+	stack_drop(st, DROP_ICMP_NO_MATCH);
+}
+
+void udp_init(struct stack *st)
+{
+	ipv4_register(st, IPPROTO_UDP_, udp_input, udp_err);
+}
