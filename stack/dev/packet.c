@@ -136,7 +136,7 @@ packet_open(const char *name, int *err)
 		goto fail;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
 	if (ioctl(s, SIOCGIFINDEX, &ifr) == -1) {
 		error = -errno;
 		goto fail;

@@ -45,7 +45,7 @@ ifmtu(const char *name)
 		if ((s = socket(fams[i], SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 			continue;
 		memset(&ifr, 0, sizeof(ifr));
-		strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+		memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
 		r = ioctl(s, SIOCGIFMTU, &ifr);
 		close(s);
 		if (r == 0 && ifr.ifr_mtu > 0)
@@ -138,7 +138,7 @@ tap_open(const char *name, int *err)
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
 	/* An empty name lets the kernel pick one (tap%d). */
-	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
 	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
 		error = -errno;
 		goto fail;

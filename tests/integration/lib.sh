@@ -54,7 +54,10 @@ declare -gA DROP=()
 # ---------------------------------------------------------------- logging
 
 _ts() { date +%H:%M:%S.%3N; }
-log() { echo "[$(_ts)] $TEST_NAME: $*"; }
+# LIB_QUIET=1 (scripts/demo, scripts/bench-ping): log and run print nothing
+# unless a command fails; fail always prints.
+LIB_QUIET=${LIB_QUIET:-0}
+log() { [ "$LIB_QUIET" = 1 ] || echo "[$(_ts)] $TEST_NAME: $*"; }
 
 # fail MSG...: print what went wrong, the tail of the stack's log, and exit 1.
 # Called inside $(...), it also stops the test itself (SIGUSR2 -> exit 1).
@@ -76,8 +79,9 @@ fail() {
 # run CMD...: log the command, run it, log its output; returns its status.
 run() {
 	local out rc
-	echo "[$(_ts)] \$ $*"
 	out=$("$@" 2>&1); rc=$?
+	[ "$LIB_QUIET" = 1 ] && [ $rc -eq 0 ] && return 0
+	echo "[$(_ts)] \$ $*"
 	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/    | /'
 	[ $rc -ne 0 ] && echo "    (exit $rc)"
 	return $rc
@@ -387,9 +391,10 @@ ping_received() {
 # ping_from NS OUTFILE ARGS...: kernel ping in NS, output logged and kept.
 ping_from() {
 	local ns=$1 out=$2; shift 2
-	echo "[$(_ts)] \$ ip netns exec $ns ping $*"
 	ip netns exec "$ns" ping "$@" >"$out" 2>&1
 	local rc=$?
+	[ "$LIB_QUIET" = 1 ] && return $rc
+	echo "[$(_ts)] \$ ip netns exec $ns ping $*"
 	sed 's/^/    | /' "$out"
 	return $rc
 }
@@ -399,10 +404,11 @@ ping_from() {
 # Returns socat's status; its stderr is in OUTFILE.err.
 udp_roundtrip() {
 	local ns=$1 addr=$2 port=$3 in=$4 out=$5 t=${6:-1}
-	echo "[$(_ts)] \$ ip netns exec $ns socat -b 65536 -t $t -T 5 - UDP:$addr:$port < $in > $out"
 	ip netns exec "$ns" timeout 10 socat -b 65536 -t "$t" -T 5 - "UDP:$addr:$port" \
 		<"$in" >"$out" 2>"$out.err"
 	local rc=$?
+	[ "$LIB_QUIET" = 1 ] && return $rc
+	echo "[$(_ts)] \$ ip netns exec $ns socat -b 65536 -t $t -T 5 - UDP:$addr:$port < $in > $out"
 	[ -s "$out.err" ] && sed 's/^/    | /' "$out.err"
 	echo "    (socat exit $rc, sent $(stat -c %s "$in") bytes, got $(stat -c %s "$out") bytes)"
 	return $rc
