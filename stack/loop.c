@@ -40,6 +40,11 @@ static void *stack_thread(void *arg)
 		else    /* round up: waking early only to sleep again wastes a pass */
 			timeout = (int)((at - now + 999) / 1000);
 
+		/* Going idle: push the capture's buffered records out, so a
+		 * process killed later leaves a complete file. */
+		if (timeout != 0 && st->pcap)
+			pcap_flush(st->pcap);
+
 		if (poll(pfd, pfd[0].fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR) {
 			log_error(core, "poll: %s", strerror(errno));
 			break;

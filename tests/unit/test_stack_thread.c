@@ -1,0 +1,147 @@
+/* test_stack_thread.c - two stacks, each with its own stack thread, joined
+ * by an in-memory link on the real clock: the loop, the wake-ups, blocking
+ * calls and the stack lock under real concurrency (run it under make tsan). */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "mtcp.h"
+#include "stack.h"
+
+#define A_IP 0x0a3d0101u
+#define B_IP 0x0a3d0102u
+
+static struct stack *a, *b;
+
+static struct stack *make(struct netdev *dev, uint32_t addr, uint8_t last)
+{
+	struct mtcp_config cfg = { .addr = addr, .prefix = 24, .has_mac = true, .seed = last };
+	struct stack *st;
+
+	memcpy(cfg.mac, (uint8_t[6]){ 2, 0, 0, 0, 1, last }, 6);
+	strcpy(cfg.iface, "memlink");
+	ck_assert_int_eq(mtcp_stack_create(&cfg, dev, &mtcp_real_clock, &st), 0);
+	ck_assert_int_eq(mtcp_stack_start(st), 0);
+	return st;
+}
+
+static void setup(void)
+{
+	struct netdev *da, *db;
+
+	ck_assert_int_eq(memlink_pair(&da, &db, 1500, 1024), 0);
+	a = make(da, A_IP, 1);
+	b = make(db, B_IP, 2);
+}
+
+static void teardown(void)
+{
+	mtcp_stack_destroy(a);
+	mtcp_stack_destroy(b);
+}
+
+static struct sockaddr_in sin_of(uint32_t addr, uint16_t port)
+{
+	struct sockaddr_in s = { .sin_family = AF_INET };
+
+	s.sin_addr.s_addr = htonl(addr);
+	s.sin_port = htons(port);
+	return s;
+}
+
+/* B echoes every datagram until it has echoed n. */
+struct echo_arg { struct mtcp_sock *s; int n; };
+
+static void *echo_server(void *p)
+{
+	struct echo_arg *e = p;
+	uint8_t buf[65536];
+	struct sockaddr_in from;
+
+	for (int i = 0; i < e->n; i++) {
+		ssize_t n = mtcp_recvfrom(e->s, buf, sizeof(buf), 0, &from);
+		if (n < 0)
+			return (void *)(intptr_t)n;
+		if (mtcp_sendto(e->s, buf, (size_t)n, 0, &from) != n)
+			return (void *)(intptr_t)-EIO;
+	}
+	return NULL;
+}
+
+START_TEST(test_blocking_echo_between_threaded_stacks)
+{
+	struct mtcp_sock *srv, *cli;
+	struct sockaddr_in bsin = sin_of(0, 7), to = sin_of(B_IP, 7);
+	struct timeval tv = { 2, 0 };
+	pthread_t th;
+	enum { ROUNDS = 300 };
+	struct echo_arg arg;
+	static uint8_t out[9000], in[9000];
+
+	ck_assert_int_eq(mtcp_socket(b, SOCK_DGRAM, &srv), 0);
+	ck_assert_int_eq(mtcp_bind(srv, &bsin), 0);
+	ck_assert_int_eq(mtcp_setsockopt(srv, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	arg = (struct echo_arg){ srv, ROUNDS };
+	ck_assert_int_eq(pthread_create(&th, NULL, echo_server, &arg), 0);
+
+	ck_assert_int_eq(mtcp_socket(a, SOCK_DGRAM, &cli), 0);
+	ck_assert_int_eq(mtcp_setsockopt(cli, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	for (int i = 0; i < ROUNDS; i++) {
+		/* Sizes from 1 byte to fragmented 9000-byte datagrams. */
+		size_t len = 1 + (size_t)(i * 331) % sizeof(out);
+		for (size_t k = 0; k < len; k++)
+			out[k] = (uint8_t)(k ^ (size_t)i);
+		ck_assert_int_eq(mtcp_sendto(cli, out, len, 0, &to), (ssize_t)len);
+		ssize_t n = mtcp_recvfrom(cli, in, sizeof(in), 0, NULL);
+		ck_assert_msg(n == (ssize_t)len, "round %d: got %zd, want %zu", i, n, len);
+		ck_assert_msg(memcmp(in, out, len) == 0, "round %d: bytes differ", i);
+	}
+	void *ret;
+	pthread_join(th, &ret);
+	ck_assert_msg(ret == NULL, "echo thread failed: %d", (int)(intptr_t)ret);
+	mtcp_close(cli);
+	mtcp_close(srv);
+}
+END_TEST
+
+static void *close_later(void *p)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	mtcp_stack_stop(p);
+	return NULL;
+}
+
+START_TEST(test_stop_wakes_blocked_receiver)
+{
+	struct mtcp_sock *s;
+	struct sockaddr_in any = sin_of(0, 9);
+	pthread_t th;
+	char buf[8];
+
+	ck_assert_int_eq(mtcp_socket(a, SOCK_DGRAM, &s), 0);
+	ck_assert_int_eq(mtcp_bind(s, &any), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, close_later, a), 0);
+	ck_assert_int_eq(mtcp_recvfrom(s, buf, sizeof(buf), 0, NULL), -ESHUTDOWN);
+	pthread_join(th, NULL);
+	mtcp_close(s);
+}
+END_TEST
+
+static Suite *stack_thread_suite(void)
+{
+	Suite *s = suite_create("stack_thread");
+	TCase *tc = tcase_create("thread");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_blocking_echo_between_threaded_stacks);
+	tcase_add_test(tc, test_stop_wakes_blocked_receiver);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+CHECK_MAIN(stack_thread_suite)
