@@ -40,7 +40,7 @@ UNITLIB_OBJ := $(call obj,$(UNITLIB_SRC))
 TOOLS       := $(patsubst stack/tools/%.c,$(BUILD)/%,$(TOOL_SRC))
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all check unit integration demo asan tsan check-asan check-tsan deps clean
+.PHONY: all check unit integration demo asan tsan check-asan check-tsan deps fuzz clean
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/libmtcpstack.a $(BUILD)/libmtcp.so $(TOOLS) $(UNIT_BINS)
@@ -87,6 +87,15 @@ check-asan: asan
 		tests/run --build build/asan --unit-only
 check-tsan: tsan
 	@tests/run --build build/tsan --unit-only
+
+# libFuzzer targets (clang): build/fuzz/<name>; run e.g.
+#   build/fuzz/fuzz_wire -max_total_time=60
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz: $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+build/fuzz/%: tests/fuzz/%.c $(STACK_SRC)
+	@mkdir -p $(@D)
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Istack -Istack/wire -Istack/dev -pthread \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(STACK_SRC)
 
 clean:
 	rm -rf build

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "mtcp.h"
+#include "proto.h"
 #include "socket.h"
 #include "stack.h"
 
@@ -158,7 +159,10 @@ int mtcp_bind(struct mtcp_sock *s, const struct sockaddr_in *a)
 {
 	int rc;
 
-	if (a->sin_family != AF_INET)
+	/* Linux inet_bind: AF_UNSPEC is taken for AF_INET, but only with
+	 * INADDR_ANY (compatibility with old applications). */
+	if (a->sin_family != AF_INET &&
+	    (a->sin_family != AF_UNSPEC || a->sin_addr.s_addr != htonl(INADDR_ANY)))
 		return -EAFNOSUPPORT;
 	pthread_mutex_lock(&s->st->lock);
 	rc = udp_bind(s, ntohl(a->sin_addr.s_addr), ntohs(a->sin_port));
@@ -246,8 +250,16 @@ static void fill_sin(struct sockaddr_in *a, uint32_t addr, uint16_t port)
 
 int mtcp_getsockname(struct mtcp_sock *s, struct sockaddr_in *a)
 {
+	uint32_t addr, nexthop;
+
 	pthread_mutex_lock(&s->st->lock);
-	fill_sin(a, s->laddr, s->lport);
+	addr = s->laddr;
+	/* Linux ip4_datagram_connect: a connected socket bound to the
+	 * wildcard takes the source address routing picks for the peer (and
+	 * gives it up on disconnect). */
+	if (s->connected && !addr && ipv4_route(s->st, s->raddr, &nexthop, &addr) < 0)
+		addr = 0;
+	fill_sin(a, addr, s->lport);
 	pthread_mutex_unlock(&s->st->lock);
 	return 0;
 }
@@ -289,6 +301,16 @@ static int opt_timeval(const void *val, socklen_t len, uint64_t *out)
 	return 0;
 }
 
+/* The doubled size SO_RCVBUF / SO_SNDBUF ask for, before the minimum.
+ * Linux sock_setsockopt caps the plain options with min_t(u32, val, max),
+ * so a negative value asks for the maximum; the FORCE ones take it as 0. */
+static int buf_value(bool plain, int v)
+{
+	if (v < 0)
+		return plain ? MAX_BUF : 0;
+	return v > MAX_BUF / 2 ? MAX_BUF : v * 2;
+}
+
 int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, socklen_t len)
 {
 	int v = 0, rc;
@@ -321,12 +343,12 @@ int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, s
 		case SO_RCVBUF:
 		case SO_RCVBUFFORCE:
 			/* socket(7): the kernel doubles the value */
-			v = v > MAX_BUF / 2 ? MAX_BUF : v * 2;
+			v = buf_value(name == SO_RCVBUF || name == SO_SNDBUF, v);
 			s->rcvbuf = v < MIN_RCVBUF ? MIN_RCVBUF : v;
 			break;
 		case SO_SNDBUF:
 		case SO_SNDBUFFORCE:
-			v = v > MAX_BUF / 2 ? MAX_BUF : v * 2;
+			v = buf_value(name == SO_RCVBUF || name == SO_SNDBUF, v);
 			s->sndbuf = v < MIN_SNDBUF ? MIN_SNDBUF : v;
 			break;
 		default:

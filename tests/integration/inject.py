@@ -3,6 +3,7 @@
 
     inject.py IFACE CASE --dst-mac MAC --dst-ip A.B.C.D --src-ip A.B.C.D
               [--count N] [--size BYTES]
+    inject.py --tx-csum-off IFACE     (what `ethtool -K IFACE tx off` does)
 
 Runs on the kernel side of a TAP device or veth pair, inside the test's
 namespace, and writes frames with a raw AF_PACKET socket: what leaves IFACE
@@ -14,6 +15,7 @@ Only the Ethernet source MAC is taken from IFACE; every address in the
 frames is given on the command line (the test's own 10.61.x.x hosts).
 """
 import argparse
+import random
 import socket
 import struct
 import sys
@@ -43,7 +45,9 @@ class Frames:
         self.a, self.smac = a, src_mac
         self.dmac = a.dst_mac
         self.src, self.dst = socket.inet_aton(a.src_ip), socket.inet_aton(a.dst_ip)
-        self.ident = 0x6100
+        # a fresh identification space per run: fragments left in the
+        # stack's reassembly queue by an earlier run must not mix with ours
+        self.ident = random.randrange(0x10000)
 
     def eth(self, ethertype, payload, dmac=None):
         return (dmac or self.dmac) + self.smac + struct.pack("!H", ethertype) + payload
@@ -188,7 +192,7 @@ def cases(F, a):
         body = bytes(a.size)
         for i in range(n):
             yield F.ip(17, F.udp(7, body)[:a.size // 8 * 8],
-                       ident=(0x8000 + i) & 0xFFFF, frag=0x2000)
+                       ident=(F.ident + i) & 0xFFFF, frag=0x2000)
 
     def other_mac():            # a valid ping, to some other station's MAC
         for i in range(n):
@@ -214,7 +218,21 @@ def cases(F, a):
             and k not in ("pay", "n")}
 
 
+def tx_csum_off(iface):
+    """ethtool -K IFACE tx off, without ethtool (ETHTOOL_STXCSUM ioctl)."""
+    import ctypes
+    import fcntl
+    ev = ctypes.create_string_buffer(struct.pack("II", 0x17, 0), 8)
+    ifr = struct.pack("16sP", iface.encode(), ctypes.addressof(ev)).ljust(40, b"\0")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        fcntl.ioctl(s.fileno(), 0x8946, ifr)      # SIOCETHTOOL
+    print("inject: %s: tx checksum offload off" % iface)
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--tx-csum-off":
+        tx_csum_off(sys.argv[2])
+        return 0
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("iface", nargs="?")
     p.add_argument("case", nargs="?")

@@ -12,7 +12,8 @@
 #   veth_topology NS_STACK NS_PEER PEER_ADDR/P
 #                          veth pair: mtv0 in NS_STACK (no address, IPv6 off,
 #                          up; for MTCP_DRIVER=packet), mtp0 in NS_PEER with
-#                          PEER_ADDR/P, up
+#                          PEER_ADDR/P, up (VETH_TX_CSUM=off: no checksum
+#                          offload on mtp0)
 #   start_echo NS VAR=VAL...
 #                          run build/mtcp-echo in NS in the background with
 #                          exactly these MTCP_* variables; waits up to 5 s
@@ -61,12 +62,19 @@ log() { [ "$LIB_QUIET" = 1 ] || echo "[$(_ts)] $TEST_NAME: $*"; }
 
 # fail MSG...: print what went wrong, the tail of the stack's log, and exit 1.
 # Called inside $(...), it also stops the test itself (SIGUSR2 -> exit 1).
+_in_fail=0
 fail() {
 	echo "[$(_ts)] FAIL: $TEST_NAME: $*" >&2
 	if [ "$BASHPID" != "$$" ]; then
 		kill -USR2 $$ 2>/dev/null
 		exit 1
 	fi
+	if [ $_in_fail -eq 0 ] && [ -n "$ECHO_PID" ] && kill -0 "$ECHO_PID" 2>/dev/null; then
+		_in_fail=1
+		echo "---- mtcp-echo's counters now:" >&2
+		echo_stats >/dev/null 2>&1
+	fi
+	_in_fail=1
 	if [ -n "$ECHO_ERR" ] && [ -s "$ECHO_ERR" ]; then
 		echo "---- last lines of mtcp-echo stderr ($ECHO_ERR), counters left out:" >&2
 		grep -Ev '^(stat|drop) [A-Za-z0-9_]+ [0-9]+$' "$ECHO_ERR" | tail -n 30 >&2
@@ -252,6 +260,12 @@ veth_topology() {
 	run ip netns exec "$nss" sysctl -qw "net.ipv6.conf.$sdev.disable_ipv6=1" || true
 	run ip netns exec "$nsp" sysctl -qw "net.ipv6.conf.$pdev.disable_ipv6=1" || true
 	run ip -n "$nsp" addr add "$addr" dev "$pdev" || fail "addr add $addr failed"
+	# VETH_TX_CSUM=off: the kernel fills in every checksum itself (for
+	# diagnosis; by default its end keeps checksum offload, as veths have).
+	if [ "${VETH_TX_CSUM:-on}" = off ]; then
+		run ip netns exec "$nsp" python3 "$LIB_DIR/inject.py" --tx-csum-off "$pdev" ||
+			fail "could not turn tx checksum offload off on $pdev"
+	fi
 	run ip -n "$nss" link set "$sdev" up || fail "link up $sdev failed"
 	run ip -n "$nsp" link set "$pdev" up || fail "link up $pdev failed"
 	VETH_STACK_DEV=$sdev
@@ -473,6 +487,13 @@ udp_checks() {
 		echo "    (socat exit $?)"
 	}
 	[ -s "$out.err" ] && sed 's/^/    | /' "$out.err"
+	if ! cmp -s "$in" "$out"; then
+		echo_stats
+		[ "$(drop_get UDP_BAD_CSUM)" -gt 0 ] &&
+			log "hint: UDP_BAD_CSUM=$(drop_get UDP_BAD_CSUM): on a veth the kernel hands over UDP" \
+				"with the checksum unfinished (TP_STATUS_CSUMNOTREADY, see PACKET_AUXDATA);" \
+				"VETH_TX_CSUM=off makes the kernel finish it, to confirm"
+	fi
 	cmp "$in" "$out" || fail "echo of 6 small datagrams: got $(stat -c %s "$out") bytes back, sent $(stat -c %s "$in"), not identical (cmp above)"
 	log "ok: echo of 6 small datagrams ($(stat -c %s "$in") bytes) came back byte-identical"
 
