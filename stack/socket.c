@@ -46,6 +46,10 @@ int mtcp_socket(struct stack *st, int type, struct mtcp_sock **out)
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_lock(&st->lock);
+	s->all_next = st->socks;
+	if (st->socks)
+		st->socks->all_prev = s;
+	st->socks = s;
 	st->nsockets++;
 	pthread_mutex_unlock(&st->lock);
 	*out = s;
@@ -55,9 +59,17 @@ int mtcp_socket(struct stack *st, int type, struct mtcp_sock **out)
 /* Call with the lock held. */
 static void sock_put_locked(struct mtcp_sock *s)
 {
+	struct stack *st = s->st;
+
 	if (--s->refs)
 		return;
-	s->st->nsockets--;
+	if (s->all_prev)
+		s->all_prev->all_next = s->all_next;
+	else
+		st->socks = s->all_next;
+	if (s->all_next)
+		s->all_next->all_prev = s->all_prev;
+	st->nsockets--;
 	pthread_cond_destroy(&s->cond);
 	free(s);
 }
@@ -101,9 +113,8 @@ void sock_wake(struct mtcp_sock *s)
 
 void sock_wake_all(struct stack *st)
 {
-	for (unsigned i = 0; i < UDP_HASH; i++)
-		for (struct mtcp_sock *s = st->udp_hash[i]; s; s = s->hnext)
-			sock_wake(s);
+	for (struct mtcp_sock *s = st->socks; s; s = s->all_next)
+		sock_wake(s);
 }
 
 uint64_t sock_deadline(uint64_t timeout)

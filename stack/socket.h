@@ -39,6 +39,7 @@ struct mtcp_sock {
 	void *notify_ctx;
 
 	struct mtcp_sock *hnext;        /* protocol hash chain */
+	struct mtcp_sock *all_next, *all_prev;  /* st->socks: every live socket */
 };
 
 /* Readiness changed: wake blocked callers and the notify hook. */

@@ -398,14 +398,24 @@ static void udp_err(struct stack *st, int err, bool hard, const struct ipv4_repr
 	if (len < UDP_HLEN)
 		return;
 	uint16_t sport = rd16(data), dport = rd16(data + 2);
+	struct mtcp_sock *best = NULL;
+	int best_score = -1;
 
+	/* Linux __udp4_lib_err: the socket a reply would reach, i.e. the
+	 * best match (a connected socket wins over a wildcard one sharing
+	 * the port through SO_REUSEADDR), not the first in the chain. */
 	for (struct mtcp_sock *s = st->udp_hash[port_hash(sport)]; s; s = s->hnext) {
-		if (s->lport != sport || match(s, orig->dst, dport, orig->src) < 0)
+		if (s->lport != sport)
 			continue;
-		if (!s->connected || !hard)
-			break;
-		s->so_error = err;
-		sock_wake(s);
+		int sc = match(s, orig->dst, dport, orig->src);
+		if (sc > best_score) {
+			best = s;
+			best_score = sc;
+		}
+	}
+	if (best && best->connected && hard) {
+		best->so_error = err;
+		sock_wake(best);
 		return;
 	}
 	stack_drop(st, DROP_ICMP_NO_MATCH);

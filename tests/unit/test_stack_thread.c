@@ -128,6 +128,13 @@ START_TEST(test_stop_wakes_blocked_receiver)
 	ck_assert_int_eq(mtcp_recvfrom(s, buf, sizeof(buf), 0, NULL), -ESHUTDOWN);
 	pthread_join(th, NULL);
 	mtcp_close(s);
+
+	/* An unbound socket blocked in recv is woken too. */
+	ck_assert_int_eq(mtcp_socket(b, SOCK_DGRAM, &s), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, close_later, b), 0);
+	ck_assert_int_eq(mtcp_recvfrom(s, buf, sizeof(buf), 0, NULL), -ESHUTDOWN);
+	pthread_join(th, NULL);
+	mtcp_close(s);
 }
 END_TEST
 
