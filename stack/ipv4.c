@@ -38,6 +38,7 @@ void ipv4_fini(struct stack *st)
 {
 	pbuf_free_chain(st->loop_head);
 	st->loop_head = st->loop_tail = NULL;
+	st->loop_count = 0;
 }
 
 void ipv4_register(struct stack *st, uint8_t proto, ipv4_input_fn in, ipv4_err_fn err)
@@ -133,30 +134,42 @@ void ipv4_input(struct stack *st, const uint8_t *buf, size_t len, bool link_bcas
 	ipv4_deliver(st, &pkt);
 }
 
+/* Queue a packet to ourselves for the stack thread: never recurse into
+ * input from output. */
+static int loop_enqueue(struct stack *st, struct pbuf *p)
+{
+	if (st->loop_count >= LOOP_MAX_PKTS) {
+		stack_drop(st, DROP_NOMEM);
+		pbuf_free(p);
+		return -ENOBUFS;
+	}
+	p->next = NULL;
+	if (st->loop_tail)
+		st->loop_tail->next = p;
+	else
+		st->loop_head = p;
+	st->loop_tail = p;
+	st->loop_count++;
+	stack_kick(st);
+	return 0;
+}
+
 /* Emit one packet (header + payload in p) to its next hop. */
 static int ipv4_xmit(struct stack *st, struct pbuf *p, uint32_t dst, uint32_t nexthop)
 {
 	st->stats.ip_tx++;
-	if (dst == st->addr) {
-		/* To ourselves: queue for the stack thread, never recurse. */
-		unsigned n = 0;
-		for (struct pbuf *q = st->loop_head; q; q = q->next)
-			if (++n >= LOOP_MAX_PKTS) {
-				stack_drop(st, DROP_NOMEM);
-				pbuf_free(p);
-				return -ENOBUFS;
-			}
-		p->next = NULL;
-		if (st->loop_tail)
-			st->loop_tail->next = p;
-		else
-			st->loop_head = p;
-		st->loop_tail = p;
-		stack_kick(st);
-		return 0;
-	}
-	if (ipv4_is_bcast(st, dst))
+	if (dst == st->addr)
+		return loop_enqueue(st, p);
+	if (ipv4_is_bcast(st, dst)) {
+		/* Like Linux (ip_mc_output), a broadcast reaches our own
+		 * sockets too. */
+		struct pbuf *copy = pbuf_alloc(p->len);
+		if (copy) {
+			memcpy(pbuf_put(copy, p->len), p->data, p->len);
+			loop_enqueue(st, copy);
+		}
 		return ether_output(st, p, eth_broadcast, ETHERTYPE_IPV4);
+	}
 	return arp_output(st, p, nexthop);
 }
 
@@ -168,6 +181,7 @@ void ipv4_loopback_run(struct stack *st)
 		st->loop_head = p->next;
 		if (!st->loop_head)
 			st->loop_tail = NULL;
+		st->loop_count--;
 		ipv4_input(st, p->data, p->len, false);
 		pbuf_free(p);
 	}

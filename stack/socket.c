@@ -22,7 +22,10 @@
 #define DEFAULT_SNDBUF  212992
 #define MIN_RCVBUF      2304
 #define MIN_SNDBUF      4608
-#define MAX_BUF         (16 << 20)
+/* Linux's default net.core.rmem_max / wmem_max bound the plain options;
+ * the FORCE ones (CAP_NET_ADMIN) go up to MAX_BUF_FORCE. */
+#define MAX_BUF         (2 * 212992)
+#define MAX_BUF_FORCE   (64 << 20)
 
 int mtcp_socket(struct stack *st, int type, struct mtcp_sock **out)
 {
@@ -176,7 +179,7 @@ int mtcp_bind(struct mtcp_sock *s, const struct sockaddr_in *a)
 	    (a->sin_family != AF_UNSPEC || a->sin_addr.s_addr != htonl(INADDR_ANY)))
 		return -EAFNOSUPPORT;
 	pthread_mutex_lock(&s->st->lock);
-	rc = udp_bind(s, ntohl(a->sin_addr.s_addr), ntohs(a->sin_port));
+	rc = udp_bind(s, ntohl(a->sin_addr.s_addr), ntohs(a->sin_port), true);
 	pthread_mutex_unlock(&s->st->lock);
 	return rc;
 }
@@ -261,16 +264,8 @@ static void fill_sin(struct sockaddr_in *a, uint32_t addr, uint16_t port)
 
 int mtcp_getsockname(struct mtcp_sock *s, struct sockaddr_in *a)
 {
-	uint32_t addr, nexthop;
-
 	pthread_mutex_lock(&s->st->lock);
-	addr = s->laddr;
-	/* Linux ip4_datagram_connect: a connected socket bound to the
-	 * wildcard takes the source address routing picks for the peer (and
-	 * gives it up on disconnect). */
-	if (s->connected && !addr && ipv4_route(s->st, s->raddr, &nexthop, &addr) < 0)
-		addr = 0;
-	fill_sin(a, addr, s->lport);
+	fill_sin(a, s->laddr, s->lport);
 	pthread_mutex_unlock(&s->st->lock);
 	return 0;
 }
@@ -319,7 +314,8 @@ static int buf_value(bool plain, int v)
 {
 	if (v < 0)
 		return plain ? MAX_BUF : 0;
-	return v > MAX_BUF / 2 ? MAX_BUF : v * 2;
+	int max = plain ? MAX_BUF : MAX_BUF_FORCE;
+	return v > max / 2 ? max : v * 2;
 }
 
 int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, socklen_t len)

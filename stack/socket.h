@@ -22,6 +22,9 @@ struct mtcp_sock {
 	uint32_t laddr, raddr;  /* host order; 0: any / none */
 	uint16_t lport, rport;  /* host order; 0: unbound / unconnected */
 	bool bound, connected, closed;
+	/* Linux's SOCK_BINDADDR_LOCK / SOCK_BINDPORT_LOCK: the application
+	 * chose the address / port, so disconnecting keeps them. */
+	bool addr_locked, port_locked;
 	bool nonblock, broadcast, reuseaddr;
 	bool shut_rd, shut_wr;
 	int so_error;           /* positive errno, reported once */
@@ -55,7 +58,8 @@ uint64_t sock_deadline(uint64_t timeout);
 int sock_wait(struct mtcp_sock *s, uint64_t deadline);
 
 /* udp.c */
-int udp_bind(struct mtcp_sock *s, uint32_t addr, uint16_t port);
+/* bind(2) (user: true) or an automatic bind to an ephemeral port. */
+int udp_bind(struct mtcp_sock *s, uint32_t addr, uint16_t port, bool user);
 int udp_connect(struct mtcp_sock *s, uint32_t addr, uint16_t port);
 int udp_disconnect(struct mtcp_sock *s);
 ssize_t udp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags);

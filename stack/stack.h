@@ -83,6 +83,7 @@ struct stack {
 	unsigned reass_count;
 	size_t reass_bytes;
 	struct pbuf *loop_head, *loop_tail;     /* packets to ourselves */
+	unsigned loop_count;
 
 	/* ICMP (icmp.c): global bucket + per-peer buckets, RFC 1812 4.3.2.8 */
 	struct icmp_bucket icmp_global;

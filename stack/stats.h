@@ -42,6 +42,7 @@
 	X(ICMP_UNHANDLED,       "ICMP type not handled") \
 	X(ICMP_RATELIMIT,       "ICMP error not sent: rate limited") \
 	X(ICMP_NO_MATCH,        "ICMP error matches no socket") \
+	X(ICMP_IGNORED,         "ICMP error not reported: soft, or an unconnected socket") \
 	X(UDP_MALFORMED,        "UDP datagram truncated or length field wrong") \
 	X(UDP_BAD_CSUM,         "UDP checksum mismatch") \
 	X(UDP_NO_SOCKET,        "no UDP socket bound to the port") \

@@ -76,10 +76,12 @@ static void hash_remove(struct stack *st, struct mtcp_sock *s)
 	}
 }
 
-int udp_bind(struct mtcp_sock *s, uint32_t addr, uint16_t port)
+int udp_bind(struct mtcp_sock *s, uint32_t addr, uint16_t port, bool user)
 {
 	struct stack *st = s->st;
 	int rc;
+
+	bool port_chosen = port != 0;
 
 	if (s->bound)
 		return -EINVAL;
@@ -98,6 +100,8 @@ int udp_bind(struct mtcp_sock *s, uint32_t addr, uint16_t port)
 		}
 	}
 	s->laddr = addr;
+	s->addr_locked = user && addr != INADDR_ANY;
+	s->port_locked = user && port_chosen;
 	s->lport = port;
 	s->bound = true;
 	hash_insert(st, s);
@@ -116,8 +120,13 @@ int udp_connect(struct mtcp_sock *s, uint32_t addr, uint16_t port)
 		return -EACCES;
 	if ((rc = ipv4_route(st, addr, &nexthop, &src)) < 0)
 		return rc;
-	if (!s->bound && (rc = udp_bind(s, INADDR_ANY, 0)) < 0)
+	if (!s->bound && (rc = udp_bind(s, INADDR_ANY, 0, false)) < 0)
 		return rc;
+	/* Linux ip4_datagram_connect: a wildcard socket takes the source
+	 * address routing picks, for sending and for matching input (so a
+	 * connected socket no longer sees broadcasts). */
+	if (!s->laddr)
+		s->laddr = src;
 	s->raddr = addr;
 	s->rport = port;
 	s->connected = true;
@@ -126,9 +135,18 @@ int udp_connect(struct mtcp_sock *s, uint32_t addr, uint16_t port)
 
 int udp_disconnect(struct mtcp_sock *s)
 {
+	/* Linux __udp_disconnect: give back what connect chose and the
+	 * application did not. */
 	s->raddr = 0;
 	s->rport = 0;
 	s->connected = false;
+	if (!s->addr_locked)
+		s->laddr = INADDR_ANY;
+	if (!s->port_locked && s->bound) {
+		hash_remove(s->st, s);
+		s->lport = 0;
+		s->bound = false;
+	}
 	return 0;
 }
 
@@ -149,17 +167,15 @@ ssize_t udp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 	size_t len = iov_total(msg);
 	int rc;
 
+	/* The checks in the order Linux makes them (inet_sendmsg, then
+	 * udp_sendmsg, then the buffer allocation in __ip_append_data), so
+	 * a call with several faults reports the same one. */
+	if (!s->bound && (rc = udp_bind(s, INADDR_ANY, 0, false)) < 0)
+		return rc;
+	if (len > IPV4_MAXLEN)
+		return -EMSGSIZE;
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
-	if (s->shut_wr)
-		return -EPIPE;
-	if (s->so_error) {
-		/* Linux reports a pending error (say ECONNREFUSED from an
-		 * earlier ICMP port unreachable) on the next send, once. */
-		rc = -s->so_error;
-		s->so_error = 0;
-		return rc;
-	}
 	if (msg->msg_name) {
 		const struct sockaddr_in *to = msg->msg_name;
 		daddr = ntohl(to->sin_addr.s_addr);
@@ -174,14 +190,21 @@ ssize_t udp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 	} else {
 		return -EDESTADDRREQ;
 	}
-	if (len > UDP_MAX_PAYLOAD)
-		return -EMSGSIZE;
-	if (ipv4_is_bcast(st, daddr) && !s->broadcast)
-		return -EACCES;
 	if ((rc = ipv4_route(st, daddr, &nexthop, &rsrc)) < 0)
 		return rc;
-	if (!s->bound && (rc = udp_bind(s, INADDR_ANY, 0)) < 0)
+	if (ipv4_is_bcast(st, daddr) && !s->broadcast)
+		return -EACCES;
+	if (len > UDP_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if (s->so_error) {
+		/* A pending error (say ECONNREFUSED from an earlier ICMP port
+		 * unreachable) is reported by the next send, once. */
+		rc = -s->so_error;
+		s->so_error = 0;
 		return rc;
+	}
+	if (s->shut_wr)
+		return -EPIPE;
 	saddr = s->laddr && !ipv4_is_bcast(st, s->laddr) ? s->laddr : rsrc;
 
 	struct pbuf *p = pbuf_alloc(UDP_HLEN + len);
@@ -395,8 +418,10 @@ static void udp_input(struct stack *st, const struct ipv4_pkt *pkt)
 static void udp_err(struct stack *st, int err, bool hard, const struct ipv4_repr *orig,
 		    const uint8_t *data, size_t len)
 {
-	if (len < UDP_HLEN)
+	if (len < UDP_HLEN) {
+		stack_drop(st, DROP_ICMP_MALFORMED);
 		return;
+	}
 	uint16_t sport = rd16(data), dport = rd16(data + 2);
 	struct mtcp_sock *best = NULL;
 	int best_score = -1;
@@ -418,7 +443,7 @@ static void udp_err(struct stack *st, int err, bool hard, const struct ipv4_repr
 		sock_wake(best);
 		return;
 	}
-	stack_drop(st, DROP_ICMP_NO_MATCH);
+	stack_drop(st, best ? DROP_ICMP_IGNORED : DROP_ICMP_NO_MATCH);
 }
 
 void udp_init(struct stack *st)

@@ -894,6 +894,102 @@ START_TEST(test_shutdown_unconnected_is_enotconn)
 }
 END_TEST
 
+/* --- the address and port a socket holds across connect / disconnect --- */
+START_TEST(test_disconnect_gives_back_automatic_port_and_address)
+{
+	struct mtcp_sock *s = udp_socket();
+	struct sockaddr_in a;
+
+	ck_assert_int_eq(connect_to(s, PEER_IP, 5000), 0);
+	ck_assert_int_eq(mtcp_getsockname(s, &a), 0);
+	assert_sin(&a, STACK_IP, local_port(s), "after connect");
+	ck_assert_uint_ne(local_port(s), 0);
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	ck_assert_int_eq(mtcp_connect(s, &unspec, sizeof(unspec)), 0);
+	/* Linux __udp_disconnect: nothing the application chose, so all goes. */
+	ck_assert_int_eq(mtcp_getsockname(s, &a), 0);
+	assert_sin(&a, 0, 0, "after disconnect");
+	mtcp_close(s);
+}
+END_TEST
+
+START_TEST(test_disconnect_keeps_what_bind_chose)
+{
+	struct mtcp_sock *s = udp_socket();
+	struct sockaddr_in a;
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+
+	ck_assert_int_eq(bind_to(s, 0, 4444), 0);
+	ck_assert_int_eq(connect_to(s, PEER_IP, 5000), 0);
+	ck_assert_int_eq(mtcp_connect(s, &unspec, sizeof(unspec)), 0);
+	ck_assert_int_eq(mtcp_getsockname(s, &a), 0);
+	assert_sin(&a, 0, 4444, "bound port after disconnect");
+	mtcp_close(s);
+}
+END_TEST
+
+START_TEST(test_connected_socket_gets_no_broadcast)
+{
+	struct mtcp_sock *s = udp_socket();
+
+	ck_assert_int_eq(bind_to(s, 0, 4445), 0);
+	ck_assert_int_eq(connect_to(s, PEER_IP, 5000), 0);
+	send_udp_from(PEER_IP, 5000, SUBNET_BCAST, 4445, "to all");
+	expect_nothing(s, "connected socket, broadcast datagram");
+	send_udp_from(PEER_IP, 5000, STACK_IP, 4445, "to you");
+	expect_datagram(s, "to you", "connected socket, unicast datagram");
+	mtcp_close(s);
+}
+END_TEST
+
+START_TEST(test_own_broadcast_reaches_own_socket)
+{
+	struct mtcp_sock *rx = udp_socket(), *tx = udp_socket();
+	struct sockaddr_in to = h_sin(SUBNET_BCAST, 4446);
+
+	ck_assert_int_eq(bind_to(rx, 0, 4446), 0);
+	set_opt(tx, SO_BROADCAST, 1);
+	ck_assert_int_eq(mtcp_sendto(tx, "hello all", 9, 0, &to), 9);
+	h_poll(&h);
+	expect_datagram(rx, "hello all", "our own broadcast");
+	ck_assert_uint_eq(h_drain(&h), 1);      /* and it went on the wire */
+	mtcp_close(rx);
+	mtcp_close(tx);
+}
+END_TEST
+
+START_TEST(test_send_reports_bad_arguments_before_pending_error)
+{
+	struct mtcp_sock *s = h_udp_socket(&h, 4447);
+	struct sockaddr_in to = h_sin(PEER_IP, 5000), zero = h_sin(PEER_IP, 0);
+	struct frame f;
+
+	ck_assert_int_eq(connect_to(s, PEER_IP, 5000), 0);
+	ck_assert_int_eq(mtcp_sendto(s, "x", 1, 0, NULL), 1);
+	ck_assert(h_next(&h, &f));
+	peer_sends_unreachable(&f, ICMP_PORT_UNREACH);
+	/* Linux checks the arguments first: port 0 is EINVAL even now ... */
+	ck_assert_int_eq(mtcp_sendto(s, "x", 1, 0, &zero), -EINVAL);
+	/* ... and the pending error comes before EPIPE, once. */
+	ck_assert_int_eq(mtcp_shutdown(s, SHUT_WR), 0);
+	ck_assert_int_eq(mtcp_sendto(s, "x", 1, 0, &to), -ECONNREFUSED);
+	ck_assert_int_eq(mtcp_sendto(s, "x", 1, 0, &to), -EPIPE);
+	mtcp_close(s);
+}
+END_TEST
+
+START_TEST(test_so_rcvbuf_capped_at_rmem_max_like_linux)
+{
+	struct mtcp_sock *s = udp_socket();
+
+	set_opt(s, SO_RCVBUF, 1 << 24);
+	ck_assert_int_eq(get_opt(s, SO_RCVBUF), 2 * 212992);
+	set_opt(s, SO_RCVBUFFORCE, 1 << 22);
+	ck_assert_int_eq(get_opt(s, SO_RCVBUF), 1 << 23);
+	mtcp_close(s);
+}
+END_TEST
+
 static Suite *stack_udp_suite(void)
 {
 	Suite *s = suite_create("stack_udp");
@@ -901,6 +997,12 @@ static Suite *stack_udp_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_bind_same_port_twice_is_eaddrinuse);
+	tcase_add_test(tc, test_disconnect_gives_back_automatic_port_and_address);
+	tcase_add_test(tc, test_disconnect_keeps_what_bind_chose);
+	tcase_add_test(tc, test_connected_socket_gets_no_broadcast);
+	tcase_add_test(tc, test_own_broadcast_reaches_own_socket);
+	tcase_add_test(tc, test_send_reports_bad_arguments_before_pending_error);
+	tcase_add_test(tc, test_so_rcvbuf_capped_at_rmem_max_like_linux);
 	tcase_add_test(tc, test_bind_wildcard_and_specific_overlap_is_eaddrinuse);
 	tcase_add_test(tc, test_bind_same_port_allowed_when_both_reuseaddr);
 	tcase_add_test(tc, test_bind_foreign_address_is_eaddrnotavail);
