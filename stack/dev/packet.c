@@ -11,6 +11,12 @@
  * but drop the qdisc's back-pressure and hide our frames from tcpdump on
  * the interface, and an A/B against the kernel should take the same path.
  *
+ * Frames the kernel passes on before computing their TCP/UDP checksum
+ * (a veth peer with checksum offload: TP_STATUS_CSUMNOTREADY in the
+ * PACKET_AUXDATA) get it computed here, as the kernel's skb_checksum_help
+ * would before putting them on a wire, so everything above sees ordinary
+ * frames: the impairment device, the pcap file and the parsers.
+ *
  * The socket is opened with protocol 0 (receiving nothing) and only starts
  * receiving when bind() names both the protocol and the interface, so no
  * frame from another interface is ever queued on it.
@@ -29,6 +35,7 @@
 #include <unistd.h>
 
 #include "dev.h"
+#include "../wire/checksum.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING	23
@@ -65,20 +72,72 @@ pkt_send(struct netdev *d, const uint8_t *frame, size_t len, uint64_t now)
 	return 0;
 }
 
+/*
+ * Fill in the TCP or UDP checksum the sender left to "hardware": the field
+ * holds only the pseudo-header sum. Frames that are not an unfragmented
+ * IPv4 TCP/UDP packet are left alone (the kernel never defers those).
+ */
+static void
+csum_complete(uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + 14;
+	size_t ihl, total, l4len, off;
+	uint8_t proto;
+
+	if (len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || (ip[0] >> 4) != 4)
+		return;
+	ihl = (size_t)(ip[0] & 0xf) * 4;
+	total = (size_t)ip[2] << 8 | ip[3];
+	if (ihl < 20 || total < ihl || 14 + total > len || (ip[6] & 0x3f) || ip[7])
+		return;
+	proto = ip[9];
+	l4len = total - ihl;
+	if (proto == IPPROTO_UDP && l4len >= 8)
+		off = 6;
+	else if (proto == IPPROTO_TCP && l4len >= 20)
+		off = 16;
+	else
+		return;
+
+	uint8_t *l4 = f + 14 + ihl;
+	uint32_t src = (uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 |
+		       (uint32_t)ip[14] << 8 | ip[15];
+	uint32_t dst = (uint32_t)ip[16] << 24 | (uint32_t)ip[17] << 16 |
+		       (uint32_t)ip[18] << 8 | ip[19];
+	l4[off] = l4[off + 1] = 0;
+	uint16_t c = csum_finish(csum_add(csum_pseudo_ipv4(src, dst, proto,
+	    (uint16_t)l4len), l4, l4len));
+	if (proto == IPPROTO_UDP && c == 0)
+		c = 0xffff;     /* RFC 768: zero means "none" */
+	l4[off] = (uint8_t)(c >> 8);
+	l4[off + 1] = (uint8_t)c;
+}
+
 static ssize_t
 pkt_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 {
 	struct sockaddr_ll sll;
-	socklen_t slen;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+	} ctl;
+	struct iovec iov = { buf, cap };
+	struct msghdr msg;
+	struct cmsghdr *cm;
 	ssize_t n;
 	int i;
 
 	(void)now;
 	for (i = 0; i < PKT_RXBURST; i++) {
-		slen = sizeof(sll);
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_name = &sll;
+		msg.msg_namelen = sizeof(sll);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = &ctl;
+		msg.msg_controllen = sizeof(ctl);
 		/* MSG_TRUNC: the length returned is the frame's, not cap. */
-		n = recvfrom(d->fd, buf, cap, MSG_DONTWAIT | MSG_TRUNC,
-		    (struct sockaddr *)&sll, &slen);
+		n = recvmsg(d->fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
 		if (n == -1) {
 			if (errno == EINTR) {
 				i--;
@@ -90,6 +149,15 @@ pkt_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 			continue;
 		if ((size_t)n > cap)
 			n = (ssize_t)cap;
+		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+			struct tpacket_auxdata aux;
+			if (cm->cmsg_level != SOL_PACKET || cm->cmsg_type != PACKET_AUXDATA ||
+			    cm->cmsg_len < CMSG_LEN(sizeof(aux)))
+				continue;
+			memcpy(&aux, CMSG_DATA(cm), sizeof(aux));
+			if (aux.tp_status & TP_STATUS_CSUMNOTREADY)
+				csum_complete(buf, (size_t)n);
+		}
 		d->stats.rx_frames++;
 		d->stats.rx_bytes += (uint64_t)n;
 		return n;
@@ -159,6 +227,10 @@ packet_open(const char *name, int *err)
 	}
 	d->mtu = (unsigned)ifr.ifr_mtu;
 
+	if (setsockopt(s, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) == -1) {
+		error = -errno;
+		goto fail;
+	}
 	/* Best effort: older kernels lack these, and recv() copes. */
 	(void)setsockopt(s, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one,
 	    sizeof(one));

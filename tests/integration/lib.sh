@@ -24,9 +24,17 @@
 #   stop_echo              SIGTERM to ECHO_PID, wait for it (<= 5 s), sets
 #                          ECHO_STATUS
 #   in_ns NS CMD...        run CMD in NS, logging the command and its output
+#   ping_from NS OUT ARGS.., ping_received OUT, udp_roundtrip NS ADDR PORT IN OUT,
+#   udp_checks NS ADDR     (echo, discard, chargen, closed port), vmrss_kb
 #   log MSG, fail MSG, assert_eq WHAT EXPECTED GOT, assert_ge WHAT GOT MIN,
 #   assert_gt WHAT GOT MIN, assert_lt WHAT GOT MAX, assert_contains WHAT FILE
 #   REGEX, wait_until SECONDS CMD...
+#
+# At exit (also on failure, INT or TERM): every process in the run's
+# namespaces is killed by pid, the namespaces are deleted, and a sanitizer
+# report in mtcp-echo's stderr fails the test. Temp files live in one
+# directory, removed on success and kept (5 newest per test) on failure.
+# Executed directly, this file tests that cleanup (tests/run does so).
 #
 # Every test runs as root, inside namespaces it creates; nothing here touches
 # the root namespace's interfaces, addresses or routes, and no route leaves a
@@ -71,13 +79,12 @@ fail() {
 	fi
 	if [ $_in_fail -eq 0 ] && [ -n "$ECHO_PID" ] && kill -0 "$ECHO_PID" 2>/dev/null; then
 		_in_fail=1
-		echo "---- mtcp-echo's counters now:" >&2
-		echo_stats >/dev/null 2>&1
+		_echo_stats_try >/dev/null 2>&1 || echo "(no fresh counters: $_es_err)" >&2
 	fi
 	_in_fail=1
 	if [ -n "$ECHO_ERR" ] && [ -s "$ECHO_ERR" ]; then
 		echo "---- last lines of mtcp-echo stderr ($ECHO_ERR), counters left out:" >&2
-		grep -Ev '^(stat|drop) [A-Za-z0-9_]+ [0-9]+$' "$ECHO_ERR" | tail -n 30 >&2
+		grep -Ev '^(stat|drop) [A-Za-z0-9_]+ [0-9]+$|^stat end$' "$ECHO_ERR" | tail -n 30 >&2
 		echo "----" >&2
 	fi
 	[ ${#STAT[@]} -gt 0 ] && stats_dump >&2
@@ -193,6 +200,17 @@ cleanup() {
 	for ns in "${_lib_ns[@]}"; do
 		_ns_destroy "$ns"
 	done
+	# A sanitizer build (MTCP_BUILD=build/asan) reports on stderr, often
+	# only at exit: any report fails the test.
+	local f
+	for f in "$TMP_DIR"/echo*.err; do
+		[ -f "$f" ] || continue
+		if grep -qE 'ERROR: (Address|Leak|Memory)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$f"; then
+			echo "FAIL: $TEST_NAME: sanitizer report in $f:" >&2
+			grep -vE '^(stat|drop) [A-Za-z0-9_]+ [0-9]+$' "$f" | head -n 60 >&2
+			[ $rc -eq 0 ] && rc=1
+		fi
+	done
 	if [ $rc -eq 0 ] || [ -n "${KEEP_TMP_ON_SUCCESS:-}" ]; then
 		[ -z "${KEEP_TMP_ON_SUCCESS:-}" ] && rm -rf "$TMP_DIR"
 	else
@@ -200,7 +218,7 @@ cleanup() {
 		echo "logs kept in $TMP_DIR" >&2
 		ls -1dt /tmp/mtcpt-"$TEST_NAME".* 2>/dev/null | tail -n +6 | xargs -r rm -rf
 	fi
-	return $rc
+	exit $rc
 }
 trap cleanup EXIT
 trap 'echo "$TEST_NAME: interrupted" >&2; exit 130' INT
@@ -320,18 +338,25 @@ start_echo() {
 # echo_stats [PID]: ask mtcp-echo for its counters and load them into STAT
 # and DROP (replacing the previous snapshot).
 echo_stats() {
+	_echo_stats_try "$@" || fail "echo_stats: $_es_err"
+}
+
+# _echo_stats_try [PID]: echo_stats that returns 1 (reason in _es_err)
+# instead of failing.
+_echo_stats_try() {
 	local pid=${1:-$ECHO_PID} off i block line
-	[ -n "$pid" ] || fail "echo_stats: no mtcp-echo running"
-	kill -0 "$pid" 2>/dev/null || fail "echo_stats: mtcp-echo (pid $pid) is not running"
+	_es_err=
+	[ -n "$pid" ] || { _es_err="no mtcp-echo running"; return 1; }
+	kill -0 "$pid" 2>/dev/null || { _es_err="mtcp-echo (pid $pid) is not running"; return 1; }
 	off=$(stat -c %s "$ECHO_ERR")
-	kill -USR1 "$pid" || fail "echo_stats: kill -USR1 $pid failed"
+	kill -USR1 "$pid" || { _es_err="kill -USR1 $pid failed"; return 1; }
 	for ((i = 0; i < 100; i++)); do
 		tail -c +$((off + 1)) "$ECHO_ERR" | grep -q '^stat end$' && break
 		sleep 0.05
 	done
 	block=$(tail -c +$((off + 1)) "$ECHO_ERR")
 	grep -q '^stat end$' <<<"$block" ||
-		fail "echo_stats: no 'stat end' within 5 s of SIGUSR1"
+		{ _es_err="no 'stat end' within 5 s of SIGUSR1"; return 1; }
 	# only the first complete block after the signal
 	block=$(sed -n '1,/^stat end$/p' <<<"$block")
 	STAT=(); DROP=()
@@ -342,7 +367,7 @@ echo_stats() {
 			DROP[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
 		fi
 	done <<<"$block"
-	[ ${#STAT[@]} -gt 0 ] || fail "echo_stats: no 'stat NAME VALUE' lines parsed"
+	[ ${#STAT[@]} -gt 0 ] || { _es_err="no 'stat NAME VALUE' lines parsed"; return 1; }
 }
 
 # stat_get NAME / drop_get REASON: a counter from the last echo_stats; a
