@@ -108,6 +108,41 @@ bool h_next(struct harness *h, struct frame *f)
 	return true;
 }
 
+size_t h_collect(struct harness *h, uint8_t *out, size_t cap, struct ipv4_repr *first,
+		 unsigned *nfrags)
+{
+	struct frame f;
+	size_t end = 0;
+	unsigned n = 0;
+	bool last = false;
+
+	while (!last && h_next(h, &f)) {
+		ck_assert_msg(f.is_ip, "frame %u is not IPv4", n);
+		if (n == 0)
+			*first = f.ip;
+		ck_assert_msg(f.ip.id == first->id, "fragment %u has id %u, the first %u",
+			      n, f.ip.id, first->id);
+		ck_assert_msg(f.ip.frag_off == end, "fragment %u at offset %u, expected %zu",
+			      n, f.ip.frag_off, end);
+		ck_assert_msg(f.ip.total_len <= h->st->mtu, "fragment %u is %u bytes, over the "
+			      "MTU %u", n, f.ip.total_len, h->st->mtu);
+		last = !f.ip.mf;
+		if (!last || n > 0) {
+			ck_assert_msg(!f.ip.df, "fragment %u has DF set", n);
+			ck_assert_msg(last || f.l4_len % 8 == 0, "fragment %u (MF) carries %zu "
+				      "bytes, not a multiple of 8", n, f.l4_len);
+		}
+		ck_assert_uint_le(end + f.l4_len, cap);
+		memcpy(out + end, f.l4, f.l4_len);
+		end += f.l4_len;
+		n++;
+	}
+	ck_assert_msg(last, "no fragment with MF clear among %u", n);
+	if (nfrags)
+		*nfrags = n;
+	return end;
+}
+
 unsigned h_drain(struct harness *h)
 {
 	struct frame f;

@@ -70,6 +70,13 @@ void h_advance(struct harness *h, uint64_t us);
 
 /* The next frame the stack sent, parsed; false when there is none. */
 bool h_next(struct harness *h, struct frame *f);
+/* Collect one datagram the stack sent, whole or in fragments, into out and
+ * return its payload length; *first gets the first fragment's header and
+ * *nfrags (may be NULL) their number. Asserts RFC 791 3.2 on the way: one
+ * id, in-order contiguous offsets in 8-byte units, MF and a multiple of 8
+ * bytes on all but the last, no DF on a fragment, none over the MTU. */
+size_t h_collect(struct harness *h, uint8_t *out, size_t cap, struct ipv4_repr *first,
+		 unsigned *nfrags);
 /* Discard every frame the stack sent so far; returns how many. */
 unsigned h_drain(struct harness *h);
 

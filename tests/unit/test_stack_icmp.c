@@ -123,36 +123,6 @@ static void expect_no_frame(const char *what)
 		      f.is_icmp ? "ICMP" : "a frame", f.icmp.type);
 }
 
-/* Collect the fragments of one datagram the stack sent (in order) into
- * out; returns the payload length and how many fragments carried it. */
-static size_t collect(uint8_t *out, size_t cap, struct ipv4_repr *first, unsigned *nfrags)
-{
-	struct frame f;
-	size_t end = 0;
-	unsigned n = 0;
-	bool last = false;
-
-	while (!last && h_next(&h, &f)) {
-		ck_assert_msg(f.is_ip, "frame %u is not IPv4", n);
-		if (n == 0)
-			*first = f.ip;
-		ck_assert_msg(f.ip.id == first->id, "fragment %u has id %u, the first %u",
-			      n, f.ip.id, first->id);
-		ck_assert_msg(f.ip.frag_off == end, "fragment %u at offset %u, expected %zu",
-			      n, f.ip.frag_off, end);
-		ck_assert_msg(f.ip.frag_off % 8 == 0, "fragment %u at offset %u", n,
-			      f.ip.frag_off);
-		ck_assert_uint_le(end + f.l4_len, cap);
-		memcpy(out + end, f.l4, f.l4_len);
-		end += f.l4_len;
-		last = !f.ip.mf;
-		n++;
-	}
-	ck_assert_msg(last, "no fragment with MF clear among %u", n);
-	*nfrags = n;
-	return end;
-}
-
 /* --- echo --- */
 
 START_TEST(test_echo_request_gets_reply_with_same_id_seq_payload)
@@ -201,7 +171,7 @@ START_TEST(test_fragmented_echo_gets_fragmented_reply)
 	}
 	ck_assert_uint_eq(h.st->stats.ip_reassembled, 1);
 
-	size_t got = collect(reply, sizeof(reply), &first, &n);
+	size_t got = h_collect(&h, reply, sizeof(reply), &first, &n);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_uint_eq(first.proto, IPPROTO_ICMP_);
 	ck_assert_uint_eq(first.dst, PEER_IP);
