@@ -16,6 +16,7 @@
 #ifndef MTCP_DEV_H
 #define MTCP_DEV_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -75,6 +76,21 @@ static inline void netdev_destroy(struct netdev *d)
 {
 	if (d)
 		d->ops->destroy(d);
+}
+
+/* For drivers: account a send(2)/write(2) of a len-byte frame that
+ * returned n (errno set when n is -1) and turn it into send()'s result. */
+static inline int netdev_tx_done(struct netdev *d, ssize_t n, size_t len, int err)
+{
+	if (n == -1 || (size_t)n != len) {
+		d->stats.tx_errors++;
+		if (n != -1)
+			return -EIO;
+		return err == EWOULDBLOCK ? -EAGAIN : -err;
+	}
+	d->stats.tx_frames++;
+	d->stats.tx_bytes += len;
+	return 0;
 }
 
 /* TAP: open /dev/net/tun as IFF_TAP|IFF_NO_PI on interface name (created if

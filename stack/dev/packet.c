@@ -61,15 +61,7 @@ pkt_send(struct netdev *d, const uint8_t *frame, size_t len, uint64_t now)
 	do
 		n = send(d->fd, frame, len, MSG_DONTWAIT);
 	while (n == -1 && errno == EINTR);
-	if (n == -1 || (size_t)n != len) {
-		d->stats.tx_errors++;
-		if (n != -1)
-			return -EIO;
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	}
-	d->stats.tx_frames++;
-	d->stats.tx_bytes += len;
-	return 0;
+	return netdev_tx_done(d, n, len, errno);
 }
 
 /*
@@ -87,7 +79,7 @@ csum_complete(uint8_t *f, size_t len)
 	if (len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || (ip[0] >> 4) != 4)
 		return;
 	ihl = (size_t)(ip[0] & 0xf) * 4;
-	total = (size_t)ip[2] << 8 | ip[3];
+	total = rd16(ip + 2);
 	if (ihl < 20 || total < ihl || 14 + total > len || (ip[6] & 0x3f) || ip[7])
 		return;
 	proto = ip[9];
@@ -100,17 +92,12 @@ csum_complete(uint8_t *f, size_t len)
 		return;
 
 	uint8_t *l4 = f + 14 + ihl;
-	uint32_t src = (uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 |
-		       (uint32_t)ip[14] << 8 | ip[15];
-	uint32_t dst = (uint32_t)ip[16] << 24 | (uint32_t)ip[17] << 16 |
-		       (uint32_t)ip[18] << 8 | ip[19];
-	l4[off] = l4[off + 1] = 0;
-	uint16_t c = csum_finish(csum_add(csum_pseudo_ipv4(src, dst, proto,
-	    (uint16_t)l4len), l4, l4len));
+	wr16(l4 + off, 0);
+	uint16_t c = csum_finish(csum_add(csum_pseudo_ipv4(rd32(ip + 12), rd32(ip + 16),
+	    proto, (uint16_t)l4len), l4, l4len));
 	if (proto == IPPROTO_UDP && c == 0)
 		c = 0xffff;     /* RFC 768: zero means "none" */
-	l4[off] = (uint8_t)(c >> 8);
-	l4[off + 1] = (uint8_t)c;
+	wr16(l4 + off, c);
 }
 
 static ssize_t

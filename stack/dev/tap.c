@@ -63,15 +63,7 @@ tap_send(struct netdev *d, const uint8_t *frame, size_t len, uint64_t now)
 	do
 		n = write(d->fd, frame, len);
 	while (n == -1 && errno == EINTR);
-	if (n == -1 || (size_t)n != len) {
-		d->stats.tx_errors++;
-		if (n != -1)
-			return -EIO;
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	}
-	d->stats.tx_frames++;
-	d->stats.tx_bytes += len;
-	return 0;
+	return netdev_tx_done(d, n, len, errno);
 }
 
 static ssize_t

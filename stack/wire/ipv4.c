@@ -4,8 +4,6 @@
 #include "checksum.h"
 #include "ipv4.h"
 
-#define IPOPT_EOL       0
-#define IPOPT_NOP       1
 
 /*
  * RFC 791 3.1 "Options": EOL and NOP are single octets; every other option
@@ -15,23 +13,14 @@
 static enum wire_err
 ipv4_check_opts(const uint8_t *p, size_t len)
 {
-	size_t i = 0, olen;
+	size_t pos = 0, vlen;
+	const uint8_t *val;
+	uint8_t kind;
+	int r;
 
-	while (i < len) {
-		if (p[i] == IPOPT_EOL)
-			break;
-		if (p[i] == IPOPT_NOP) {
-			i++;
-			continue;
-		}
-		if (len - i < 2)
-			return WIRE_EOPT;
-		olen = p[i + 1];
-		if (olen < 2 || olen > len - i)
-			return WIRE_EOPT;
-		i += olen;
-	}
-	return WIRE_OK;
+	while ((r = wire_opt_next(p, len, &pos, &kind, &val, &vlen)) > 0)
+		;
+	return r < 0 ? WIRE_EOPT : WIRE_OK;
 }
 
 enum wire_err

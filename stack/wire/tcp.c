@@ -22,34 +22,27 @@
 static enum wire_err
 tcp_parse_opts(const uint8_t *p, size_t len, struct tcp_opts *o)
 {
-	size_t i = 0, olen, n, k;
+	size_t pos = 0, olen, n, k;
+	const uint8_t *v;
+	uint8_t kind;
+	int r;
 
 	memset(o, 0, sizeof(*o));
-	while (i < len) {
-		if (p[i] == TCPOPT_EOL)
-			break;
-		if (p[i] == TCPOPT_NOP) {
-			i++;
-			continue;
-		}
-		if (len - i < 2)
-			return WIRE_EOPT;
-		olen = p[i + 1];
-		if (olen < 2 || olen > len - i)
-			return WIRE_EOPT;
-		switch (p[i]) {
+	while ((r = wire_opt_next(p, len, &pos, &kind, &v, &olen)) > 0) {
+		olen += 2;      /* the TCPOLEN_* constants count kind and length */
+		switch (kind) {
 		case TCPOPT_MSS:
 			if (olen != TCPOLEN_MSS)
 				return WIRE_EOPT;
 			o->has_mss = true;
-			o->mss = rd16(p + i + 2);
+			o->mss = rd16(v);
 			break;
 		case TCPOPT_WSCALE:
 			/* RFC 7323 2.2; the shift is clamped by the caller. */
 			if (olen != TCPOLEN_WSCALE)
 				return WIRE_EOPT;
 			o->has_wscale = true;
-			o->wscale = p[i + 2];
+			o->wscale = v[0];
 			break;
 		case TCPOPT_SACK_PERMITTED:
 			/* RFC 2018 2. */
@@ -66,8 +59,8 @@ tcp_parse_opts(const uint8_t *p, size_t len, struct tcp_opts *o)
 			if (n > TCP_MAX_SACK)
 				return WIRE_EOPT;
 			for (k = 0; k < n; k++) {
-				o->sack[k].left = rd32(p + i + 2 + 8 * k);
-				o->sack[k].right = rd32(p + i + 6 + 8 * k);
+				o->sack[k].left = rd32(v + 8 * k);
+				o->sack[k].right = rd32(v + 4 + 8 * k);
 			}
 			o->nsack = (uint8_t)n;
 			break;
@@ -76,15 +69,14 @@ tcp_parse_opts(const uint8_t *p, size_t len, struct tcp_opts *o)
 			if (olen != TCPOLEN_TIMESTAMP)
 				return WIRE_EOPT;
 			o->has_ts = true;
-			o->ts_val = rd32(p + i + 2);
-			o->ts_ecr = rd32(p + i + 6);
+			o->ts_val = rd32(v);
+			o->ts_ecr = rd32(v + 4);
 			break;
 		default:
 			break;
 		}
-		i += olen;
 	}
-	return WIRE_OK;
+	return r < 0 ? WIRE_EOPT : WIRE_OK;
 }
 
 enum wire_err

@@ -53,4 +53,31 @@ static inline void wr32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/*
+ * The option list format IPv4 (RFC 791 3.1) and TCP (RFC 9293 3.1) share:
+ * kind 0 ends the list, kind 1 is a byte of padding, and every other
+ * option is kind, length (counting both bytes), value. Steps *pos past the
+ * next option: 1 with its kind and value, 0 at the end of the list, -1
+ * when an option's length is below 2 or runs past len.
+ */
+static inline int wire_opt_next(const uint8_t *p, size_t len, size_t *pos,
+				uint8_t *kind, const uint8_t **val, size_t *vlen)
+{
+	size_t i = *pos;
+
+	while (i < len && p[i] == 1)
+		i++;
+	if (i >= len || p[i] == 0) {
+		*pos = len;
+		return 0;
+	}
+	if (len - i < 2 || p[i + 1] < 2 || p[i + 1] > len - i)
+		return -1;
+	*kind = p[i];
+	*val = p + i + 2;
+	*vlen = (size_t)p[i + 1] - 2;
+	*pos = i + p[i + 1];
+	return 1;
+}
+
 #endif
