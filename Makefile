@@ -42,6 +42,9 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check unit integration demo asan tsan check-asan check-tsan deps fuzz clean
 .DELETE_ON_ERROR:
+# Keep the objects of tools and tests: they are intermediates of pattern
+# rules, which make would otherwise delete after every build.
+.SECONDARY:
 
 all: $(BUILD)/libmtcpstack.a $(BUILD)/libmtcp.so $(TOOLS) $(UNIT_BINS)
 
