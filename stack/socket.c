@@ -114,6 +114,14 @@ void sock_wake(struct mtcp_sock *s)
 		s->notify(s, s->notify_ctx);
 }
 
+int sock_error(struct mtcp_sock *s)
+{
+	int err = s->so_error;
+
+	s->so_error = 0;
+	return -err;
+}
+
 void sock_wake_all(struct stack *st)
 {
 	for (struct mtcp_sock *s = st->socks; s; s = s->all_next)
@@ -407,7 +415,7 @@ int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_TYPE:           v = s->type; break;
-		case SO_ERROR:          v = s->so_error; s->so_error = 0; break;
+		case SO_ERROR:          v = -sock_error(s); break;
 		case SO_BROADCAST:      v = s->broadcast; break;
 		case SO_REUSEADDR:      v = s->reuseaddr; break;
 		case SO_RCVBUF:         v = s->rcvbuf; break;

@@ -47,6 +47,9 @@ struct mtcp_sock {
 
 /* Readiness changed: wake blocked callers and the notify hook. */
 void sock_wake(struct mtcp_sock *s);
+/* The pending error, reported once: -so_error (then cleared), or 0.
+ * Linux's sock_error(). */
+int sock_error(struct mtcp_sock *s);
 /* The stack is stopping: wake everyone. */
 void sock_wake_all(struct stack *st);
 /* The absolute CLOCK_MONOTONIC deadline for a blocking call that may wait

@@ -91,7 +91,6 @@ struct stack {
 
 	/* Sockets (socket.c, udp.c) */
 	struct mtcp_sock *udp_hash[UDP_HASH];
-	uint16_t udp_next_port;
 	struct mtcp_sock *socks;        /* every live socket (socket.c) */
 	unsigned nsockets;
 

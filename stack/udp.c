@@ -79,9 +79,8 @@ static void hash_remove(struct stack *st, struct mtcp_sock *s)
 int udp_bind(struct mtcp_sock *s, uint32_t addr, uint16_t port, bool user)
 {
 	struct stack *st = s->st;
-	int rc;
-
 	bool port_chosen = port != 0;
+	int rc;
 
 	if (s->bound)
 		return -EINVAL;
@@ -196,13 +195,10 @@ ssize_t udp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 		return -EACCES;
 	if (len > UDP_MAX_PAYLOAD)
 		return -EMSGSIZE;
-	if (s->so_error) {
-		/* A pending error (say ECONNREFUSED from an earlier ICMP port
-		 * unreachable) is reported by the next send, once. */
-		rc = -s->so_error;
-		s->so_error = 0;
+	/* A pending error (say ECONNREFUSED from an earlier ICMP port
+	 * unreachable) is reported by the next send. */
+	if ((rc = sock_error(s)) < 0)
 		return rc;
-	}
 	if (s->shut_wr)
 		return -EPIPE;
 	saddr = s->laddr && !ipv4_is_bcast(st, s->laddr) ? s->laddr : rsrc;
@@ -244,11 +240,8 @@ ssize_t udp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags)
 	if (flags & MSG_ERRQUEUE)
 		return -EAGAIN;         /* no IP_RECVERR error queue */
 	for (;;) {
-		if (s->so_error) {
-			rc = -s->so_error;
-			s->so_error = 0;
+		if ((rc = sock_error(s)) < 0)
 			return rc;
-		}
 		struct pbuf *p = s->rxq_head;
 		if (p) {
 			size_t copied = 0;
@@ -371,6 +364,26 @@ static int match(const struct mtcp_sock *s, uint32_t src, uint16_t sport, uint32
 	return score;
 }
 
+/* The socket a unicast datagram from raddr:rport to laddr:lport belongs
+ * to: the best match (see match()), or NULL. */
+static struct mtcp_sock *udp_lookup(struct stack *st, uint32_t laddr, uint16_t lport,
+				    uint32_t raddr, uint16_t rport)
+{
+	struct mtcp_sock *best = NULL;
+	int best_score = -1;
+
+	for (struct mtcp_sock *s = st->udp_hash[port_hash(lport)]; s; s = s->hnext) {
+		if (s->lport != lport)
+			continue;
+		int sc = match(s, raddr, rport, laddr);
+		if (sc > best_score) {
+			best = s;
+			best_score = sc;
+		}
+	}
+	return best;
+}
+
 static void udp_input(struct stack *st, const struct ipv4_pkt *pkt)
 {
 	struct udp_repr u;
@@ -383,29 +396,24 @@ static void udp_input(struct stack *st, const struct ipv4_pkt *pkt)
 		return;
 	}
 
-	struct mtcp_sock *best = NULL;
-	int best_score = -1;
-	bool delivered = false;
-	for (struct mtcp_sock *s = st->udp_hash[port_hash(u.dport)]; s; s = s->hnext) {
-		if (s->lport != u.dport)
-			continue;
-		int sc = match(s, pkt->ip.src, u.sport, pkt->ip.dst);
-		if (sc < 0)
-			continue;
-		if (pkt->ip_bcast) {
+	if (pkt->ip_bcast) {
+		/* Every matching socket gets a copy of a broadcast. */
+		bool delivered = false;
+		for (struct mtcp_sock *s = st->udp_hash[port_hash(u.dport)]; s; s = s->hnext) {
+			if (s->lport == u.dport && match(s, pkt->ip.src, u.sport, pkt->ip.dst) >= 0) {
+				deliver(st, s, pkt, &u);
+				delivered = true;
+			}
+		}
+		if (delivered)
+			return;
+	} else {
+		struct mtcp_sock *s = udp_lookup(st, pkt->ip.dst, u.dport, pkt->ip.src, u.sport);
+		if (s) {
 			deliver(st, s, pkt, &u);
-			delivered = true;
-		} else if (sc > best_score) {
-			best = s;
-			best_score = sc;
+			return;
 		}
 	}
-	if (best) {
-		deliver(st, best, pkt, &u);
-		return;
-	}
-	if (delivered)
-		return;
 	stack_drop(st, DROP_UDP_NO_SOCKET);
 	/* RFC 1122 4.1.3.1: port unreachable (icmp_send_error leaves out
 	 * broadcasts and the rest of 3.2.2's exceptions). */
@@ -422,22 +430,11 @@ static void udp_err(struct stack *st, int err, bool hard, const struct ipv4_repr
 		stack_drop(st, DROP_ICMP_MALFORMED);
 		return;
 	}
-	uint16_t sport = rd16(data), dport = rd16(data + 2);
-	struct mtcp_sock *best = NULL;
-	int best_score = -1;
-
 	/* Linux __udp4_lib_err: the socket a reply would reach, i.e. the
 	 * best match (a connected socket wins over a wildcard one sharing
 	 * the port through SO_REUSEADDR), not the first in the chain. */
-	for (struct mtcp_sock *s = st->udp_hash[port_hash(sport)]; s; s = s->hnext) {
-		if (s->lport != sport)
-			continue;
-		int sc = match(s, orig->dst, dport, orig->src);
-		if (sc > best_score) {
-			best = s;
-			best_score = sc;
-		}
-	}
+	struct mtcp_sock *best = udp_lookup(st, orig->src, rd16(data), orig->dst, rd16(data + 2));
+
 	if (best && best->connected && hard) {
 		best->so_error = err;
 		sock_wake(best);
