@@ -175,12 +175,9 @@ void h_send_arp(struct harness *h, uint16_t op, uint32_t spa, uint32_t tpa)
 	h_send_frame(h, frame, sizeof(frame));
 }
 
-void h_send_ip_ex(struct harness *h, uint8_t proto, uint32_t src, uint32_t dst, uint16_t id,
-		  bool mf, uint16_t frag_off, const void *payload, size_t len,
-		  const uint8_t *eth_dst)
+size_t h_build_ip(struct harness *h, uint8_t *pkt, uint8_t proto, uint32_t src, uint32_t dst,
+		  uint16_t id, bool mf, uint16_t frag_off, const void *payload, size_t len)
 {
-	static uint8_t frame[ETH_HLEN + IPV4_MAXLEN];
-	struct eth_repr eth = { .type = ETHERTYPE_IPV4 };
 	struct ipv4_repr ip = {
 		.total_len = (uint16_t)(IPV4_HLEN + len),
 		.id = id ? id : h->ip_id++,
@@ -192,27 +189,56 @@ void h_send_ip_ex(struct harness *h, uint8_t proto, uint32_t src, uint32_t dst, 
 		.dst = dst,
 	};
 
-	memcpy(eth.dst, eth_dst ? eth_dst : STACK_MAC, 6);
+	ck_assert_uint_le(IPV4_HLEN + len, IPV4_MAXLEN);
+	ipv4_emit(&ip, pkt);
+	memmove(pkt + IPV4_HLEN, payload, len);
+	return IPV4_HLEN + len;
+}
+
+size_t h_build_udp(struct harness *h, uint8_t *pkt, uint32_t src, uint32_t dst, uint16_t sport,
+		   uint16_t dport, const void *data, size_t len)
+{
+	struct udp_repr u = { .sport = sport, .dport = dport, .len = (uint16_t)(UDP_HLEN + len) };
+	uint8_t *dgram = pkt + IPV4_HLEN;
+
+	ck_assert_uint_le(IPV4_HLEN + UDP_HLEN + len, IPV4_MAXLEN);
+	memmove(dgram + UDP_HLEN, data, len);
+	udp_emit(&u, dgram, src, dst);
+	return h_build_ip(h, pkt, IPPROTO_UDP_, src, dst, 0, false, 0, dgram, UDP_HLEN + len);
+}
+
+void h_send_packet(struct harness *h, const uint8_t *pkt, size_t len, bool link_bcast)
+{
+	static uint8_t frame[ETH_HLEN + IPV4_MAXLEN];
+	struct eth_repr eth = { .type = ETHERTYPE_IPV4 };
+
+	memcpy(eth.dst, link_bcast ? eth_broadcast : STACK_MAC, 6);
 	memcpy(eth.src, PEER_MAC, 6);
 	eth_emit(&eth, frame);
-	ipv4_emit(&ip, frame + ETH_HLEN);
-	memcpy(frame + ETH_HLEN + IPV4_HLEN, payload, len);
-	h_send_frame(h, frame, ETH_HLEN + IPV4_HLEN + len);
+	memcpy(frame + ETH_HLEN, pkt, len);
+	h_send_frame(h, frame, ETH_HLEN + len);
+}
+
+void h_send_ip_ex(struct harness *h, uint8_t proto, uint32_t src, uint32_t dst, uint16_t id,
+		  bool mf, uint16_t frag_off, const void *payload, size_t len, bool link_bcast)
+{
+	static uint8_t pkt[IPV4_MAXLEN];
+
+	h_send_packet(h, pkt, h_build_ip(h, pkt, proto, src, dst, id, mf, frag_off, payload, len),
+		      link_bcast);
 }
 
 void h_send_ip(struct harness *h, uint8_t proto, const void *payload, size_t len)
 {
-	h_send_ip_ex(h, proto, PEER_IP, STACK_IP, 0, false, 0, payload, len, NULL);
+	h_send_ip_ex(h, proto, PEER_IP, STACK_IP, 0, false, 0, payload, len, false);
 }
 
 void h_send_udp(struct harness *h, uint16_t sport, uint16_t dport, const void *data, size_t len)
 {
-	static uint8_t dgram[IPV4_MAXLEN];
-	struct udp_repr u = { .sport = sport, .dport = dport, .len = (uint16_t)(UDP_HLEN + len) };
+	static uint8_t pkt[IPV4_MAXLEN];
 
-	memcpy(dgram + UDP_HLEN, data, len);
-	udp_emit(&u, dgram, PEER_IP, STACK_IP);
-	h_send_ip(h, IPPROTO_UDP_, dgram, UDP_HLEN + len);
+	h_send_packet(h, pkt, h_build_udp(h, pkt, PEER_IP, STACK_IP, sport, dport, data, len),
+		      false);
 }
 
 void h_learn_peer(struct harness *h)

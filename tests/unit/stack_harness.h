@@ -84,11 +84,19 @@ unsigned h_drain(struct harness *h);
 void h_send_frame(struct harness *h, const void *frame, size_t len);
 /* The peer sends an ARP packet from (PEER_MAC, PEER_IP) to the stack. */
 void h_send_arp(struct harness *h, uint16_t op, uint32_t spa, uint32_t tpa);
-/* The peer sends an IPv4 packet (header built here, payload given); mf and
- * frag_off (bytes) for fragments; id 0 picks the next id. */
+/* Build, as the peer would, an IPv4 packet (proto, payload) into pkt; mf
+ * and frag_off (bytes) for fragments; id 0 picks the next id. Returns its
+ * length. */
+size_t h_build_ip(struct harness *h, uint8_t *pkt, uint8_t proto, uint32_t src, uint32_t dst,
+		  uint16_t id, bool mf, uint16_t frag_off, const void *payload, size_t len);
+/* The same for an IPv4 packet carrying a UDP datagram (checksum computed). */
+size_t h_build_udp(struct harness *h, uint8_t *pkt, uint32_t src, uint32_t dst, uint16_t sport,
+		   uint16_t dport, const void *data, size_t len);
+/* The peer puts an IPv4 packet on the link: to our MAC, or to everyone. */
+void h_send_packet(struct harness *h, const uint8_t *pkt, size_t len, bool link_bcast);
+/* The peer sends an IPv4 packet built by h_build_ip(). */
 void h_send_ip_ex(struct harness *h, uint8_t proto, uint32_t src, uint32_t dst, uint16_t id,
-		  bool mf, uint16_t frag_off, const void *payload, size_t len,
-		  const uint8_t *eth_dst);
+		  bool mf, uint16_t frag_off, const void *payload, size_t len, bool link_bcast);
 void h_send_ip(struct harness *h, uint8_t proto, const void *payload, size_t len);
 /* The peer sends a UDP datagram to the stack (checksum computed). */
 void h_send_udp(struct harness *h, uint16_t sport, uint16_t dport, const void *data, size_t len);

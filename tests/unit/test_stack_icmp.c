@@ -24,53 +24,6 @@ static void setup(void)
 
 static void teardown(void) { h_teardown(&h); }
 
-/* An IPv4 packet as the peer builds it; returns its length. */
-static size_t ip_packet(uint8_t *pkt, uint8_t proto, uint32_t dst, uint16_t id, bool mf,
-			uint16_t frag_off, const void *payload, size_t len)
-{
-	struct ipv4_repr ip = {
-		.total_len = (uint16_t)(IPV4_HLEN + len),
-		.id = id ? id : h.ip_id++,
-		.mf = mf,
-		.frag_off = frag_off,
-		.ttl = 64,
-		.proto = proto,
-		.src = PEER_IP,
-		.dst = dst,
-	};
-
-	ipv4_emit(&ip, pkt);
-	memcpy(pkt + IPV4_HLEN, payload, len);
-	return IPV4_HLEN + len;
-}
-
-/* An IPv4 packet carrying a UDP datagram from the peer to dst:dport. */
-static size_t udp_packet(uint8_t *pkt, uint32_t dst, uint16_t dport, const void *data,
-			 size_t len)
-{
-	uint8_t dgram[1500];
-	struct udp_repr u = { .sport = PEER_PORT, .dport = dport,
-			      .len = (uint16_t)(UDP_HLEN + len) };
-
-	ck_assert_uint_le(UDP_HLEN + len, sizeof(dgram));
-	memcpy(dgram + UDP_HLEN, data, len);
-	udp_emit(&u, dgram, PEER_IP, dst);
-	return ip_packet(pkt, IPPROTO_UDP_, dst, 0, false, 0, dgram, UDP_HLEN + len);
-}
-
-/* The peer puts an IPv4 packet on the link: to our MAC, or to everyone. */
-static void send_packet(const uint8_t *pkt, size_t len, bool link_bcast)
-{
-	static uint8_t frame[ETH_HLEN + IPV4_MAXLEN];
-	struct eth_repr eth = { .type = ETHERTYPE_IPV4 };
-
-	memcpy(eth.dst, link_bcast ? eth_broadcast : STACK_MAC, 6);
-	memcpy(eth.src, PEER_MAC, 6);
-	eth_emit(&eth, frame);
-	memcpy(frame + ETH_HLEN, pkt, len);
-	h_send_frame(&h, frame, ETH_HLEN + len);
-}
-
 /* An ICMP message (header + body) ready to send. */
 static size_t icmp_msg(uint8_t *msg, uint8_t type, uint8_t code, uint32_t rest,
 		       const void *body, size_t len)
@@ -166,8 +119,9 @@ START_TEST(test_fragmented_echo_gets_fragmented_reply)
 	size_t len = echo_msg(msg, 0xbeef, 1, data, sizeof(data));
 	for (size_t off = 0; off < len; off += 1480) {
 		size_t chunk = len - off < 1480 ? len - off : 1480;
-		send_packet(pkt, ip_packet(pkt, IPPROTO_ICMP_, STACK_IP, 77, off + chunk < len,
-					   (uint16_t)off, msg + off, chunk), false);
+		size_t plen = h_build_ip(&h, pkt, IPPROTO_ICMP_, PEER_IP, STACK_IP, 77,
+				       off + chunk < len, (uint16_t)off, msg + off, chunk);
+		h_send_packet(&h, pkt, plen, false);
 	}
 	ck_assert_uint_eq(h.st->stats.ip_reassembled, 1);
 
@@ -195,7 +149,7 @@ START_TEST(test_echo_to_broadcast_gets_no_reply)
 	/* Linux icmp_echo_ignore_broadcasts (RFC 1122 3.2.2.6 allows it). */
 	for (int i = 0; i < 2; i++) {
 		size_t len = echo_msg(msg, 1, (uint16_t)i, "ping", 4);
-		send_packet(pkt, ip_packet(pkt, IPPROTO_ICMP_, dst[i], 0, false, 0, msg, len),
+		h_send_packet(&h, pkt, h_build_ip(&h, pkt, IPPROTO_ICMP_, PEER_IP, dst[i], 0, false, 0, msg, len),
 			    true);
 		expect_no_frame("echo to a broadcast address");
 	}
@@ -234,9 +188,9 @@ END_TEST
 START_TEST(test_udp_to_closed_port_gets_port_unreachable_quoting_datagram)
 {
 	uint8_t pkt[128];
-	size_t len = udp_packet(pkt, STACK_IP, CLOSED_PORT, "knock knock", 11);
+	size_t len = h_build_udp(&h, pkt, PEER_IP, STACK_IP, PEER_PORT, CLOSED_PORT, "knock knock", 11);
 
-	send_packet(pkt, len, false);
+	h_send_packet(&h, pkt, len, false);
 	ck_assert_uint_eq(h_drop(&h, DROP_UDP_NO_SOCKET), 1);
 	/* RFC 1122 4.1.3.1, RFC 792: the header and (here all of) the data. */
 	expect_error(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, pkt, len);
@@ -251,8 +205,8 @@ START_TEST(test_port_unreachable_quote_fits_576_bytes)
 	uint8_t pkt[1500];
 
 	memset(data, 0x5a, sizeof(data));
-	size_t len = udp_packet(pkt, STACK_IP, CLOSED_PORT, data, sizeof(data));
-	send_packet(pkt, len, false);
+	size_t len = h_build_udp(&h, pkt, PEER_IP, STACK_IP, PEER_PORT, CLOSED_PORT, data, sizeof(data));
+	h_send_packet(&h, pkt, len, false);
 	/* RFC 1812 4.3.2.3: as much as fits in 576 bytes. */
 	expect_error(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, pkt, 576 - IPV4_HLEN - ICMP_HLEN);
 }
@@ -265,11 +219,13 @@ START_TEST(test_no_error_about_broadcast_datagram)
 
 	/* RFC 1122 3.2.2: not about a datagram to a broadcast address ... */
 	for (int i = 0; i < 2; i++) {
-		send_packet(pkt, udp_packet(pkt, dst[i], CLOSED_PORT, "x", 1), true);
+		h_send_packet(&h, pkt, h_build_udp(&h, pkt, PEER_IP, dst[i], PEER_PORT,
+						   CLOSED_PORT, "x", 1), true);
 		expect_no_frame("UDP to a broadcast address, closed port");
 	}
 	/* ... nor one that came in a link-layer broadcast. */
-	send_packet(pkt, udp_packet(pkt, STACK_IP, CLOSED_PORT, "x", 1), true);
+	h_send_packet(&h, pkt, h_build_udp(&h, pkt, PEER_IP, STACK_IP, PEER_PORT,
+					   CLOSED_PORT, "x", 1), true);
 	expect_no_frame("UDP in a link-layer broadcast, closed port");
 	ck_assert_uint_eq(h_drop(&h, DROP_UDP_NO_SOCKET), 3);
 }
@@ -281,7 +237,7 @@ START_TEST(test_no_error_about_non_initial_fragment)
 
 	/* Only a non-initial fragment: no time exceeded when it expires
 	 * (RFC 792, RFC 1122 3.2.2: fragment zero is not available). */
-	send_packet(pkt, ip_packet(pkt, IPPROTO_UDP_, STACK_IP, 99, false, 1480, body,
+	h_send_packet(&h, pkt, h_build_ip(&h, pkt, IPPROTO_UDP_, PEER_IP, STACK_IP, 99, false, 1480, body,
 				   sizeof(body)), false);
 	h_advance(&h, 31 * USEC_PER_SEC);
 	ck_assert_uint_eq(h_drop(&h, DROP_FRAG_TIMEOUT), 1);
@@ -297,8 +253,9 @@ START_TEST(test_expired_first_fragment_gets_time_exceeded)
 	wr16(dgram, PEER_PORT);
 	wr16(dgram + 2, CLOSED_PORT);
 	wr16(dgram + 4, 2000);
-	size_t len = ip_packet(pkt, IPPROTO_UDP_, STACK_IP, 98, true, 0, dgram, sizeof(dgram));
-	send_packet(pkt, len, false);
+	size_t len = h_build_ip(&h, pkt, IPPROTO_UDP_, PEER_IP, STACK_IP, 98, true, 0, dgram,
+				sizeof(dgram));
+	h_send_packet(&h, pkt, len, false);
 	h_advance(&h, 31 * USEC_PER_SEC);
 	/* RFC 792: code 1, fragment reassembly time exceeded. */
 	expect_error(ICMP_TIME_EXCEEDED, 1, pkt, len);
@@ -314,16 +271,16 @@ START_TEST(test_no_error_about_icmp_error)
 	 * (RFC 1122 3.2.2). */
 	size_t len = icmp_msg(msg, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, quote,
 			      sizeof(quote));
-	send_packet(pkt, ip_packet(pkt, IPPROTO_ICMP_, STACK_IP, 97, true, 0, msg, len),
-		    false);
+	h_send_packet(&h, pkt, h_build_ip(&h, pkt, IPPROTO_ICMP_, PEER_IP, STACK_IP, 97, true, 0,
+					  msg, len), false);
 	h_advance(&h, 31 * USEC_PER_SEC);
 	ck_assert_uint_eq(h_drop(&h, DROP_FRAG_TIMEOUT), 1);
 	expect_no_frame("ICMP error fragment timed out");
 
 	h_learn_peer(&h);       /* 31 s on, the neighbour entry would need a probe */
 	len = echo_msg(msg, 1, 1, quote, sizeof(quote));
-	send_packet(pkt, ip_packet(pkt, IPPROTO_ICMP_, STACK_IP, 96, true, 0, msg, len),
-		    false);
+	h_send_packet(&h, pkt, h_build_ip(&h, pkt, IPPROTO_ICMP_, PEER_IP, STACK_IP, 96, true, 0,
+					  msg, len), false);
 	h_advance(&h, 31 * USEC_PER_SEC);
 	expect_error(ICMP_TIME_EXCEEDED, 1, pkt, IPV4_HLEN + len);
 }
@@ -332,9 +289,9 @@ END_TEST
 START_TEST(test_unknown_protocol_gets_protocol_unreachable)
 {
 	uint8_t pkt[64];
-	size_t len = ip_packet(pkt, 253, STACK_IP, 0, false, 0, "experimental", 12);
+	size_t len = h_build_ip(&h, pkt, 253, PEER_IP, STACK_IP, 0, false, 0, "experimental", 12);
 
-	send_packet(pkt, len, false);
+	h_send_packet(&h, pkt, len, false);
 	ck_assert_uint_eq(h_drop(&h, DROP_IP_UNKNOWN_PROTO), 1);
 	/* RFC 1122 3.2.2.1. */
 	expect_error(ICMP_DEST_UNREACH, ICMP_PROT_UNREACH, pkt, len);
@@ -348,8 +305,8 @@ START_TEST(test_error_burst_limited_per_peer)
 	struct frame f;
 
 	for (int i = 0; i < 20; i++)
-		send_packet(pkt, udp_packet(pkt, STACK_IP, (uint16_t)(CLOSED_PORT + i), "x", 1),
-			    false);
+		h_send_packet(&h, pkt, h_build_udp(&h, pkt, PEER_IP, STACK_IP, PEER_PORT,
+						   (uint16_t)(CLOSED_PORT + i), "x", 1), false);
 	while (h_next(&h, &f))
 		errors += f.is_icmp && f.icmp.type == ICMP_DEST_UNREACH;
 	/* Linux's per-peer bucket: a burst of 6, then one a second. */
@@ -359,7 +316,8 @@ START_TEST(test_error_burst_limited_per_peer)
 	h_advance(&h, USEC_PER_SEC);
 	errors = 0;
 	for (int i = 0; i < 5; i++)
-		send_packet(pkt, udp_packet(pkt, STACK_IP, CLOSED_PORT, "x", 1), false);
+		h_send_packet(&h, pkt, h_build_udp(&h, pkt, PEER_IP, STACK_IP, PEER_PORT,
+						   CLOSED_PORT, "x", 1), false);
 	while (h_next(&h, &f))
 		errors += f.is_icmp && f.icmp.type == ICMP_DEST_UNREACH;
 	ck_assert_msg(errors == 1, "%u errors 1 s later, expected 1", errors);

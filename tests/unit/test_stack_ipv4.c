@@ -34,7 +34,7 @@ static void send_fragmented(const uint8_t *pkt, size_t len, size_t frag, const i
 		size_t off = (size_t)perm[k] * frag;
 		size_t n = len - off < frag ? len - off : frag;
 		h_send_ip_ex(&h, IPPROTO_ICMP_, PEER_IP, STACK_IP, id, off + n < len,
-			     (uint16_t)off, pkt + off, n, NULL);
+			     (uint16_t)off, pkt + off, n, false);
 	}
 }
 
@@ -86,13 +86,13 @@ START_TEST(test_overlapping_fragment_discards_datagram)
 	size_t len = make_echo(req, 2000, 3);
 	struct frame f;
 
-	h_send_ip_ex(&h, IPPROTO_ICMP_, PEER_IP, STACK_IP, 300, true, 0, req, 800, NULL);
+	h_send_ip_ex(&h, IPPROTO_ICMP_, PEER_IP, STACK_IP, 300, true, 0, req, 800, false);
 	/* Overlaps the first fragment's tail with different bytes. */
 	uint8_t evil[800];
 	memset(evil, 0xee, sizeof(evil));
-	h_send_ip_ex(&h, IPPROTO_ICMP_, PEER_IP, STACK_IP, 300, true, 400, evil, 800, NULL);
+	h_send_ip_ex(&h, IPPROTO_ICMP_, PEER_IP, STACK_IP, 300, true, 400, evil, 800, false);
 	h_send_ip_ex(&h, IPPROTO_ICMP_, PEER_IP, STACK_IP, 300, false, 1200, req + 1200,
-		     len - 1200, NULL);
+		     len - 1200, false);
 	ck_assert_uint_eq(h_drop(&h, DROP_FRAG_OVERLAP), 1);
 	ck_assert_msg(!h_next(&h, &f), "a datagram with overlapping fragments was answered");
 }
@@ -102,8 +102,8 @@ START_TEST(test_fragment_past_declared_end_discards_datagram)
 {
 	uint8_t data[800] = { 0 };
 
-	h_send_ip_ex(&h, IPPROTO_ICMP_, PEER_IP, STACK_IP, 400, false, 800, data, 800, NULL);
-	h_send_ip_ex(&h, IPPROTO_ICMP_, PEER_IP, STACK_IP, 400, true, 1600, data, 800, NULL);
+	h_send_ip_ex(&h, IPPROTO_ICMP_, PEER_IP, STACK_IP, 400, false, 800, data, 800, false);
+	h_send_ip_ex(&h, IPPROTO_ICMP_, PEER_IP, STACK_IP, 400, true, 1600, data, 800, false);
 	ck_assert_uint_eq(h_drop(&h, DROP_FRAG_BAD), 1);
 	ck_assert_uint_eq(h.st->reass_count, 0);
 }
@@ -115,11 +115,11 @@ START_TEST(test_oversized_reassembly_refused)
 
 	/* "Ping of death": offset + length beyond 65535 is refused by the
 	 * header check, ... */
-	h_send_ip_ex(&h, IPPROTO_ICMP_, PEER_IP, STACK_IP, 500, false, 64808, data, 800, NULL);
+	h_send_ip_ex(&h, IPPROTO_ICMP_, PEER_IP, STACK_IP, 500, false, 64808, data, 800, false);
 	ck_assert_uint_eq(h_drop(&h, DROP_IP_BAD_LEN), 1);
 	/* ... and a datagram whose payload fits but whose header does not,
 	 * by reassembly. */
-	h_send_ip_ex(&h, IPPROTO_ICMP_, PEER_IP, STACK_IP, 501, false, 64728, data, 800, NULL);
+	h_send_ip_ex(&h, IPPROTO_ICMP_, PEER_IP, STACK_IP, 501, false, 64728, data, 800, false);
 	ck_assert_uint_eq(h_drop(&h, DROP_FRAG_BAD), 1);
 	ck_assert_uint_eq(h.st->reass_count, 0);
 }
@@ -169,7 +169,7 @@ START_TEST(test_fragment_flood_is_bounded)
 	 * the oldest give way. */
 	for (unsigned i = 0; i < 5000; i++)
 		h_send_ip_ex(&h, IPPROTO_UDP_, PEER_IP, STACK_IP, (uint16_t)(i + 1), true, 0,
-			     data, sizeof(data), NULL);
+			     data, sizeof(data), false);
 	ck_assert_uint_le(h.st->reass_count, 64);
 	ck_assert_uint_le(h.st->reass_bytes, 4u << 20);
 	ck_assert_uint_ge(h_drop(&h, DROP_FRAG_TOO_MANY), 5000 - 64);
@@ -189,7 +189,7 @@ START_TEST(test_tiny_fragment_train_is_bounded)
 
 	for (unsigned i = 0; i < 2000; i++)
 		h_send_ip_ex(&h, IPPROTO_UDP_, PEER_IP, STACK_IP, 77, true, (uint16_t)(i * 16),
-			     data, 8, NULL);
+			     data, 8, false);
 	ck_assert_uint_ge(h_drop(&h, DROP_FRAG_TOO_MANY), 1);
 	ck_assert_uint_le(h.st->reass_bytes, 4u << 20);
 }

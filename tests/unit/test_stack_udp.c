@@ -82,47 +82,12 @@ static void assert_sin(const struct sockaddr_in *a, uint32_t addr, uint16_t port
 		      ntohl(a->sin_addr.s_addr), ntohs(a->sin_port), addr, port);
 }
 
-/* An IPv4 packet carrying a UDP datagram, built as a peer would; returns
- * its length. */
-static size_t udp_packet(uint8_t *pkt, uint32_t src, uint32_t dst, uint16_t sport,
-			 uint16_t dport, const void *data, size_t len)
-{
-	struct ipv4_repr ip = {
-		.total_len = (uint16_t)(IPV4_HLEN + UDP_HLEN + len),
-		.id = h.ip_id++,
-		.ttl = 64,
-		.proto = IPPROTO_UDP_,
-		.src = src,
-		.dst = dst,
-	};
-	struct udp_repr u = { .sport = sport, .dport = dport,
-			      .len = (uint16_t)(UDP_HLEN + len) };
-
-	memcpy(pkt + IPV4_HLEN + UDP_HLEN, data, len);
-	udp_emit(&u, pkt + IPV4_HLEN, src, dst);
-	ipv4_emit(&ip, pkt);
-	return IPV4_HLEN + UDP_HLEN + len;
-}
-
-/* The peer puts an IPv4 packet on the link: to our MAC, or to everyone. */
-static void send_packet(const uint8_t *pkt, size_t len, bool link_bcast)
-{
-	static uint8_t frame[ETH_HLEN + IPV4_MAXLEN];
-	struct eth_repr eth = { .type = ETHERTYPE_IPV4 };
-
-	memcpy(eth.dst, link_bcast ? eth_broadcast : STACK_MAC, 6);
-	memcpy(eth.src, PEER_MAC, 6);
-	eth_emit(&eth, frame);
-	memcpy(frame + ETH_HLEN, pkt, len);
-	h_send_frame(&h, frame, ETH_HLEN + len);
-}
-
 static void send_udp_from(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
 			  const char *data)
 {
 	uint8_t pkt[IPV4_HLEN + UDP_HLEN + 256];
 
-	send_packet(pkt, udp_packet(pkt, src, dst, sport, dport, data, strlen(data)),
+	h_send_packet(&h, pkt, h_build_udp(&h, pkt, src, dst, sport, dport, data, strlen(data)),
 		    dst == SUBNET_BCAST || dst == INADDR_BROADCAST);
 }
 
@@ -605,10 +570,10 @@ START_TEST(test_bad_checksum_dropped_not_delivered)
 {
 	struct mtcp_sock *s = h_udp_socket(&h, OUR_PORT);
 	uint8_t pkt[64];
-	size_t len = udp_packet(pkt, PEER_IP, STACK_IP, PEER_PORT, OUR_PORT, "data", 4);
+	size_t len = h_build_udp(&h, pkt, PEER_IP, STACK_IP, PEER_PORT, OUR_PORT, "data", 4);
 
 	pkt[IPV4_HLEN + 6] ^= 0x40;
-	send_packet(pkt, len, false);
+	h_send_packet(&h, pkt, len, false);
 	ck_assert_uint_eq(h_drop(&h, DROP_UDP_BAD_CSUM), 1);
 	expect_nothing(s, "datagram with a bad checksum");
 	mtcp_close(s);
@@ -619,11 +584,11 @@ START_TEST(test_length_field_beyond_ip_payload_is_malformed)
 {
 	struct mtcp_sock *s = h_udp_socket(&h, OUR_PORT);
 	uint8_t pkt[64];
-	size_t len = udp_packet(pkt, PEER_IP, STACK_IP, PEER_PORT, OUR_PORT, "data", 4);
+	size_t len = h_build_udp(&h, pkt, PEER_IP, STACK_IP, PEER_PORT, OUR_PORT, "data", 4);
 
 	wr16(pkt + IPV4_HLEN + 4, UDP_HLEN + 40);      /* claims 40 bytes, has 4 */
 	wr16(pkt + IPV4_HLEN + 6, 0);
-	send_packet(pkt, len, false);
+	h_send_packet(&h, pkt, len, false);
 	ck_assert_uint_eq(h_drop(&h, DROP_UDP_MALFORMED), 1);
 	expect_nothing(s, "datagram longer than its IP payload");
 	mtcp_close(s);
@@ -634,11 +599,11 @@ START_TEST(test_zero_checksum_accepted)
 {
 	struct mtcp_sock *s = h_udp_socket(&h, OUR_PORT);
 	uint8_t pkt[64];
-	size_t len = udp_packet(pkt, PEER_IP, STACK_IP, PEER_PORT, OUR_PORT, "nocsum", 6);
+	size_t len = h_build_udp(&h, pkt, PEER_IP, STACK_IP, PEER_PORT, OUR_PORT, "nocsum", 6);
 
 	/* RFC 768: zero means the sender computed none. */
 	wr16(pkt + IPV4_HLEN + 6, 0);
-	send_packet(pkt, len, false);
+	h_send_packet(&h, pkt, len, false);
 	expect_datagram(s, "nocsum", "datagram without checksum");
 	ck_assert_uint_eq(h_drop(&h, DROP_UDP_BAD_CSUM), 0);
 	mtcp_close(s);
