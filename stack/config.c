@@ -144,6 +144,18 @@ int config_from_env(struct mtcp_config *c, char *err, size_t errlen)
 		strcpy(c->pcap, v);
 	}
 
+	if ((v = env("MTCP_TCP_MSL"))) {
+		char *end;
+		errno = 0;
+		double sec = strtod(v, &end);
+		if (errno || *end || end == v || !(sec >= 0.001 && sec <= 3600)) {
+			snprintf(err, errlen, "MTCP_TCP_MSL: invalid value \"%s\" (expected "
+				 "seconds, 0.001..3600; TIME-WAIT lasts twice this)", v);
+			return -EINVAL;
+		}
+		c->msl_us = (uint64_t)(sec * 1e6);
+	}
+
 	if ((v = env("MTCP_IMPAIR"))) {
 		char ierr[200];
 		if (impair_parse(v, &c->impair, ierr, sizeof(ierr)) < 0) {

@@ -60,10 +60,27 @@ void mtcp_stack_stats(struct stack *st, struct stack_stats *out);
 /* "stat NAME VALUE" and "drop REASON VALUE" lines, then "stat end". */
 void mtcp_stats_print(const struct stack_stats *s, FILE *f);
 
-/* Sockets. type: SOCK_DGRAM (SOCK_STREAM arrives with TCP). */
+/*
+ * Sockets. type: SOCK_DGRAM (UDP) or SOCK_STREAM (TCP); anything else is
+ * -EPROTONOSUPPORT. Semantics and errno follow Linux (DESIGN.md
+ * "Semantics contract"): blocking calls sleep until done, the socket's
+ * timeout (SO_RCVTIMEO/SO_SNDTIMEO) or mtcp_stack_stop (-ESHUTDOWN);
+ * non-blocking ones (mtcp_set_nonblock, MSG_DONTWAIT) return -EAGAIN,
+ * and a non-blocking TCP connect -EINPROGRESS, its result then in
+ * SO_ERROR. Sending on a TCP connection that cannot send any more is
+ * -EPIPE (the caller raises SIGPIPE, not the stack).
+ */
 int mtcp_socket(struct stack *st, int type, struct mtcp_sock **out);
 int mtcp_bind(struct mtcp_sock *s, const struct sockaddr_in *a);
 int mtcp_connect(struct mtcp_sock *s, const struct sockaddr *a, socklen_t len);
+/* TCP: accept connections on s, at most backlog (clamped to 1..4096, as
+ * Linux's somaxconn) waiting in the accept queue. 0 or -errno. */
+int mtcp_listen(struct mtcp_sock *s, int backlog);
+/* TCP: the next established connection of listening socket s: 0 with *out
+ * (a new socket, blocking, whose reference the caller owns) and *peer
+ * (when non-NULL), or -EAGAIN (non-blocking listener, empty queue),
+ * -EINVAL (not listening). */
+int mtcp_accept(struct mtcp_sock *s, struct sockaddr_in *peer, struct mtcp_sock **out);
 ssize_t mtcp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags);
 ssize_t mtcp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags);
 ssize_t mtcp_sendto(struct mtcp_sock *s, const void *buf, size_t len, int flags,
@@ -76,12 +93,19 @@ int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, s
 int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen_t *len);
 int mtcp_shutdown(struct mtcp_sock *s, int how);
 void mtcp_set_nonblock(struct mtcp_sock *s, bool on);
-/* Readiness now: EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDHUP. */
+/* Readiness now: EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDHUP
+ * (with the matching EPOLLRDNORM / EPOLLWRNORM), as Linux reports it. */
 unsigned mtcp_poll(struct mtcp_sock *s);
 /* Called (stack lock held; must not block or call back into the stack)
  * whenever the socket's readiness may have changed. */
 void mtcp_set_notify(struct mtcp_sock *s, void (*fn)(struct mtcp_sock *, void *), void *ctx);
-/* Release the socket: the caller's reference is gone after this. */
+/* Bytes waiting: FIONREAD/SIOCINQ (readable) and SIOCOUTQ (sent, not yet
+ * acknowledged, or queued). 0 or -errno (-EINVAL on a listening socket). */
+int mtcp_ioctl_inq(struct mtcp_sock *s, int *out);
+int mtcp_ioctl_outq(struct mtcp_sock *s, int *out);
+/* Release the socket: the caller's reference is gone after this. A TCP
+ * connection goes on (sending what is queued, then FIN; or RST when
+ * unread data is discarded or SO_LINGER 0 says so) until it is done. */
 void mtcp_close(struct mtcp_sock *s);
 /* References for callers that share a socket between threads. */
 void mtcp_sock_hold(struct mtcp_sock *s);

@@ -15,6 +15,7 @@
 #include "proto.h"
 #include "socket.h"
 #include "stack.h"
+#include "tcp_var.h"
 
 /* Linux's defaults (net.core.rmem_default / wmem_default), reported doubled
  * by getsockopt as Linux does (socket(7): "the kernel doubles this value"). */
@@ -27,11 +28,16 @@
 #define MAX_BUF         (2 * 212992)
 #define MAX_BUF_FORCE   (64 << 20)
 
-int mtcp_socket(struct stack *st, int type, struct mtcp_sock **out)
+static bool is_tcp(const struct mtcp_sock *s)
+{
+	return s->type == SOCK_STREAM;
+}
+
+int mtcp_socket_locked(struct stack *st, int type, struct mtcp_sock **out)
 {
 	struct mtcp_sock *s;
 
-	if (type != SOCK_DGRAM) {
+	if (type != SOCK_DGRAM && type != SOCK_STREAM) {
 		log_warn(sock, "socket type %d not supported", type);
 		return -EPROTONOSUPPORT;
 	}
@@ -43,29 +49,40 @@ int mtcp_socket(struct stack *st, int type, struct mtcp_sock **out)
 	s->refs = 1;
 	s->rcvbuf = DEFAULT_RCVBUF;
 	s->sndbuf = DEFAULT_SNDBUF;
+	if (type == SOCK_STREAM && tcp_attach(s) < 0) {
+		free(s);
+		return -ENOMEM;
+	}
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_mutex_lock(&st->lock);
 	s->all_next = st->socks;
 	if (st->socks)
 		st->socks->all_prev = s;
 	st->socks = s;
 	st->nsockets++;
-	pthread_mutex_unlock(&st->lock);
 	*out = s;
 	return 0;
 }
 
-/* Call with the lock held. */
-static void sock_put_locked(struct mtcp_sock *s)
+int mtcp_socket(struct stack *st, int type, struct mtcp_sock **out)
+{
+	pthread_mutex_lock(&st->lock);
+	int rc = mtcp_socket_locked(st, type, out);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+void sock_put_locked(struct mtcp_sock *s)
 {
 	struct stack *st = s->st;
 
 	if (--s->refs)
 		return;
+	if (s->tp)
+		tcp_free(s->tp);
 	if (s->all_prev)
 		s->all_prev->all_next = s->all_next;
 	else
@@ -99,9 +116,14 @@ void mtcp_close(struct mtcp_sock *s)
 
 	pthread_mutex_lock(&st->lock);
 	s->closed = true;
-	udp_close(s);
+	s->refs++;              /* held across the protocol's close */
+	if (is_tcp(s))
+		tcp_usr_close(s);
+	else
+		udp_close(s);
 	s->notify = NULL;
 	sock_wake(s);
+	sock_put_locked(s);
 	sock_put_locked(s);
 	pthread_mutex_unlock(&st->lock);
 }
@@ -187,7 +209,34 @@ int mtcp_bind(struct mtcp_sock *s, const struct sockaddr_in *a)
 	    (a->sin_family != AF_UNSPEC || a->sin_addr.s_addr != htonl(INADDR_ANY)))
 		return -EAFNOSUPPORT;
 	pthread_mutex_lock(&s->st->lock);
-	rc = udp_bind(s, ntohl(a->sin_addr.s_addr), ntohs(a->sin_port), true);
+	if (is_tcp(s))
+		rc = tcp_usr_bind(s, ntohl(a->sin_addr.s_addr), ntohs(a->sin_port));
+	else
+		rc = udp_bind(s, ntohl(a->sin_addr.s_addr), ntohs(a->sin_port), true);
+	pthread_mutex_unlock(&s->st->lock);
+	return rc;
+}
+
+int mtcp_listen(struct mtcp_sock *s, int backlog)
+{
+	int rc;
+
+	if (!is_tcp(s))
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&s->st->lock);
+	rc = tcp_usr_listen(s, backlog);
+	pthread_mutex_unlock(&s->st->lock);
+	return rc;
+}
+
+int mtcp_accept(struct mtcp_sock *s, struct sockaddr_in *peer, struct mtcp_sock **out)
+{
+	int rc;
+
+	if (!is_tcp(s))
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&s->st->lock);
+	rc = tcp_usr_accept(s, peer, out);
 	pthread_mutex_unlock(&s->st->lock);
 	return rc;
 }
@@ -199,10 +248,15 @@ int mtcp_connect(struct mtcp_sock *s, const struct sockaddr *a, socklen_t len)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&s->st->lock);
-	if (a->sa_family == AF_UNSPEC) {
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
+	if (is_tcp(s)) {
+		if (a->sa_family == AF_UNSPEC)
+			rc = tcp_usr_disconnect(s);
+		else
+			rc = tcp_usr_connect(s, ntohl(sin->sin_addr.s_addr), ntohs(sin->sin_port));
+	} else if (a->sa_family == AF_UNSPEC) {
 		rc = udp_disconnect(s);
 	} else {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
 		rc = udp_connect(s, ntohl(sin->sin_addr.s_addr), ntohs(sin->sin_port));
 	}
 	pthread_mutex_unlock(&s->st->lock);
@@ -213,13 +267,14 @@ ssize_t mtcp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 {
 	ssize_t rc;
 
-	if (msg->msg_name) {
+	/* TCP ignores a destination (Linux: unless TCP Fast Open). */
+	if (msg->msg_name && !is_tcp(s)) {
 		rc = check_sin(msg->msg_name, msg->msg_namelen, false);
 		if (rc < 0)
 			return rc;
 	}
 	pthread_mutex_lock(&s->st->lock);
-	rc = udp_sendmsg(s, msg, flags);
+	rc = is_tcp(s) ? tcp_usr_send(s, msg, flags) : udp_sendmsg(s, msg, flags);
 	pthread_mutex_unlock(&s->st->lock);
 	return rc;
 }
@@ -229,7 +284,7 @@ ssize_t mtcp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags)
 	ssize_t rc;
 
 	pthread_mutex_lock(&s->st->lock);
-	rc = udp_recvmsg(s, msg, flags);
+	rc = is_tcp(s) ? tcp_usr_recv(s, msg, flags) : udp_recvmsg(s, msg, flags);
 	pthread_mutex_unlock(&s->st->lock);
 	return rc;
 }
@@ -283,7 +338,12 @@ int mtcp_getpeername(struct mtcp_sock *s, struct sockaddr_in *a)
 	int rc = 0;
 
 	pthread_mutex_lock(&s->st->lock);
-	if (!s->connected)
+	/* Linux inet_getname: TCP has a peer from SYN-RECEIVED on, while the
+	 * connection lasts. */
+	bool has_peer = is_tcp(s) ? s->tp->t_state != TCPS_CLOSED &&
+				    s->tp->t_state != TCPS_SYN_SENT &&
+				    s->tp->t_state != TCPS_LISTEN : s->connected;
+	if (!has_peer)
 		rc = -ENOTCONN;
 	else
 		fill_sin(a, s->raddr, s->rport);
@@ -342,12 +402,25 @@ int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, s
 		pthread_mutex_unlock(&s->st->lock);
 		return 0;
 	}
+	if (level == SOL_SOCKET && name == SO_LINGER) {
+		struct linger l;
+		if (len < sizeof(l))
+			return -EINVAL;
+		memcpy(&l, val, sizeof(l));
+		pthread_mutex_lock(&s->st->lock);
+		s->linger = l.l_onoff != 0;
+		s->linger_us = l.l_linger > 0 ? (uint64_t)l.l_linger * USEC_PER_SEC : 0;
+		pthread_mutex_unlock(&s->st->lock);
+		return 0;
+	}
 	if ((rc = opt_int(val, len, &v)) < 0)
 		return rc;
 
 	rc = 0;
 	pthread_mutex_lock(&s->st->lock);
-	if (level == SOL_SOCKET) {
+	if (is_tcp(s) && (level == IPPROTO_TCP || (level == SOL_SOCKET && name == SO_KEEPALIVE))) {
+		rc = tcp_usr_setsockopt(s, level, name, v);
+	} else if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_BROADCAST:
 			s->broadcast = v != 0;
@@ -360,11 +433,18 @@ int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, s
 			/* socket(7): the kernel doubles the value */
 			v = buf_value(name == SO_RCVBUF || name == SO_SNDBUF, v);
 			s->rcvbuf = v < MIN_RCVBUF ? MIN_RCVBUF : v;
+			if (is_tcp(s))
+				tcp_usr_bufsize(s, true);
 			break;
 		case SO_SNDBUF:
 		case SO_SNDBUFFORCE:
 			v = buf_value(name == SO_RCVBUF || name == SO_SNDBUF, v);
 			s->sndbuf = v < MIN_SNDBUF ? MIN_SNDBUF : v;
+			if (is_tcp(s))
+				tcp_usr_bufsize(s, false);
+			break;
+		case SO_KEEPALIVE:
+			s->keepalive = v != 0;
 			break;
 		default:
 			rc = -ENOPROTOOPT;
@@ -411,7 +491,23 @@ int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen
 		return 0;
 	}
 
+	if (level == SOL_SOCKET && name == SO_LINGER) {
+		struct linger l;
+		pthread_mutex_lock(&s->st->lock);
+		l.l_onoff = s->linger;
+		l.l_linger = (int)(s->linger_us / USEC_PER_SEC);
+		pthread_mutex_unlock(&s->st->lock);
+		if (*len > sizeof(l))
+			*len = sizeof(l);
+		memcpy(val, &l, *len);
+		return 0;
+	}
 	pthread_mutex_lock(&s->st->lock);
+	if (is_tcp(s) && level == IPPROTO_TCP) {
+		rc = tcp_usr_getsockopt(s, level, name, val, len);
+		pthread_mutex_unlock(&s->st->lock);
+		return rc;
+	}
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_TYPE:           v = s->type; break;
@@ -421,8 +517,9 @@ int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen
 		case SO_RCVBUF:         v = s->rcvbuf; break;
 		case SO_SNDBUF:         v = s->sndbuf; break;
 		case SO_DOMAIN:         v = AF_INET; break;
-		case SO_PROTOCOL:       v = IPPROTO_UDP; break;
-		case SO_ACCEPTCONN:     v = 0; break;
+		case SO_PROTOCOL:       v = is_tcp(s) ? IPPROTO_TCP : IPPROTO_UDP; break;
+		case SO_ACCEPTCONN:     v = is_tcp(s) && s->tp->t_state == TCPS_LISTEN; break;
+		case SO_KEEPALIVE:      v = s->keepalive; break;
 		default:                rc = -ENOPROTOOPT;
 		}
 	} else if (level == IPPROTO_IP) {
@@ -451,6 +548,11 @@ int mtcp_shutdown(struct mtcp_sock *s, int how)
 	if (how < SHUT_RD || how > SHUT_RDWR)
 		return -EINVAL;
 	pthread_mutex_lock(&s->st->lock);
+	if (is_tcp(s)) {
+		rc = tcp_usr_shutdown(s, how);
+		pthread_mutex_unlock(&s->st->lock);
+		return rc;
+	}
 	/* Linux: shutdown on an unconnected datagram socket is ENOTCONN, but
 	 * the flags are still applied. */
 	if (!s->connected)
@@ -474,7 +576,7 @@ void mtcp_set_nonblock(struct mtcp_sock *s, bool on)
 unsigned mtcp_poll(struct mtcp_sock *s)
 {
 	pthread_mutex_lock(&s->st->lock);
-	unsigned ev = udp_poll(s);
+	unsigned ev = is_tcp(s) ? tcp_usr_poll(s) : udp_poll(s);
 	pthread_mutex_unlock(&s->st->lock);
 	return ev;
 }
@@ -485,4 +587,30 @@ void mtcp_set_notify(struct mtcp_sock *s, void (*fn)(struct mtcp_sock *, void *)
 	s->notify = fn;
 	s->notify_ctx = ctx;
 	pthread_mutex_unlock(&s->st->lock);
+}
+
+int mtcp_ioctl_inq(struct mtcp_sock *s, int *out)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&s->st->lock);
+	if (is_tcp(s))
+		rc = tcp_usr_inq(s, out);
+	else    /* Linux FIONREAD on UDP: the next datagram's size */
+		*out = s->rxq_head ? (int)s->rxq_head->len : 0;
+	pthread_mutex_unlock(&s->st->lock);
+	return rc;
+}
+
+int mtcp_ioctl_outq(struct mtcp_sock *s, int *out)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&s->st->lock);
+	if (is_tcp(s))
+		rc = tcp_usr_outq(s, out);
+	else
+		*out = 0;       /* datagrams leave at once */
+	pthread_mutex_unlock(&s->st->lock);
+	return rc;
 }

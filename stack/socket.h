@@ -14,18 +14,24 @@
 
 #include "stack.h"
 
+struct tcpcb;
+
 struct mtcp_sock {
 	struct stack *st;
-	int type;               /* SOCK_DGRAM */
+	int type;               /* SOCK_DGRAM or SOCK_STREAM */
+	struct tcpcb *tp;       /* SOCK_STREAM: the control block (tcp_var.h) */
 	unsigned refs;
 
 	uint32_t laddr, raddr;  /* host order; 0: any / none */
 	uint16_t lport, rport;  /* host order; 0: unbound / unconnected */
 	bool bound, connected, closed;
+	bool connecting;        /* TCP: SS_CONNECTING (a connect in progress) */
 	/* Linux's SOCK_BINDADDR_LOCK / SOCK_BINDPORT_LOCK: the application
 	 * chose the address / port, so disconnecting keeps them. */
 	bool addr_locked, port_locked;
-	bool nonblock, broadcast, reuseaddr;
+	bool nonblock, broadcast, reuseaddr, keepalive;
+	bool linger;            /* SO_LINGER on, for linger_us */
+	uint64_t linger_us;
 	bool shut_rd, shut_wr;
 	int so_error;           /* positive errno, reported once */
 	int rcvbuf, sndbuf;     /* bytes (as Linux reports: doubled) */
@@ -44,6 +50,12 @@ struct mtcp_sock {
 	struct mtcp_sock *hnext;        /* protocol hash chain */
 	struct mtcp_sock *all_next, *all_prev;  /* st->socks: every live socket */
 };
+
+/* Create a socket (the stack lock held). */
+int mtcp_socket_locked(struct stack *st, int type, struct mtcp_sock **out);
+/* Drop a reference; the last one frees the socket (and its TCP control
+ * block). Lock held. */
+void sock_put_locked(struct mtcp_sock *s);
 
 /* Readiness changed: wake blocked callers and the notify hook. */
 void sock_wake(struct mtcp_sock *s);

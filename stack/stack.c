@@ -8,6 +8,7 @@
 
 #include "mtcp.h"
 #include "proto.h"
+#include "tcp_var.h"
 #include "socket.h"
 #include "stack.h"
 
@@ -129,6 +130,7 @@ int mtcp_stack_create(const struct mtcp_config *cfg, struct netdev *dev,
 		goto fail;
 	icmp_init(st);
 	udp_init(st);
+	tcp_init(st);
 
 	char a[16], m[18];
 	log_info(core, "stack %s/%u mac %s mtu %u on %s", ipv4_ntoa(st->addr, a),
@@ -192,8 +194,12 @@ void mtcp_stack_destroy(struct stack *st)
 		return;
 	mtcp_stack_stop(st);
 	pthread_mutex_lock(&st->lock);
-	if (st->nsockets)
-		log_warn(core, "stack destroyed with %u sockets open", st->nsockets);
+	unsigned open = 0;
+	for (struct mtcp_sock *s = st->socks; s; s = s->all_next)
+		open += !s->closed;
+	if (open)
+		log_warn(core, "stack destroyed with %u sockets open", open);
+	tcp_fini(st);
 	reass_fini(st);
 	ipv4_fini(st);
 	arp_fini(st);

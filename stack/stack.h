@@ -26,11 +26,14 @@ struct mtcp_sock;
 struct ipv4_pkt;
 struct arp_entry;
 struct reass;
+struct tcpcb;
 
 #define ARP_HASH        64
 #define UDP_HASH        256
 #define MAX_ROUTES      8
 #define ICMP_PEERS      64
+#define TCP_BHASH       256
+#define TCP_EHASH       4096
 
 /* Called for each packet of a protocol, payload validated by the IPv4 layer. */
 typedef void (*ipv4_input_fn)(struct stack *st, const struct ipv4_pkt *pkt);
@@ -88,6 +91,15 @@ struct stack {
 	/* ICMP (icmp.c): global bucket + per-peer buckets, RFC 1812 4.3.2.8 */
 	struct icmp_bucket icmp_global;
 	struct icmp_bucket icmp_peer[ICMP_PEERS];
+
+	/* TCP (tcp_subr.c): every bound control block by local port, every
+	 * one with a peer by 4-tuple. */
+	struct tcpcb *tcp_bhash[TCP_BHASH];
+	struct tcpcb *tcp_ehash[TCP_EHASH];
+	unsigned tcp_pcbs;              /* control blocks allocated: the leak oracle */
+	uint64_t isn_key[2];            /* RFC 6528 secret */
+	uint64_t challenge_stamp;       /* RFC 5961 7: the per-second budget */
+	unsigned challenge_count;
 
 	/* Sockets (socket.c, udp.c) */
 	struct mtcp_sock *udp_hash[UDP_HASH];

@@ -51,6 +51,20 @@
 	X(TCP_BAD_CSUM,         "TCP checksum mismatch") \
 	X(TCP_BAD_OPTIONS,      "TCP options malformed") \
 	X(TCP_NO_SOCKET,        "no TCP socket for the segment") \
+	X(TCP_BCAST,            "TCP segment to a broadcast address (RFC 1122 4.2.3.10)") \
+	X(TCP_OUT_OF_WINDOW,    "TCP segment outside the receive window (RFC 9293 3.10.7.4)") \
+	X(TCP_PAWS,             "TCP timestamp older than the last one (RFC 7323 5.3 PAWS)") \
+	X(TCP_RST_INVALID,      "TCP RST not exactly at RCV.NXT (RFC 5961 3.2)") \
+	X(TCP_SYN_INVALID,      "TCP SYN on a synchronized connection (RFC 5961 4.2)") \
+	X(TCP_ACK_INVALID,      "TCP ACK outside what we sent (RFC 5961 5.2)") \
+	X(TCP_NO_ACK,           "TCP segment without ACK on a synchronized connection") \
+	X(TCP_LISTEN_BAD,       "TCP segment to a listener neither SYN nor RST") \
+	X(TCP_LISTEN_OVERFLOW,  "TCP SYN or handshake ACK dropped: listen queue full") \
+	X(TCP_SYN_SENT_BAD,     "TCP segment in SYN-SENT with an unacceptable ACK or no SYN") \
+	X(TCP_OOO_FULL,         "TCP out-of-order segment beyond the reassembly limits") \
+	X(TCP_DATA_AFTER_CLOSE, "TCP data for a socket the user has closed (reset)") \
+	X(TCP_TIME_WAIT,        "TCP segment absorbed by TIME-WAIT") \
+	X(TCP_CHALLENGE_LIMIT,  "TCP challenge ACK not sent: rate limited (RFC 5961 7)") \
 	X(DEV_TX_FAIL,          "the device refused a frame") \
 	X(NOMEM,                "out of memory")
 
@@ -71,7 +85,11 @@ const char *drop_reason_text(enum drop_reason r);
 	X(ip_rx) X(ip_tx) X(ip_frags_rx) X(ip_reassembled) X(ip_frags_tx) \
 	X(icmp_rx) X(icmp_tx) X(icmp_echo_replies) X(icmp_errors_sent) X(icmp_errors_rx) \
 	X(udp_rx) X(udp_tx) \
-	X(tcp_rx) X(tcp_tx)
+	X(tcp_rx) X(tcp_tx) \
+	X(tcp_active_opens) X(tcp_passive_opens) X(tcp_attempt_fails) X(tcp_estab_resets) \
+	X(tcp_retrans_segs) X(tcp_fast_retrans) X(tcp_timeouts) X(tcp_out_rsts) \
+	X(tcp_challenge_acks) X(tcp_ooo_segs) X(tcp_keepalive_probes) X(tcp_persist_probes) \
+	X(tcp_delayed_acks) X(tcp_partial_acks) X(tcp_sack_rexmits)
 
 struct stack_stats {
 #define STAT_FIELD(name) uint64_t name;

@@ -1,0 +1,292 @@
+/*
+ * tcp_cc.c - congestion control: slow start and congestion avoidance
+ * (RFC 5681 3.1), fast retransmit and fast recovery (RFC 5681 3.2) with
+ * NewReno's partial ACKs (RFC 6582), restart after idle (RFC 5681 4.1),
+ * the initial window (RFC 6928) and the SACK scoreboard (RFC 2018) that
+ * lets recovery resend every hole in one round trip (a conservative
+ * FACK-style form of RFC 6675: holes below the highest SACKed byte are
+ * taken as lost).
+ *
+ * Only this file changes snd_cwnd and snd_ssthresh.
+ */
+#include "tcp_var.h"
+
+uint32_t tcp_flight_size(const struct tcpcb *tp)
+{
+	return tp->snd_max - tp->snd_una;
+}
+
+/* RFC 6928 2: IW = min(10*MSS, max(2*MSS, 14600)). */
+static uint32_t initial_window(const struct tcpcb *tp)
+{
+	uint32_t mss = tp->t_maxseg;
+	uint32_t iw = 14600 > 2 * mss ? 14600 : 2 * mss;
+
+	return iw < TCP_IW_SEGS * mss ? iw : TCP_IW_SEGS * mss;
+}
+
+void tcp_cc_init(struct tcpcb *tp)
+{
+	/* RFC 5681 3.1: IW; ssthresh arbitrarily high (the peer's window
+	 * would do; "infinite" is allowed). RFC 5681 3.1 also says a SYN
+	 * lost means IW = 1 segment; Linux ignores that, and so do we
+	 * (RFC 6928 3 discusses it). */
+	tp->snd_cwnd = initial_window(tp);
+	tp->snd_ssthresh = UINT32_MAX / 2;
+	tp->snd_recover = tp->snd_una;
+	tp->t_bytes_acked = 0;
+}
+
+/* RFC 5681 4.1: after an idle period longer than the RTO, restart from
+ * the restart window, min(IW, cwnd). */
+void tcp_cc_idle_restart(struct tcpcb *tp, uint64_t now)
+{
+	if (tp->snd_una != tp->snd_max || !tp->t_last_send)
+		return;
+	uint64_t rto = tp->t_rto;
+	if (now - tp->t_last_send > rto) {
+		uint32_t rw = initial_window(tp);
+		if (tp->snd_cwnd > rw)
+			tp->snd_cwnd = rw;
+	}
+}
+
+/* New data acknowledged outside recovery. */
+void tcp_cc_ack(struct tcpcb *tp, uint32_t acked)
+{
+	uint32_t mss = tp->t_maxseg;
+
+	if (tp->snd_cwnd < tp->snd_ssthresh) {
+		/* Slow start, RFC 5681 3.1 with RFC 3465's appropriate byte
+		 * counting, L = 2*SMSS. */
+		tp->snd_cwnd += acked < 2 * mss ? acked : 2 * mss;
+	} else {
+		/* Congestion avoidance: one SMSS per cwnd of data acked
+		 * (RFC 5681 3.1, equation 3's byte-counting form). */
+		tp->t_bytes_acked += acked;
+		if (tp->t_bytes_acked >= tp->snd_cwnd) {
+			tp->t_bytes_acked -= tp->snd_cwnd;
+			tp->snd_cwnd += mss;
+		}
+	}
+	if (tp->snd_cwnd > (1u << 30))
+		tp->snd_cwnd = 1u << 30;
+}
+
+static void enter_recovery(struct tcpcb *tp)
+{
+	uint32_t mss = tp->t_maxseg;
+	uint32_t flight = tcp_flight_size(tp);
+
+	/* RFC 5681 3.2 step 2: ssthresh = max(FlightSize / 2, 2*SMSS). */
+	tp->snd_ssthresh = flight / 2 > 2 * mss ? flight / 2 : 2 * mss;
+	/* RFC 6582 3.2 step 2: remember the highest sequence sent. */
+	tp->snd_recover = tp->snd_max;
+	tp->t_flags |= TF_FASTRECOVERY | TF_REXMT_HEAD;
+	tp->sack_rexmit = tp->snd_una;
+	if (tp->t_flags & TF_SACK_PERMIT)
+		tp->snd_cwnd = tp->snd_ssthresh;        /* RFC 6675 5 step 4.2 */
+	else
+		tp->snd_cwnd = tp->snd_ssthresh + 3 * mss;      /* RFC 5681 3.2 step 3 */
+	tp->t_bytes_acked = 0;
+	tp->st->stats.tcp_fast_retrans++;
+}
+
+bool tcp_cc_dupack(struct tcpcb *tp)
+{
+	uint32_t mss = tp->t_maxseg;
+
+	if (tp->t_flags & TF_FASTRECOVERY) {
+		/* RFC 5681 3.2 step 4: every further duplicate means a
+		 * segment left the network (without SACK: inflate). With
+		 * SACK the scoreboard's pipe tells output what may go. */
+		if (!(tp->t_flags & TF_SACK_PERMIT))
+			tp->snd_cwnd += mss;
+		return true;
+	}
+	tp->t_dupacks++;
+	/* RFC 6675 5: with SACK, a loss is also known once more than
+	 * 3 segments' worth above snd_una has been SACKed. */
+	bool sack_loss = false;
+	if ((tp->t_flags & TF_SACK_PERMIT) && tp->nsackblk) {
+		uint32_t sacked = 0;
+		for (unsigned i = 0; i < tp->nsackblk; i++)
+			sacked += tp->sackblk[i].right - tp->sackblk[i].left;
+		sack_loss = sacked > 3 * mss;
+	}
+	if (tp->t_dupacks == 3 || (sack_loss && tp->t_dupacks < 3)) {
+		/* RFC 6582 3.2 step 1: no new recovery while the previous
+		 * one's data is unacknowledged ("recover" covers it), unless
+		 * that was a timeout's go-back-N. */
+		if (SEQ_LEQ(tp->snd_una, tp->snd_recover) && tp->snd_una != tp->snd_recover &&
+		    !(tp->t_flags & TF_LOSS_RECOVERY))
+			return false;
+		tp->t_dupacks = 3;
+		enter_recovery(tp);
+		return true;
+	}
+	/* RFC 3042 limited transmit: the first two duplicates each let one
+	 * new segment go (output allows cwnd + dupacks * SMSS). */
+	return tp->t_dupacks < 3;
+}
+
+bool tcp_cc_recovery_ack(struct tcpcb *tp, tcp_seq ack, uint32_t acked)
+{
+	uint32_t mss = tp->t_maxseg;
+
+	if (SEQ_GEQ(ack, tp->snd_recover)) {
+		/* RFC 6582 3.2 step 3, full acknowledgment: deflate to
+		 * min(ssthresh, FlightSize + SMSS). */
+		uint32_t flight = tp->snd_max - ack;
+		tp->snd_cwnd = tp->snd_ssthresh < flight + mss ? tp->snd_ssthresh : flight + mss;
+		tp->t_flags &= ~TF_FASTRECOVERY;
+		tp->t_dupacks = 0;
+		return false;
+	}
+	/* Partial acknowledgment (RFC 6582 3.2 step 3): the next hole is at
+	 * the new snd_una: resend it; deflate by what was acked and add back
+	 * one SMSS if that was at least one (without SACK; with it the pipe
+	 * accounts for both). */
+	tp->st->stats.tcp_partial_acks++;
+	if (!(tp->t_flags & TF_SACK_PERMIT)) {
+		tp->snd_cwnd = tp->snd_cwnd > acked ? tp->snd_cwnd - acked : mss;
+		if (acked >= mss)
+			tp->snd_cwnd += mss;
+	}
+	if (SEQ_LT(tp->sack_rexmit, ack))
+		tp->sack_rexmit = ack;
+	tp->t_flags |= TF_REXMT_HEAD;
+	return true;
+}
+
+/* RFC 5681 3.1 / 5.?: on a retransmission timeout, ssthresh =
+ * max(FlightSize/2, 2*SMSS) (only for the first timeout of a segment,
+ * RFC 5681 equation 4's note), cwnd = 1 SMSS (the loss window); RFC 6582
+ * 4: recover = the highest sequence sent. RFC 2018 8: forget the SACKs
+ * (the receiver may have reneged). */
+void tcp_cc_rto(struct tcpcb *tp)
+{
+	uint32_t mss = tp->t_maxseg;
+
+	if (tp->t_rxtshift <= 1) {
+		uint32_t flight = tcp_flight_size(tp);
+		tp->snd_ssthresh = flight / 2 > 2 * mss ? flight / 2 : 2 * mss;
+	}
+	tp->snd_cwnd = mss;
+	tp->snd_recover = tp->snd_max;
+	tp->t_flags &= ~(TF_FASTRECOVERY | TF_REXMT_HEAD);
+	tp->t_flags |= TF_LOSS_RECOVERY;
+	tp->t_dupacks = 0;
+	tp->t_bytes_acked = 0;
+	tcp_sack_clean(tp);
+}
+
+/* ---- The SACK scoreboard (RFC 2018) -------------------------------------- */
+
+void tcp_sack_clean(struct tcpcb *tp)
+{
+	tp->nsackblk = 0;
+}
+
+/* Drop what snd_una has passed. */
+static void sack_trim(struct tcpcb *tp)
+{
+	unsigned j = 0;
+
+	for (unsigned i = 0; i < tp->nsackblk; i++) {
+		struct tcp_sack_block b = tp->sackblk[i];
+		if (SEQ_LEQ(b.right, tp->snd_una))
+			continue;
+		if (SEQ_LT(b.left, tp->snd_una))
+			b.left = tp->snd_una;
+		tp->sackblk[j++] = b;
+	}
+	tp->nsackblk = j;
+}
+
+static void sack_add(struct tcpcb *tp, tcp_seq left, tcp_seq right)
+{
+	/* Merge with every block it touches, keep the list sorted. */
+	unsigned i = 0;
+
+	while (i < tp->nsackblk) {
+		struct tcp_sack_block *b = &tp->sackblk[i];
+		if (SEQ_LT(right, b->left) || SEQ_GT(left, b->right)) {
+			i++;
+			continue;
+		}
+		left = SEQ_MIN(left, b->left);
+		right = SEQ_MAX(right, b->right);
+		for (unsigned k = i + 1; k < tp->nsackblk; k++)
+			tp->sackblk[k - 1] = tp->sackblk[k];
+		tp->nsackblk--;
+	}
+	unsigned pos = 0;
+	while (pos < tp->nsackblk && SEQ_LT(tp->sackblk[pos].left, left))
+		pos++;
+	if (tp->nsackblk == TCP_SACK_HOLES) {
+		/* Full: the highest block goes (it is the least urgent). */
+		if (pos == TCP_SACK_HOLES)
+			return;
+		tp->nsackblk--;
+	}
+	for (unsigned k = tp->nsackblk; k > pos; k--)
+		tp->sackblk[k] = tp->sackblk[k - 1];
+	tp->sackblk[pos].left = left;
+	tp->sackblk[pos].right = right;
+	tp->nsackblk++;
+}
+
+void tcp_sack_update(struct tcpcb *tp, const struct tcp_opts *o)
+{
+	sack_trim(tp);
+	if (!(tp->t_flags & TF_SACK_PERMIT))
+		return;
+	for (unsigned i = 0; i < o->nsack; i++) {
+		tcp_seq l = o->sack[i].left, r = o->sack[i].right;
+		/* Only blocks inside what is outstanding mean anything
+		 * (a D-SACK below snd_una, RFC 2883, is ignored). */
+		if (!SEQ_LT(l, r) || SEQ_LEQ(r, tp->snd_una) || SEQ_GT(r, tp->snd_max))
+			continue;
+		if (SEQ_LT(l, tp->snd_una))
+			l = tp->snd_una;
+		sack_add(tp, l, r);
+	}
+}
+
+bool tcp_sack_is_sacked(const struct tcpcb *tp, tcp_seq seq, uint32_t *run)
+{
+	for (unsigned i = 0; i < tp->nsackblk; i++) {
+		const struct tcp_sack_block *b = &tp->sackblk[i];
+		if (SEQ_GEQ(seq, b->left) && SEQ_LT(seq, b->right)) {
+			*run = b->right - seq;
+			return true;
+		}
+		if (SEQ_LT(seq, b->left)) {
+			*run = b->left - seq;   /* bytes until the next SACKed block */
+			return false;
+		}
+	}
+	*run = UINT32_MAX;
+	return false;
+}
+
+bool tcp_sack_next_hole(struct tcpcb *tp, tcp_seq *seq, uint32_t *len)
+{
+	tcp_seq s = SEQ_MAX(tp->sack_rexmit, tp->snd_una);
+
+	if (!tp->nsackblk)
+		return false;
+	tcp_seq fack = tp->sackblk[tp->nsackblk - 1].right;
+	while (SEQ_LT(s, fack)) {
+		uint32_t run;
+		if (tcp_sack_is_sacked(tp, s, &run)) {
+			s += run;
+			continue;
+		}
+		*seq = s;
+		*len = run;
+		return true;
+	}
+	return false;
+}

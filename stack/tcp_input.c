@@ -1,0 +1,851 @@
+/*
+ * tcp_input.c - a segment arrives (RFC 9293 3.10.7), in the RFC's order:
+ * LISTEN, SYN-SENT, then for the other states the acceptability test,
+ * RST, SYN, ACK, URG, text and FIN, with RFC 5961's blind-attack checks,
+ * RFC 7323's timestamps and PAWS, and RFC 5681's ACK rules.
+ *
+ * Input changes the control block and sets TF_ACKNOW; output runs once,
+ * at the end. Every segment that is not used is dropped with a reason.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "tcp_var.h"
+#include "wire/icmp.h"
+
+/* What input needs of a segment, in host order. */
+struct seg {
+	tcp_seq seq, ack;
+	uint32_t len;           /* payload bytes (after trimming) */
+	uint8_t flags;
+	uint32_t win;           /* as on the wire */
+	const uint8_t *data;
+	const struct tcp_opts *opt;
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+};
+
+/* Sequence space the segment occupies: data, plus SYN and FIN. */
+static inline uint32_t seg_span(const struct seg *sg)
+{
+	return sg->len + !!(sg->flags & TH_SYN) + !!(sg->flags & TH_FIN);
+}
+
+/* RFC 9293 3.10.7.1: the reset that answers a segment for no connection
+ * (or an unacceptable ACK in a non-synchronized state). Never to a RST. */
+static void drop_with_reset(struct stack *st, const struct seg *sg)
+{
+	if (sg->flags & TH_RST)
+		return;
+	if (sg->flags & TH_ACK)
+		tcp_respond(st, NULL, sg->laddr, sg->raddr, sg->lport, sg->rport, sg->ack, 0,
+			    TH_RST);
+	else
+		tcp_respond(st, NULL, sg->laddr, sg->raddr, sg->lport, sg->rport, 0,
+			    sg->seq + seg_span(sg), TH_RST | TH_ACK);
+}
+
+/* RFC 7323 2.3 / 3.2 and RFC 2018 2: what the SYN (or SYN-ACK) offered. */
+static void syn_options(struct tcpcb *tp, const struct seg *sg)
+{
+	const struct tcp_opts *o = sg->opt;
+
+	if (o->has_wscale && (tp->t_flags & TF_REQ_SCALE)) {
+		tp->t_flags |= TF_RCVD_SCALE;
+		if (o->wscale > TCP_MAX_WSCALE)
+			log_info(tcp, "peer window scale %u clamped to 14 (RFC 7323 2.3)",
+				 o->wscale);
+		tp->snd_scale = o->wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o->wscale;
+		tp->rcv_scale = tp->request_r_scale;
+	} else {
+		tp->t_flags &= ~TF_RCVD_SCALE;
+		tp->snd_scale = tp->rcv_scale = 0;
+	}
+	if (o->has_ts && (tp->t_flags & TF_REQ_TSTMP)) {
+		tp->t_flags |= TF_RCVD_TSTMP;
+		tp->ts_recent = o->ts_val;
+		tp->ts_recent_age = stack_now(tp->st);
+	} else {
+		tp->t_flags &= ~TF_RCVD_TSTMP;
+	}
+	if (o->sack_permitted && (tp->t_flags & TF_SACK_REQ))
+		tp->t_flags |= TF_SACK_PERMIT;
+	tp->t_advmss = tcp_mss_for_route(tp->st, tp->so->raddr);
+	tcp_mss_update(tp, o->has_mss ? o->mss : 0);
+	tp->t_rcvmss = tp->t_advmss < tp->t_maxseg ? tp->t_advmss : tp->t_maxseg;
+}
+
+/* The handshake is complete: windows, congestion state, timers. */
+static void established(struct tcpcb *tp, const struct seg *sg)
+{
+	uint64_t now = stack_now(tp->st);
+
+	/* RFC 7323 2.2: the window in a SYN is never scaled; from here on
+	 * it is. */
+	tp->snd_wnd = sg->flags & TH_SYN ? sg->win : sg->win << tp->snd_scale;
+	if (tp->snd_wnd > tp->max_sndwnd)
+		tp->max_sndwnd = tp->snd_wnd;
+	tp->snd_wl1 = sg->seq;
+	tp->snd_wl2 = sg->ack;
+	/* An RTT sample from the handshake unless the SYN was resent
+	 * (Karn); RFC 6298 5.7: after a lost SYN the RTO for data is 3 s. */
+	if (tp->t_rtttime && tp->t_rxtshift == 0)
+		tcp_rtt_sample(tp, now - tp->t_rtttime);
+	else if (tp->t_rxtshift && !tp->t_rtt_valid)
+		tp->t_rto = TCP_RTO_AFTER_SYN_LOSS;
+	tp->t_rtttime = 0;
+	tp->t_rxtshift = 0;
+	tp->t_rexmt_start = 0;
+	tcp_rexmt_stop(tp);
+	tcp_cc_init(tp);
+	tp->t_quickack = 16;
+	tp->t_rcvtime = now;
+	tcp_set_state(tp, TCPS_ESTABLISHED);
+	tcp_keep_arm(tp);
+	/* shutdown(SHUT_WR) during the handshake: the FIN goes now. */
+	if (tp->so->shut_wr)
+		tcp_set_state(tp, TCPS_FIN_WAIT_1);
+}
+
+/* ---- LISTEN (RFC 9293 3.10.7.2) ------------------------------------------ */
+
+static void listen_input(struct tcpcb *lp, const struct seg *sg)
+{
+	struct stack *st = lp->st;
+
+	if (sg->flags & TH_RST) {
+		stack_drop(st, DROP_TCP_LISTEN_BAD);
+		return;
+	}
+	if (sg->flags & TH_ACK) {
+		stack_drop(st, DROP_TCP_LISTEN_BAD);
+		drop_with_reset(st, sg);
+		return;
+	}
+	if (!(sg->flags & TH_SYN)) {
+		stack_drop(st, DROP_TCP_LISTEN_BAD);
+		return;
+	}
+	/* A full accept queue (more than backlog waiting: Linux's
+	 * sk_acceptq_is_full) refuses new SYNs outright, as Linux does (the
+	 * client retries; nothing is promised that cannot be kept). The SYN
+	 * queue is bounded too. NOTE: no SYN cookies: a SYN flood fills the
+	 * SYN queue, and further SYNs are dropped until it drains. */
+	unsigned synq_max = lp->backlog > 128 ? lp->backlog : 128;
+	if (lp->acceptq_len > lp->backlog || lp->synq_len >= synq_max) {
+		stack_drop(st, DROP_TCP_LISTEN_OVERFLOW);
+		return;
+	}
+	struct tcpcb *tp = tcp_new_child(lp, sg->laddr, sg->lport, sg->raddr, sg->rport);
+	if (!tp) {
+		stack_drop(st, DROP_NOMEM);
+		return;
+	}
+	st->stats.tcp_passive_opens++;
+	tp->request_r_scale = lp->request_r_scale;
+	tp->irs = sg->seq;
+	tp->rcv_nxt = sg->seq + 1;
+	tp->rcv_adv = tp->rcv_nxt;
+	syn_options(tp, sg);
+	tp->iss = tcp_new_isn(st, sg->laddr, sg->lport, sg->raddr, sg->rport);
+	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
+	tp->snd_wnd = sg->win;
+	tp->max_sndwnd = sg->win;
+	tp->ts_offset = (uint32_t)stack_rand(st);
+	tp->t_rcvtime = stack_now(st);
+	tcp_set_state(tp, TCPS_SYN_RECEIVED);
+	/* Data on a SYN is not kept (no TCP Fast Open): the peer sends it
+	 * again once we acknowledge only the SYN. */
+	tp->t_flags |= TF_ACKNOW;
+	tcp_output(tp);
+}
+
+/* ---- SYN-SENT (RFC 9293 3.10.7.3) ---------------------------------------- */
+
+static void syn_sent_input(struct tcpcb *tp, const struct seg *sg)
+{
+	struct stack *st = tp->st;
+	bool ack_ok = false;
+
+	if (sg->flags & TH_ACK) {
+		if (SEQ_LEQ(sg->ack, tp->iss) || SEQ_GT(sg->ack, tp->snd_max)) {
+			stack_drop(st, DROP_TCP_SYN_SENT_BAD);
+			drop_with_reset(st, sg);
+			return;
+		}
+		ack_ok = true;
+	}
+	if (sg->flags & TH_RST) {
+		/* RFC 5961 3.2 leaves SYN-SENT as RFC 793 had it: a RST is
+		 * good when it acknowledges our SYN. */
+		if (ack_ok)
+			tcp_drop(tp, ECONNREFUSED, false);
+		else
+			stack_drop(st, DROP_TCP_SYN_SENT_BAD);
+		return;
+	}
+	if (!(sg->flags & TH_SYN)) {
+		stack_drop(st, DROP_TCP_SYN_SENT_BAD);
+		return;
+	}
+	tp->irs = sg->seq;
+	tp->rcv_nxt = sg->seq + 1;
+	tp->rcv_adv = tp->rcv_nxt;
+	syn_options(tp, sg);
+	tp->t_flags |= TF_ACKNOW;
+	if (ack_ok) {
+		tp->snd_una = sg->ack;
+		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
+			tp->snd_nxt = tp->snd_una;
+		established(tp, sg);
+		/* Data or FIN on the SYN-ACK is not kept: acknowledging only
+		 * the SYN makes the peer send it again. */
+	} else {
+		/* Simultaneous open (RFC 9293 3.5, figure 8): answer with a
+		 * SYN-ACK from the same ISS. */
+		tp->snd_wnd = sg->win;
+		tp->max_sndwnd = sg->win;
+		tp->snd_nxt = tp->iss;
+		tcp_set_state(tp, TCPS_SYN_RECEIVED);
+	}
+	tcp_output(tp);
+}
+
+/* ---- Reassembly ------------------------------------------------------------ */
+
+/* Queue an out-of-order segment, keeping the queue sorted and free of
+ * overlaps (what is already held wins). Bounded by count and by the
+ * receive buffer. */
+static void reass_insert(struct tcpcb *tp, tcp_seq seq, const uint8_t *data, uint32_t len)
+{
+	struct stack *st = tp->st;
+	struct pbuf **pp = &tp->reass, *prev = NULL;
+
+	while (*pp && SEQ_LT((*pp)->addr, seq)) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (prev) {
+		tcp_seq pend = prev->addr + (uint32_t)prev->len;
+		if (SEQ_GEQ(pend, seq + len)) {
+			st->stats.tcp_ooo_segs++;
+			tp->last_ooo_seq = seq;
+			return;         /* wholly duplicate */
+		}
+		if (SEQ_GT(pend, seq)) {
+			uint32_t cut = pend - seq;
+			seq += cut;
+			data += cut;
+			len -= cut;
+		}
+	}
+	/* Segments we cover entirely go; one we overlap trims us. */
+	while (*pp) {
+		struct pbuf *n = *pp;
+		tcp_seq nend = n->addr + (uint32_t)n->len;
+		if (SEQ_GEQ(n->addr, seq + len))
+			break;
+		if (SEQ_LEQ(nend, seq + len)) {
+			*pp = n->next;
+			tp->reass_count--;
+			tp->reass_bytes -= (uint32_t)n->len;
+			pbuf_free(n);
+			continue;
+		}
+		len = n->addr - seq;
+		break;
+	}
+	if (!len)
+		return;
+	if (tp->reass_count >= TCP_REASS_MAX_SEGS ||
+	    tp->reass_bytes + len > tp->rcv.limit) {
+		stack_drop(st, DROP_TCP_OOO_FULL);
+		return;
+	}
+	struct pbuf *p = pbuf_alloc(len);
+	if (!p) {
+		stack_drop(st, DROP_NOMEM);
+		return;
+	}
+	memcpy(pbuf_put(p, len), data, len);
+	p->addr = seq;
+	p->next = *pp;
+	*pp = p;
+	tp->reass_count++;
+	tp->reass_bytes += len;
+	tp->last_ooo_seq = seq;
+	st->stats.tcp_ooo_segs++;
+}
+
+/* Move what has become in order from the queue to the receive ring. */
+static void reass_pull(struct tcpcb *tp)
+{
+	while (tp->reass && SEQ_LEQ(tp->reass->addr, tp->rcv_nxt)) {
+		struct pbuf *p = tp->reass;
+		uint32_t skip = tp->rcv_nxt - p->addr;
+		if (skip < p->len) {
+			uint32_t n = ring_write(&tp->rcv, p->data + skip, (uint32_t)p->len - skip);
+			tp->rcv_nxt += n;
+			if (n < p->len - skip)
+				break;  /* no room: keep the rest queued */
+		}
+		tp->reass = p->next;
+		tp->reass_count--;
+		tp->reass_bytes -= (uint32_t)p->len;
+		pbuf_free(p);
+	}
+}
+
+/* ---- The synchronized states (RFC 9293 3.10.7.4) ------------------------- */
+
+/* RFC 9293 3.10.7.4, first check: is the segment acceptable? wnd is the
+ * window we offered. */
+static bool acceptable(const struct tcpcb *tp, const struct seg *sg, uint32_t wnd)
+{
+	uint32_t span = seg_span(sg);
+	tcp_seq end = tp->rcv_nxt + wnd;
+
+	if (span == 0) {
+		if (wnd == 0)
+			return sg->seq == tp->rcv_nxt;
+		return SEQ_LEQ(tp->rcv_nxt, sg->seq) && SEQ_LT(sg->seq, end);
+	}
+	if (wnd == 0)
+		return false;
+	tcp_seq last = sg->seq + span - 1;
+	return (SEQ_LEQ(tp->rcv_nxt, sg->seq) && SEQ_LT(sg->seq, end)) ||
+	       (SEQ_LEQ(tp->rcv_nxt, last) && SEQ_LT(last, end));
+}
+
+/* A RST in window: RFC 5961 3.2 - exactly at RCV.NXT resets, anywhere
+ * else in the window draws a challenge ACK. Reset per RFC 9293 3.10.7.4
+ * and Linux's tcp_reset for the errno. */
+static void rst_input(struct tcpcb *tp, const struct seg *sg)
+{
+	struct stack *st = tp->st;
+
+	if (sg->seq != tp->rcv_nxt) {
+		stack_drop(st, DROP_TCP_RST_INVALID);
+		tcp_send_challenge_ack(tp);
+		return;
+	}
+	switch (tp->t_state) {
+	case TCPS_SYN_RECEIVED:
+		/* Passive: back to LISTEN, i.e. this child goes quietly;
+		 * active (simultaneous open): connection refused. */
+		tcp_drop(tp, (tp->t_flags & TF_PASSIVE) ? 0 : ECONNREFUSED, false);
+		break;
+	case TCPS_CLOSE_WAIT:
+		tcp_drop(tp, EPIPE, false);
+		break;
+	case TCPS_TIME_WAIT:
+		/* RFC 1337 (TIME-WAIT assassination): a RST does not end
+		 * TIME-WAIT early. */
+		stack_drop(st, DROP_TCP_TIME_WAIT);
+		break;
+	case TCPS_CLOSING:
+	case TCPS_LAST_ACK:
+		tcp_drop(tp, 0, false);
+		break;
+	default:
+		tcp_drop(tp, ECONNRESET, false);
+		break;
+	}
+}
+
+/* RFC 7323 4.3: remember the timestamp to echo when the segment covers
+ * the last ACK we sent. */
+static void update_ts_recent(struct tcpcb *tp, const struct seg *sg)
+{
+	if (!sg->opt->has_ts || !(tp->t_flags & TF_RCVD_TSTMP))
+		return;
+	if (SEQ_LEQ(sg->seq, tp->last_ack_sent) &&
+	    SEQ_LEQ(tp->last_ack_sent, sg->seq + seg_span(sg))) {
+		tp->ts_recent = sg->opt->ts_val;
+		tp->ts_recent_age = stack_now(tp->st);
+	}
+}
+
+/* The ACK field of a segment on a synchronized connection. Returns false
+ * when the segment is finished with (dropped or the connection ended). */
+static bool ack_input(struct tcpcb *tp, const struct seg *sg, bool *need_output)
+{
+	struct stack *st = tp->st;
+	uint64_t now = stack_now(st);
+	uint32_t wnd = sg->win << tp->snd_scale;
+
+	/* RFC 5961 5.2: acceptable only within
+	 * [SND.UNA - MAX.SND.WND, SND.MAX]; else drop and ACK. */
+	if (SEQ_GT(sg->ack, tp->snd_max) ||
+	    SEQ_LT(sg->ack, tp->snd_una - (tp->max_sndwnd ? tp->max_sndwnd : 1))) {
+		stack_drop(st, DROP_TCP_ACK_INVALID);
+		tcp_send_challenge_ack(tp);
+		return false;
+	}
+
+	if (tp->t_state == TCPS_SYN_RECEIVED) {
+		if (!SEQ_GT(sg->ack, tp->snd_una)) {
+			stack_drop(st, DROP_TCP_ACK_INVALID);
+			drop_with_reset(st, sg);
+			return false;
+		}
+		struct tcpcb *lp = tp->t_listener;
+		if (lp && lp->acceptq_len > lp->backlog) {
+			/* Linux (tcp_abort_on_overflow off): ignore the ACK;
+			 * the SYN-ACK is sent again and the client's ACK
+			 * with it, by when the application may have
+			 * accepted. */
+			stack_drop(st, DROP_TCP_LISTEN_OVERFLOW);
+			return false;
+		}
+		tp->snd_una++;          /* our SYN */
+		established(tp, sg);
+		if (lp)
+			tcp_child_established(tp);
+	}
+
+	tcp_seq ack = sg->ack;
+	if (SEQ_LT(ack, tp->snd_una))
+		return true;    /* old: nothing to learn from the ACK field */
+
+	if (ack == tp->snd_una) {
+		/* RFC 5681 2: a duplicate ACK carries no data, no SYN/FIN,
+		 * does not move the window, while data is outstanding. */
+		if (sg->len == 0 && !(sg->flags & (TH_SYN | TH_FIN)) && wnd == tp->snd_wnd &&
+		    tp->snd_max != tp->snd_una) {
+			tcp_sack_update(tp, sg->opt);
+			if (tcp_cc_dupack(tp))
+				*need_output = true;
+		} else if (!(tp->t_flags & TF_FASTRECOVERY)) {
+			tp->t_dupacks = 0;
+		}
+	} else {
+		uint32_t acked = ack - tp->snd_una;
+
+		/* RTT: the timed segment (RFC 6298, Karn), else the echoed
+		 * timestamp (RFC 7323 4.1). */
+		if (tp->t_rtttime && SEQ_GT(ack, tp->t_rtseq)) {
+			tcp_rtt_sample(tp, now - tp->t_rtttime);
+			tp->t_rtttime = 0;
+		} else if (sg->opt->has_ts && sg->opt->ts_ecr && (tp->t_flags & TF_RCVD_TSTMP) &&
+			   !tp->t_rtttime) {
+			uint32_t ms = tcp_ts_now(tp) - sg->opt->ts_ecr;
+			if (ms < 60000 * 10)
+				tcp_rtt_sample(tp, (uint64_t)ms * USEC_PER_MSEC);
+		}
+
+		if (tp->t_flags & TF_FASTRECOVERY) {
+			if (tcp_cc_recovery_ack(tp, ack, acked))
+				*need_output = true;
+		} else {
+			if ((tp->t_flags & TF_LOSS_RECOVERY) && SEQ_GEQ(ack, tp->snd_recover))
+				tp->t_flags &= ~TF_LOSS_RECOVERY;
+			tcp_cc_ack(tp, acked);
+			tp->t_dupacks = 0;
+		}
+
+		bool finacked = false;
+		if (acked > tp->snd.len) {
+			/* Past the last byte: our FIN. */
+			finacked = (tp->t_flags & TF_SENTFIN) != 0;
+			ring_consume(&tp->snd, tp->snd.len);
+		} else {
+			ring_consume(&tp->snd, acked);
+		}
+		tp->snd_una = ack;
+		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
+			tp->snd_nxt = tp->snd_una;
+		if (SEQ_LT(tp->sack_rexmit, tp->snd_una))
+			tp->sack_rexmit = tp->snd_una;
+		tcp_sack_update(tp, sg->opt);
+
+		/* RFC 6298 5.2 / 5.3: stop the timer when all is acked,
+		 * restart it otherwise; the backoff ends with new data acked. */
+		tp->t_rxtshift = 0;
+		tp->t_rexmt_start = 0;
+		tp->t_probes = 0;
+		if (tp->snd_una == tp->snd_max)
+			tcp_rexmt_stop(tp);
+		else if (!(tp->t_flags & TF_PERSIST))
+			tcp_rexmt_arm(tp);
+		*need_output = true;
+		sock_wake(tp->so);      /* room in the send buffer */
+
+		if (finacked) {
+			switch (tp->t_state) {
+			case TCPS_FIN_WAIT_1:
+				tcp_set_state(tp, TCPS_FIN_WAIT_2);
+				tcp_keep_arm(tp);
+				break;
+			case TCPS_CLOSING:
+				tcp_enter_time_wait(tp);
+				break;
+			case TCPS_LAST_ACK:
+				tcp_closed(tp);
+				return false;
+			default:
+				break;
+			}
+		}
+	}
+
+	/* RFC 9293 3.10.7.4: update the send window from the newest
+	 * segment (SND.WL1 / SND.WL2 rule). */
+	if (SEQ_LT(tp->snd_wl1, sg->seq) ||
+	    (tp->snd_wl1 == sg->seq && SEQ_LEQ(tp->snd_wl2, ack))) {
+		if (wnd != tp->snd_wnd)
+			*need_output = true;
+		tp->snd_wnd = wnd;
+		tp->snd_wl1 = sg->seq;
+		tp->snd_wl2 = ack;
+		if (wnd > tp->max_sndwnd)
+			tp->max_sndwnd = wnd;
+		if (wnd && (tp->t_flags & TF_PERSIST)) {
+			/* The window opened: the persist timer's work is done. */
+			tcp_rexmt_stop(tp);
+			tp->t_rxtshift = 0;
+			tp->t_probes = 0;
+			if (tp->snd_una != tp->snd_max)
+				tcp_rexmt_arm(tp);
+			*need_output = true;
+		}
+	}
+	return true;
+}
+
+/* Text (RFC 9293 3.10.7.4, seventh): in order to the ring, else to the
+ * reassembly queue with an immediate ACK (RFC 5681 4.2, RFC 1122 4.2.2.21). */
+static void data_input(struct tcpcb *tp, const struct seg *sg)
+{
+	struct stack *st = tp->st;
+
+	if (tp->t_rcvmss < sg->len && sg->len <= tp->t_advmss)
+		tp->t_rcvmss = (uint16_t)sg->len;
+	if (sg->seq == tp->rcv_nxt) {
+		bool had_gap = tp->reass != NULL;
+		uint32_t n = ring_write(&tp->rcv, sg->data, sg->len);
+		if (n < sg->len)
+			stack_drop(st, DROP_NOMEM);     /* beyond the buffer we offered */
+		tp->rcv_nxt += n;
+		if (had_gap) {
+			reass_pull(tp);
+			tp->t_flags |= TF_ACKNOW;       /* RFC 5681 4.2: a gap filled */
+		} else if (tp->t_quickack) {
+			tp->t_quickack--;
+			tp->t_flags |= TF_ACKNOW;
+		} else if (tp->t_flags & TF_DELACK) {
+			/* RFC 5681 4.2 / RFC 1122 4.2.3.2: at least every
+			 * second full-sized segment is acknowledged. */
+			tp->t_flags |= TF_ACKNOW;
+		} else {
+			tp->t_flags |= TF_DELACK;
+			tcp_delack_arm(tp);
+		}
+		sock_wake(tp->so);
+	} else {
+		reass_insert(tp, sg->seq, sg->data, sg->len);
+		tp->t_flags |= TF_ACKNOW;
+	}
+}
+
+/* The FIN, once everything before it has arrived (RFC 9293 3.10.7.4,
+ * eighth). */
+static void fin_input(struct tcpcb *tp)
+{
+	struct mtcp_sock *s = tp->so;
+
+	tp->fin_pending = false;
+	tp->rcv_nxt++;
+	tp->t_flags |= TF_ACKNOW;
+	s->shut_rd = true;
+	switch (tp->t_state) {
+	case TCPS_SYN_RECEIVED:
+	case TCPS_ESTABLISHED:
+		tcp_set_state(tp, TCPS_CLOSE_WAIT);
+		break;
+	case TCPS_FIN_WAIT_1:
+		/* Our FIN not yet acknowledged (else we would be in
+		 * FIN-WAIT-2): simultaneous close. */
+		tcp_set_state(tp, TCPS_CLOSING);
+		break;
+	case TCPS_FIN_WAIT_2:
+		tcp_enter_time_wait(tp);
+		break;
+	case TCPS_TIME_WAIT:
+		tcp_2msl_arm(tp);       /* a retransmitted FIN restarts 2MSL */
+		break;
+	default:
+		break;
+	}
+	sock_wake(s);
+}
+
+static void synchronized_input(struct tcpcb *tp, struct seg *sg)
+{
+	struct stack *st = tp->st;
+	uint64_t now = stack_now(st);
+	bool need_output = false;
+
+	tp->t_rcvtime = now;
+	if (tp->so->keepalive)
+		tp->t_probes = 0;
+
+	/* A retransmitted SYN while we are in SYN-RECEIVED: our SYN-ACK was
+	 * lost; send it again (RFC 9293 3.10.7.4 does it via the
+	 * acceptability test's ACK; resending the SYN-ACK is what works). */
+	if (tp->t_state == TCPS_SYN_RECEIVED && (sg->flags & TH_SYN) &&
+	    !(sg->flags & (TH_ACK | TH_RST)) && sg->seq == tp->irs) {
+		tp->snd_nxt = tp->iss;
+		tp->t_flags &= ~TF_SENTFIN;
+		tcp_output(tp);
+		return;
+	}
+
+	/* RFC 7323 5.3 PAWS: a timestamp older than the last one is an old
+	 * duplicate; ACK it (unless RST) and drop it. NOTE: like Linux we
+	 * accept segments without a timestamp on a connection that uses
+	 * them (RFC 7323 3.2 says SHOULD drop). */
+	if (sg->opt->has_ts && (tp->t_flags & TF_RCVD_TSTMP) && !(sg->flags & TH_RST) &&
+	    (int32_t)(sg->opt->ts_val - tp->ts_recent) < 0) {
+		/* 5.5: a ts_recent idle for 24 days is invalid. */
+		if (now - tp->ts_recent_age > 24ULL * 86400 * USEC_PER_SEC) {
+			tp->ts_recent = sg->opt->ts_val;
+		} else {
+			stack_drop(st, DROP_TCP_PAWS);
+			tp->t_flags |= TF_ACKNOW;
+			tcp_output(tp);
+			return;
+		}
+	}
+
+	/* First: acceptability against the window we offered. */
+	uint32_t wnd = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+	uint32_t space = tcp_rcv_space(tp);
+	if (space > wnd)
+		wnd = space;    /* a window we could offer now is fine too */
+	if (!acceptable(tp, sg, wnd)) {
+		if (wnd == 0 && sg->seq == tp->rcv_nxt) {
+			/* RFC 9293 3.10.7.4: with a zero window, still take
+			 * the ACK (and RST) of a segment at RCV.NXT. */
+			sg->len = 0;
+			sg->flags &= (uint8_t)~(TH_FIN | TH_SYN);
+			tp->t_flags |= TF_ACKNOW;
+		} else {
+			stack_drop(st, DROP_TCP_OUT_OF_WINDOW);
+			if (!(sg->flags & TH_RST)) {
+				tp->t_flags |= TF_ACKNOW;
+				tcp_output(tp);
+			}
+			return;
+		}
+	}
+
+	/* Second: RST. */
+	if (sg->flags & TH_RST) {
+		rst_input(tp, sg);
+		return;
+	}
+
+	/* Trim to the window: what we already have at the front, what does
+	 * not fit at the back. */
+	if (SEQ_LT(sg->seq, tp->rcv_nxt)) {
+		uint32_t todrop = tp->rcv_nxt - sg->seq;
+		if (sg->flags & TH_SYN) {
+			sg->flags &= (uint8_t)~TH_SYN;
+			sg->seq++;
+			todrop--;
+		}
+		if (todrop >= sg->len) {
+			/* Wholly old data (a retransmission): ACK at once so
+			 * the peer learns what we have (RFC 9293 3.10.7.4). */
+			if (sg->len || (sg->flags & TH_FIN))
+				tp->t_flags |= TF_ACKNOW;
+			if (todrop > sg->len)
+				sg->flags &= (uint8_t)~TH_FIN;  /* that FIN was seen */
+			todrop = sg->len;
+		}
+		sg->seq += todrop;
+		sg->data += todrop;
+		sg->len -= todrop;
+	}
+	if (SEQ_GT(sg->seq + sg->len, tp->rcv_nxt + wnd)) {
+		uint32_t fit = SEQ_GT(tp->rcv_nxt + wnd, sg->seq) ? tp->rcv_nxt + wnd - sg->seq : 0;
+		sg->len = fit;
+		sg->flags &= (uint8_t)~TH_FIN;
+		tp->t_flags |= TF_ACKNOW;
+	}
+
+	update_ts_recent(tp, sg);
+
+	/* Fourth: a SYN on a synchronized connection (RFC 5961 4.2): never
+	 * a reset, always a challenge ACK. */
+	if (sg->flags & TH_SYN) {
+		stack_drop(st, DROP_TCP_SYN_INVALID);
+		tcp_send_challenge_ack(tp);
+		return;
+	}
+
+	/* Fifth: the ACK. */
+	if (!(sg->flags & TH_ACK)) {
+		stack_drop(st, DROP_TCP_NO_ACK);
+		return;
+	}
+	if (!ack_input(tp, sg, &need_output))
+		return;         /* dropped, or the connection is over */
+
+	/* Sixth: URG. NOTE: urgent data is delivered inline (Linux's
+	 * SO_OOBINLINE behaviour); the pointer is not reported. */
+
+	/* Seventh: text. */
+	if (sg->len) {
+		switch (tp->t_state) {
+		case TCPS_ESTABLISHED:
+		case TCPS_FIN_WAIT_1:
+		case TCPS_FIN_WAIT_2:
+			if (tp->t_state != TCPS_ESTABLISHED &&
+			    ((tp->t_flags & TF_ORPHAN) || tp->so->shut_rd)) {
+				/* Data for a socket that will never read it:
+				 * Linux (and RFC 2525 2.17) reset. */
+				stack_drop(st, DROP_TCP_DATA_AFTER_CLOSE);
+				tp->snd_nxt = tp->snd_max;
+				tcp_drop(tp, 0, true);
+				return;
+			}
+			data_input(tp, sg);
+			break;
+		default:
+			/* After the peer's FIN: nothing more can come. */
+			break;
+		}
+	}
+
+	/* Eighth: FIN, in order only; beyond a gap it waits for the gap. */
+	if (sg->flags & TH_FIN) {
+		tcp_seq fseq = sg->seq + sg->len;
+		if (fseq == tp->rcv_nxt && !TCPS_HAVERCVDFIN(tp->t_state)) {
+			fin_input(tp);
+		} else if (tp->t_state == TCPS_TIME_WAIT || tp->t_state == TCPS_CLOSING ||
+			   tp->t_state == TCPS_LAST_ACK || tp->t_state == TCPS_CLOSE_WAIT) {
+			/* A retransmitted FIN: ACK it again. */
+			tp->t_flags |= TF_ACKNOW;
+			if (tp->t_state == TCPS_TIME_WAIT)
+				tcp_2msl_arm(tp);
+		} else if (SEQ_GT(fseq, tp->rcv_nxt)) {
+			tp->fin_pending = true;
+			tp->fin_seq = fseq;
+		}
+	}
+	if (tp->fin_pending && tp->fin_seq == tp->rcv_nxt && !TCPS_HAVERCVDFIN(tp->t_state))
+		fin_input(tp);
+
+	if (need_output || (tp->t_flags & TF_ACKNOW))
+		tcp_output(tp);
+}
+
+/* TIME-WAIT and a new SYN for the same 4-tuple (RFC 9293 MAY-2, RFC 6191):
+ * accept it when it cannot be an old duplicate - its timestamp is newer,
+ * or without timestamps, its sequence number is beyond what we saw. */
+static bool time_wait_reuse(struct tcpcb *tp, const struct seg *sg)
+{
+	if ((sg->flags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN)
+		return false;
+	if ((tp->t_flags & TF_RCVD_TSTMP) && sg->opt->has_ts)
+		return (int32_t)(sg->opt->ts_val - tp->ts_recent) > 0;
+	return SEQ_GT(sg->seq, tp->rcv_nxt);
+}
+
+static void tcp_input(struct stack *st, const struct ipv4_pkt *pkt)
+{
+	struct tcp_repr th;
+	enum wire_err e;
+
+	st->stats.tcp_rx++;
+	e = tcp_parse(pkt->payload, pkt->len, pkt->ip.src, pkt->ip.dst, &th);
+	if (e != WIRE_OK) {
+		stack_drop(st, e == WIRE_ECSUM ? DROP_TCP_BAD_CSUM :
+			       e == WIRE_EOPT ? DROP_TCP_BAD_OPTIONS : DROP_TCP_MALFORMED);
+		return;
+	}
+	/* RFC 1122 4.2.3.10 (MUST-57 neighbourhood): no connection to or
+	 * from a broadcast or multicast address; say nothing. */
+	if (pkt->ip_bcast || pkt->link_bcast) {
+		stack_drop(st, DROP_TCP_BCAST);
+		return;
+	}
+
+	struct seg sg = {
+		.seq = th.seq, .ack = th.ack, .flags = th.flags, .win = th.win,
+		.data = pkt->payload + th.hlen, .len = (uint32_t)(pkt->len - th.hlen),
+		.opt = &th.opt,
+		.laddr = pkt->ip.dst, .raddr = pkt->ip.src,
+		.lport = th.dport, .rport = th.sport,
+	};
+
+	struct tcpcb *tp = tcp_lookup(st, sg.laddr, sg.lport, sg.raddr, sg.rport);
+	if (tp && tp->t_state == TCPS_TIME_WAIT && time_wait_reuse(tp, &sg)) {
+		tcp_closed(tp);
+		tp = NULL;
+	}
+	if (!tp) {
+		tp = tcp_lookup_listener(st, sg.laddr, sg.lport);
+		if (!tp) {
+			stack_drop(st, DROP_TCP_NO_SOCKET);
+			drop_with_reset(st, &sg);
+			return;
+		}
+	}
+
+	switch (tp->t_state) {
+	case TCPS_CLOSED:
+		stack_drop(st, DROP_TCP_NO_SOCKET);
+		drop_with_reset(st, &sg);
+		return;
+	case TCPS_LISTEN:
+		listen_input(tp, &sg);
+		return;
+	case TCPS_SYN_SENT:
+		syn_sent_input(tp, &sg);
+		return;
+	default:
+		synchronized_input(tp, &sg);
+		return;
+	}
+}
+
+/* An ICMP error about a segment we sent. Like Linux (and RFC 5461), hard
+ * errors end only a connection still being opened; on a synchronized one
+ * they are remembered as the soft error a timeout reports. The quoted
+ * sequence number must be in flight (RFC 5927 4.1). */
+static void tcp_err(struct stack *st, int err, bool hard, const struct ipv4_repr *orig,
+		    const uint8_t *data, size_t len)
+{
+	if (len < 8) {
+		stack_drop(st, DROP_ICMP_MALFORMED);
+		return;
+	}
+	struct tcpcb *tp = tcp_lookup(st, orig->src, rd16(data), orig->dst, rd16(data + 2));
+	tcp_seq seq = rd32(data + 4);
+
+	if (!tp || SEQ_LT(seq, tp->snd_una) || SEQ_GT(seq, tp->snd_max)) {
+		stack_drop(st, tp ? DROP_ICMP_IGNORED : DROP_ICMP_NO_MATCH);
+		return;
+	}
+	if (err == EMSGSIZE) {
+		/* NOTE: no path MTU discovery yet (RFC 1191): the stack has
+		 * one link and announces its MTU in the MSS. */
+		stack_drop(st, DROP_ICMP_IGNORED);
+		return;
+	}
+	if (hard && (tp->t_state == TCPS_SYN_SENT || tp->t_state == TCPS_SYN_RECEIVED)) {
+		tcp_drop(tp, err, false);
+		return;
+	}
+	tp->t_softerror = err;
+	stack_drop(st, DROP_ICMP_IGNORED);
+}
+
+void tcp_input_init(struct stack *st)
+{
+	ipv4_register(st, IPPROTO_TCP_, tcp_input, tcp_err);
+}

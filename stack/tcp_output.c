@@ -1,0 +1,518 @@
+/*
+ * tcp_output.c - the only place TCP segments are built.
+ *
+ * tcp_output() looks at the control block alone and sends what is due:
+ * a SYN, retransmissions the congestion controller asked for, new data
+ * within min(cwnd, the peer's window) under Nagle and sender-side
+ * silly-window avoidance, a FIN after the last byte, a window update, or
+ * an ACK someone asked for with TF_ACKNOW. tcp_respond() builds the
+ * segments that answer for no connection (RST, keepalive probe, challenge
+ * ACK).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "tcp_var.h"
+
+/* RFC 9293 3.10.7.1 and 3.5.2: what each state sends besides data. */
+static const uint8_t outflags[] = {
+	[TCPS_CLOSED] = TH_RST | TH_ACK,
+	[TCPS_LISTEN] = 0,
+	[TCPS_SYN_SENT] = TH_SYN,
+	[TCPS_SYN_RECEIVED] = TH_SYN | TH_ACK,
+	[TCPS_ESTABLISHED] = TH_ACK,
+	[TCPS_CLOSE_WAIT] = TH_ACK,
+	[TCPS_FIN_WAIT_1] = TH_FIN | TH_ACK,
+	[TCPS_CLOSING] = TH_FIN | TH_ACK,
+	[TCPS_LAST_ACK] = TH_FIN | TH_ACK,
+	[TCPS_FIN_WAIT_2] = TH_ACK,
+	[TCPS_TIME_WAIT] = TH_ACK,
+};
+
+static uint32_t max_window(const struct tcpcb *tp)
+{
+	return (uint32_t)65535 << tp->rcv_scale;
+}
+
+uint32_t tcp_rcv_window(struct tcpcb *tp)
+{
+	uint32_t win = tcp_rcv_space(tp);
+
+	/* Out-of-order data already occupies sequence space ahead of
+	 * rcv_nxt; it is inside the window we advertise, not beyond it. */
+	if (win > max_window(tp))
+		win = max_window(tp);
+	/* RFC 1122 4.2.3.3 (receiver SWS avoidance, MUST-39): do not offer
+	 * a sliver; keep the edge until it can move by min(buffer/2, MSS). */
+	if (win < tp->rcv.limit / 4 && win < tp->t_rcvmss)
+		win = 0;
+	/* RFC 9293 3.8.6.2.2 / SHLD-14: never shrink the window offered. */
+	if (SEQ_GT(tp->rcv_adv, tp->rcv_nxt) && win < tp->rcv_adv - tp->rcv_nxt)
+		win = tp->rcv_adv - tp->rcv_nxt;
+	return win;
+}
+
+void tcp_setpersist(struct tcpcb *tp)
+{
+	uint64_t t = tcp_rto_backoff(tp);
+
+	if (t < TCP_PERSIST_MIN)
+		t = TCP_PERSIST_MIN;
+	if (t > TCP_PERSIST_MAX)
+		t = TCP_PERSIST_MAX;
+	timer_arm(&tp->st->timers, &tp->t_rexmt, stack_now(tp->st) + t);
+	tp->t_flags |= TF_PERSIST;
+}
+
+/* Our SACK blocks (RFC 2018 4): the first holds the most recently
+ * received out-of-order segment, the rest follow in sequence order. */
+static void fill_sack(const struct tcpcb *tp, struct tcp_opts *o)
+{
+	unsigned n = 0;
+	tcp_seq l = 0, r = 0;
+	bool first_found = false;
+
+	/* Merge queued segments into contiguous blocks. */
+	struct tcp_sack_block blk[TCP_MAX_SACK + 1];
+	unsigned nb = 0;
+	for (struct pbuf *p = tp->reass; p; p = p->next) {
+		tcp_seq ps = p->addr, pe = p->addr + (uint32_t)p->len;
+		if (nb && ps == r) {
+			r = pe;
+			blk[nb - 1].right = r;
+			continue;
+		}
+		if (nb == TCP_MAX_SACK + 1)
+			break;
+		l = ps;
+		r = pe;
+		blk[nb].left = l;
+		blk[nb].right = r;
+		nb++;
+	}
+	for (unsigned i = 0; i < nb; i++) {
+		if (SEQ_LEQ(blk[i].left, tp->last_ooo_seq) &&
+		    SEQ_LT(tp->last_ooo_seq, blk[i].right)) {
+			o->sack[n++] = blk[i];
+			first_found = true;
+			blk[i].left = blk[i].right;     /* used */
+			break;
+		}
+	}
+	(void)first_found;
+	for (unsigned i = 0; i < nb && n < TCP_MAX_SACK; i++)
+		if (blk[i].left != blk[i].right)
+			o->sack[n++] = blk[i];
+	o->nsack = (uint8_t)n;
+}
+
+/* Build and send one segment at seq with len bytes from the send ring and
+ * the given flags. Returns the payload bytes actually sent (options may
+ * leave room for fewer than len) or -errno. */
+static int tcp_xmit(struct tcpcb *tp, tcp_seq seq, uint32_t len, uint8_t flags)
+{
+	struct stack *st = tp->st;
+	struct mtcp_sock *s = tp->so;
+	struct tcp_repr r = { .sport = s->lport, .dport = s->rport, .seq = seq,
+			      .flags = flags };
+	struct tcp_opts *o = &r.opt;
+	uint32_t win;
+
+	if (flags & TH_SYN) {
+		/* RFC 9293 3.7.1 (MUST-14): announce our MSS on the SYN. */
+		o->has_mss = true;
+		o->mss = tp->t_advmss;
+		bool synack = flags & TH_ACK;
+		/* RFC 7323 1.3 / 2.2: offer scaling and timestamps on a SYN,
+		 * answer them on a SYN-ACK only when they were offered. */
+		if ((tp->t_flags & TF_REQ_SCALE) && (!synack || (tp->t_flags & TF_RCVD_SCALE))) {
+			o->has_wscale = true;
+			o->wscale = tp->request_r_scale;
+		}
+		if ((tp->t_flags & TF_SACK_REQ) && (!synack || (tp->t_flags & TF_SACK_PERMIT)))
+			o->sack_permitted = true;
+		if ((tp->t_flags & TF_REQ_TSTMP) && (!synack || (tp->t_flags & TF_RCVD_TSTMP))) {
+			o->has_ts = true;
+			o->ts_val = tcp_ts_now(tp);
+			o->ts_ecr = synack ? tp->ts_recent : 0;
+		}
+	} else {
+		if ((tp->t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) ==
+		    (TF_REQ_TSTMP | TF_RCVD_TSTMP)) {
+			o->has_ts = true;
+			o->ts_val = tcp_ts_now(tp);
+			o->ts_ecr = tp->ts_recent;
+		}
+		if ((tp->t_flags & TF_SACK_PERMIT) && tp->reass && (flags & TH_ACK))
+			fill_sack(tp, o);
+	}
+
+	size_t optlen = tcp_opts_len(o);
+	/* Options count against the MSS (RFC 9293 3.7.1, MUST-16). */
+	uint32_t room = tp->t_maxopd > optlen ? tp->t_maxopd - (uint32_t)optlen : 1;
+	if (len > room) {
+		len = room;
+		flags &= (uint8_t)~TH_FIN;      /* the FIN goes after the last byte */
+		r.flags = flags;
+	}
+	if (len && (tp->t_flags & TF_CORK) == 0 && seq + len == tp->snd_una + tp->snd.len)
+		r.flags |= TH_PSH;      /* the last byte we have: push it */
+
+	/* The window: unscaled on SYN segments (RFC 7323 2.2). */
+	win = tcp_rcv_window(tp);
+	if (flags & TH_SYN)
+		r.win = (uint16_t)(win > 65535 ? 65535 : win);
+	else
+		r.win = (uint16_t)(win >> tp->rcv_scale);
+	if (flags & TH_ACK)
+		r.ack = tp->rcv_nxt;
+
+	size_t hlen = tcp_header_len(&r);
+	struct pbuf *p = pbuf_alloc(hlen + len);
+	if (!p) {
+		stack_drop(st, DROP_NOMEM);
+		return -ENOBUFS;
+	}
+	uint8_t *h = pbuf_put(p, hlen + len);
+	if (len)
+		ring_peek(&tp->snd, seq - tp->snd_una, h + hlen, len);
+	tcp_emit(&r, h, len, s->laddr, s->raddr);
+
+	/* What the peer now knows of us. */
+	if (flags & TH_ACK) {
+		tp->last_ack_sent = tp->rcv_nxt;
+		uint32_t adv = (flags & TH_SYN) ? r.win : (uint32_t)r.win << tp->rcv_scale;
+		if (SEQ_GT(tp->rcv_nxt + adv, tp->rcv_adv))
+			tp->rcv_adv = tp->rcv_nxt + adv;
+		tp->t_flags &= ~(TF_ACKNOW | TF_DELACK);
+		timer_cancel(&st->timers, &tp->t_delack);
+	}
+	tp->t_last_send = stack_now(st);
+	st->stats.tcp_tx++;
+	struct ipv4_tx tx = { .ttl = s->ttl, .tos = s->tos, .df = true };
+	int rc = ipv4_output(st, p, IPPROTO_TCP_, s->laddr, s->raddr, &tx);
+	/* A segment waiting for (or lost to) ARP is in the network as far
+	 * as TCP is concerned: retransmission covers it. */
+	if (rc < 0 && rc != -EHOSTUNREACH)
+		return rc;
+	return (int)len;
+}
+
+/* After a segment with sequence space went out: bookkeeping shared by the
+ * paths that send new data and those that retransmit. */
+static void sent_seq_space(struct tcpcb *tp, tcp_seq start, tcp_seq end, bool rexmit)
+{
+	struct stack *st = tp->st;
+
+	if (rexmit)
+		st->stats.tcp_retrans_segs++;
+	if (SEQ_GT(end, tp->snd_max)) {
+		tp->snd_max = end;
+		/* RTT timing, one segment at a time and never a retransmitted
+		 * one (Karn, RFC 6298 3); timestamps replace it when on. */
+		if (!tp->t_rtttime && !rexmit) {
+			tp->t_rtttime = stack_now(st);
+			tp->t_rtseq = start;
+		}
+	}
+	/* RFC 6298 5.1: start the timer when data goes out and it is not
+	 * running (a persist timer gives way to it). */
+	if (!timer_armed(&tp->t_rexmt) || (tp->t_flags & TF_PERSIST)) {
+		if (!(tp->t_flags & TF_FORCE) || SEQ_GT(end, tp->snd_una + 1) || tp->snd_wnd)
+			tcp_rexmt_arm(tp);
+	}
+}
+
+/* Retransmit one segment at seq (up to len bytes, at most one MSS). */
+static int rexmit_one(struct tcpcb *tp, tcp_seq seq, uint32_t len)
+{
+	uint32_t data_end = tp->snd_una + tp->snd.len;
+	uint8_t flags = TH_ACK;
+
+	if (len > tp->t_maxseg)
+		len = tp->t_maxseg;
+	if (SEQ_GT(seq + len, data_end))
+		len = SEQ_GT(data_end, seq) ? data_end - seq : 0;
+	/* The FIN sits after the last byte. */
+	if ((tp->t_flags & TF_SENTFIN) && seq + len == data_end && SEQ_GT(tp->snd_max, data_end))
+		flags |= TH_FIN;
+	if (!len && !(flags & TH_FIN))
+		return 0;
+	int n = tcp_xmit(tp, seq, len, flags);
+	if (n < 0)
+		return n;
+	tcp_seq end = seq + (uint32_t)n + ((flags & TH_FIN) && (uint32_t)n == len ? 1 : 0);
+	sent_seq_space(tp, seq, end, true);
+	if (SEQ_GT(end, tp->snd_nxt))
+		tp->snd_nxt = end;
+	return n;
+}
+
+/* Bytes the network holds in recovery with SACK: above the highest SACKed
+ * byte, plus holes below it already resent (FACK's estimate). */
+static uint32_t sack_pipe(const struct tcpcb *tp)
+{
+	if (!tp->nsackblk)
+		return tcp_flight_size(tp);
+	tcp_seq fack = tp->sackblk[tp->nsackblk - 1].right;
+	uint32_t pipe = SEQ_GT(tp->snd_max, fack) ? tp->snd_max - fack : 0;
+	tcp_seq resent_to = SEQ_MIN(SEQ_MAX(tp->sack_rexmit, tp->snd_una), fack);
+	for (tcp_seq q = tp->snd_una; SEQ_LT(q, resent_to);) {
+		uint32_t run;
+		bool sacked = tcp_sack_is_sacked(tp, q, &run);
+		if (run > resent_to - q)
+			run = resent_to - q;
+		if (!sacked)
+			pipe += run;
+		q += run;
+	}
+	return pipe;
+}
+
+int tcp_output(struct tcpcb *tp)
+{
+	struct stack *st = tp->st;
+	uint64_t now = stack_now(st);
+	int rc = 0;
+
+	if (tp->t_state == TCPS_CLOSED || tp->t_state == TCPS_LISTEN)
+		return 0;
+
+	tcp_cc_idle_restart(tp, now);
+
+	/* Loss recovery first: the segment at snd_una (fast retransmit,
+	 * NewReno partial ACK), then with SACK every hole the pipe allows. */
+	if (tp->t_flags & TF_REXMT_HEAD) {
+		tp->t_flags &= ~TF_REXMT_HEAD;
+		uint32_t run = tp->t_maxseg;
+		if (tp->t_flags & TF_SACK_PERMIT)
+			tcp_sack_is_sacked(tp, tp->snd_una, &run);
+		if ((rc = rexmit_one(tp, tp->snd_una, run)) < 0)
+			return rc;
+		if (SEQ_LT(tp->sack_rexmit, tp->snd_una + (uint32_t)rc))
+			tp->sack_rexmit = tp->snd_una + (uint32_t)rc;
+		tp->t_rtttime = 0;      /* Karn */
+	}
+	if ((tp->t_flags & (TF_FASTRECOVERY | TF_SACK_PERMIT)) ==
+	    (TF_FASTRECOVERY | TF_SACK_PERMIT)) {
+		tcp_seq hs;
+		uint32_t hl;
+		while (sack_pipe(tp) + tp->t_maxseg <= tp->snd_cwnd &&
+		       tcp_sack_next_hole(tp, &hs, &hl)) {
+			if ((rc = rexmit_one(tp, hs, hl)) <= 0)
+				break;
+			tp->sack_rexmit = hs + (uint32_t)rc;
+			st->stats.tcp_sack_rexmits++;
+		}
+		if (rc < 0)
+			return rc;
+	}
+
+	for (;;) {
+		uint8_t flags = outflags[tp->t_state];
+		uint32_t off = tp->snd_nxt - tp->snd_una;
+		uint32_t data = TCPS_HAVEESTABLISHED(tp->t_state) ? tp->snd.len : 0;
+		uint32_t win = tp->snd_wnd;
+		uint32_t cwnd = tp->snd_cwnd;
+		bool sendalot = false;
+
+		if (TCPS_HAVEESTABLISHED(tp->t_state)) {
+			if ((tp->t_flags & (TF_FASTRECOVERY | TF_SACK_PERMIT)) ==
+			    (TF_FASTRECOVERY | TF_SACK_PERMIT)) {
+				/* New data only as far as the pipe allows. */
+				uint32_t pipe = sack_pipe(tp);
+				cwnd = tp->snd_cwnd > pipe ? tcp_flight_size(tp) +
+					(tp->snd_cwnd - pipe) : tcp_flight_size(tp);
+			} else if (!(tp->t_flags & TF_FASTRECOVERY) && tp->t_dupacks &&
+				   tp->t_dupacks < 3) {
+				/* RFC 3042 limited transmit */
+				cwnd += tp->t_dupacks * tp->t_maxseg;
+			}
+		}
+		if (cwnd < win)
+			win = cwnd;
+		/* Sending on after a retransmission timeout: skip what the
+		 * peer has told us it holds. */
+		if (SEQ_LT(tp->snd_nxt, tp->snd_max) && (tp->t_flags & TF_SACK_PERMIT)) {
+			uint32_t run;
+			while (SEQ_LT(tp->snd_nxt, tp->snd_max) &&
+			       tcp_sack_is_sacked(tp, tp->snd_nxt, &run))
+				tp->snd_nxt += run;
+			off = tp->snd_nxt - tp->snd_una;
+		}
+
+		/* The SYN: only at iss, and never with data. */
+		if (flags & TH_SYN) {
+			if (tp->snd_nxt != tp->iss)
+				flags &= (uint8_t)~TH_SYN;
+			off = 0;
+		}
+		if (tp->t_flags & TF_FORCE) {
+			/* The persist probe: one byte past a zero window
+			 * (RFC 9293 3.8.6.1). */
+			if (win == 0)
+				win = 1;
+		}
+
+		int64_t len = (int64_t)(data < win ? data : win) - (int64_t)off;
+		if (len < 0) {
+			/* The window shrank below what we sent: go back and
+			 * wait (RFC 9293 3.8.6.2.1 allows the peer to). */
+			len = 0;
+			if (win == 0 && !(flags & TH_SYN)) {
+				tcp_rexmt_stop(tp);
+				tp->t_rxtshift = 0;
+				tp->snd_nxt = tp->snd_una;
+				off = 0;
+			}
+		}
+		if (len > tp->t_maxseg) {
+			len = tp->t_maxseg;
+			sendalot = true;
+		}
+		/* The FIN goes with (or after) the last byte, once. */
+		bool fin_due = (flags & TH_FIN) && off + (uint32_t)len == data &&
+			       (!(tp->t_flags & TF_SENTFIN) || tp->snd_nxt == tp->snd_una + data);
+		if (!fin_due)
+			flags &= (uint8_t)~TH_FIN;
+
+		bool send = false;
+		if (len) {
+			bool all = off + (uint32_t)len >= data;
+			bool idle = tp->snd_max == tp->snd_una;
+			if (len == tp->t_maxseg)
+				send = true;
+			/* Nagle (RFC 1122 4.2.3.4, RFC 896): a short segment
+			 * only when nothing is in flight or TCP_NODELAY; never
+			 * while corked unless closing. */
+			else if (all && (idle || (tp->t_flags & TF_NODELAY)) &&
+				 (!(tp->t_flags & TF_CORK) || fin_due))
+				send = true;
+			else if (tp->t_flags & TF_FORCE)
+				send = true;
+			/* Sender SWS avoidance (RFC 1122 4.2.3.4): at least
+			 * half the largest window the peer ever offered. */
+			else if (tp->max_sndwnd && (uint32_t)len >= tp->max_sndwnd / 2)
+				send = true;
+			else if (SEQ_LT(tp->snd_nxt, tp->snd_max))
+				send = true;
+		}
+		/* A window update (RFC 1122 4.2.3.3): once the edge can move
+		 * by two segments or half the buffer. */
+		if (!send && TCPS_HAVEESTABLISHED(tp->t_state) &&
+		    !TCPS_HAVERCVDFIN(tp->t_state)) {
+			uint32_t w = tcp_rcv_space(tp);
+			if (w > max_window(tp))
+				w = max_window(tp);
+			uint32_t adv_now = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ?
+					   tp->rcv_adv - tp->rcv_nxt : 0;
+			if (w > adv_now) {
+				uint32_t inc = w - adv_now;
+				if (inc >= 2u * tp->t_rcvmss || 2 * inc >= tp->rcv.limit)
+					send = true;
+			}
+		}
+		if (tp->t_flags & TF_ACKNOW)
+			send = true;
+		if (flags & (TH_SYN | TH_RST))
+			send = true;
+		if (flags & TH_FIN)
+			send = true;
+
+		if (!send) {
+			/* Data waits on a closed window: make sure someone
+			 * will probe it (RFC 9293 3.8.6.1, MUST-35). */
+			if (data > off && !timer_armed(&tp->t_rexmt) && tp->snd_wnd == 0) {
+				tp->t_rxtshift = 0;
+				tcp_setpersist(tp);
+			}
+			return 0;
+		}
+
+		/* Pure ACKs carry snd_max (the BSDs' choice): during a
+		 * go-back-N they must not look like old data. */
+		tcp_seq seq = (len || (flags & (TH_SYN | TH_FIN)) || (tp->t_flags & TF_PERSIST)) ?
+			      tp->snd_nxt : tp->snd_max;
+		bool rexmit = SEQ_LT(seq, tp->snd_max) && (len || (flags & (TH_SYN | TH_FIN)));
+		int n = tcp_xmit(tp, seq, (uint32_t)len, flags);
+		if (n < 0)
+			return n;
+		if ((uint32_t)n < len) {
+			/* Options took room: more remains (and the FIN waits). */
+			sendalot = true;
+			flags &= (uint8_t)~TH_FIN;
+		}
+		if (n || (flags & (TH_SYN | TH_FIN))) {
+			tcp_seq end = seq + (uint32_t)n;
+			if (flags & TH_SYN)
+				end++;
+			if (flags & TH_FIN) {
+				end++;
+				tp->t_flags |= TF_SENTFIN;
+			}
+			/* A window probe resends the same byte each time
+			 * (the BSDs): snd_max covers it, snd_nxt stays. */
+			bool probe = (tp->t_flags & (TF_FORCE | TF_PERSIST)) ==
+				     (TF_FORCE | TF_PERSIST) && tp->snd_wnd == 0;
+			if (seq == tp->snd_nxt && !probe)
+				tp->snd_nxt = end;
+			sent_seq_space(tp, seq, end, rexmit);
+		}
+		if (!sendalot)
+			return 0;
+	}
+}
+
+void tcp_respond(struct stack *st, const struct tcpcb *tp, uint32_t laddr, uint32_t raddr,
+		 uint16_t lport, uint16_t rport, tcp_seq seq, tcp_seq ack, uint8_t flags)
+{
+	struct tcp_repr r = { .sport = lport, .dport = rport, .seq = seq, .ack = ack,
+			      .flags = flags };
+
+	if (tp && !(flags & TH_RST)) {
+		uint32_t win = tcp_rcv_space(tp);
+		if (win > (uint32_t)65535 << tp->rcv_scale)
+			win = (uint32_t)65535 << tp->rcv_scale;
+		r.win = (uint16_t)(win >> tp->rcv_scale);
+	}
+	if (tp && (tp->t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) ==
+		  (TF_REQ_TSTMP | TF_RCVD_TSTMP)) {
+		r.opt.has_ts = true;
+		r.opt.ts_val = tcp_ts_now(tp);
+		r.opt.ts_ecr = tp->ts_recent;
+	}
+	size_t hlen = tcp_header_len(&r);
+	struct pbuf *p = pbuf_alloc(hlen);
+	if (!p) {
+		stack_drop(st, DROP_NOMEM);
+		return;
+	}
+	tcp_emit(&r, pbuf_put(p, hlen), 0, laddr, raddr);
+	st->stats.tcp_tx++;
+	if (flags & TH_RST)
+		st->stats.tcp_out_rsts++;
+	struct ipv4_tx tx = { .ttl = tp ? tp->so->ttl : 0, .tos = tp ? tp->so->tos : 0,
+			      .df = true };
+	ipv4_output(st, p, IPPROTO_TCP_, laddr, raddr, &tx);
+}
+
+/* RFC 5961 7: at most TCP_CHALLENGE_PER_SEC challenge ACKs a second,
+ * stack-wide (Linux's net.ipv4.tcp_challenge_ack_limit). */
+void tcp_send_challenge_ack(struct tcpcb *tp)
+{
+	struct stack *st = tp->st;
+	uint64_t now = stack_now(st);
+
+	if (now - st->challenge_stamp >= USEC_PER_SEC) {
+		st->challenge_stamp = now;
+		st->challenge_count = 0;
+	}
+	if (st->challenge_count >= TCP_CHALLENGE_PER_SEC) {
+		stack_drop(st, DROP_TCP_CHALLENGE_LIMIT);
+		return;
+	}
+	st->challenge_count++;
+	st->stats.tcp_challenge_acks++;
+	tcp_respond(st, tp, tp->so->laddr, tp->so->raddr, tp->so->lport, tp->so->rport,
+		    tp->snd_nxt, tp->rcv_nxt, TH_ACK);
+}
