@@ -73,6 +73,24 @@ void tcp_cc_ack(struct tcpcb *tp, uint32_t acked)
 		tp->snd_cwnd = 1u << 30;
 }
 
+/* A retransmission lost too: once the peer SACKs data we sent after our
+ * latest retransmission, every hole still open below it was lost again
+ * (the idea of Linux's lost-retransmit detection and RFC 8985's RACK, on
+ * a per-round rather than per-segment clock). Resend them. */
+static void sack_lost_retransmit(struct tcpcb *tp)
+{
+	if (!tp->nsackblk)
+		return;
+	tcp_seq fack = tp->sackblk[tp->nsackblk - 1].right;
+	if (SEQ_GT(fack, tp->rexmit_mark) && SEQ_GT(tp->sack_rexmit, tp->snd_una)) {
+		uint32_t run;
+		tp->sack_rexmit = tp->snd_una;
+		tp->rexmit_mark = tp->snd_max;
+		if (!tcp_sack_is_sacked(tp, tp->snd_una, &run))
+			tp->t_flags |= TF_REXMT_HEAD;
+	}
+}
+
 static void enter_recovery(struct tcpcb *tp)
 {
 	uint32_t mss = tp->t_maxseg;
@@ -84,6 +102,7 @@ static void enter_recovery(struct tcpcb *tp)
 	tp->snd_recover = tp->snd_max;
 	tp->t_flags |= TF_FASTRECOVERY | TF_REXMT_HEAD;
 	tp->sack_rexmit = tp->snd_una;
+	tp->rexmit_mark = tp->snd_max;
 	if (tp->t_flags & TF_SACK_PERMIT)
 		tp->snd_cwnd = tp->snd_ssthresh;        /* RFC 6675 5 step 4.2 */
 	else
@@ -102,19 +121,18 @@ bool tcp_cc_dupack(struct tcpcb *tp)
 		 * SACK the scoreboard's pipe tells output what may go. */
 		if (!(tp->t_flags & TF_SACK_PERMIT))
 			tp->snd_cwnd += mss;
+		else
+			sack_lost_retransmit(tp);
 		return true;
 	}
 	tp->t_dupacks++;
 	/* RFC 6675 5: with SACK, a loss is also known once more than
 	 * 3 segments' worth above snd_una has been SACKed. */
-	bool sack_loss = false;
-	if ((tp->t_flags & TF_SACK_PERMIT) && tp->nsackblk) {
-		uint32_t sacked = 0;
-		for (unsigned i = 0; i < tp->nsackblk; i++)
-			sacked += tp->sackblk[i].right - tp->sackblk[i].left;
-		sack_loss = sacked > 3 * mss;
-	}
-	if (tp->t_dupacks == 3 || (sack_loss && tp->t_dupacks < 3)) {
+	bool sack_loss = (tp->t_flags & TF_SACK_PERMIT) && tcp_sack_bytes(tp) > 3 * mss;
+	/* After a tail loss probe, SACK for anything means the tail (or
+	 * its ACKs) was lost: recover now (RFC 8985 7.4's intent). */
+	bool tlp_loss = (tp->t_flags & TF_TLP_SENT) && tcp_sack_bytes(tp) > 0;
+	if (tp->t_dupacks == 3 || ((sack_loss || tlp_loss) && tp->t_dupacks < 3)) {
 		/* RFC 6582 3.2 step 1: no new recovery while the previous
 		 * one's data is unacknowledged ("recover" covers it), unless
 		 * that was a timeout's go-back-N. */
@@ -155,7 +173,16 @@ bool tcp_cc_recovery_ack(struct tcpcb *tp, tcp_seq ack, uint32_t acked)
 	}
 	if (SEQ_LT(tp->sack_rexmit, ack))
 		tp->sack_rexmit = ack;
-	tp->t_flags |= TF_REXMT_HEAD;
+	if (tp->t_flags & TF_SACK_PERMIT) {
+		/* The hole at the new snd_una: resend it unless it was
+		 * resent this round already (sack_rexmit is past it). */
+		uint32_t run;
+		if (!tcp_sack_is_sacked(tp, ack, &run) && SEQ_LEQ(tp->sack_rexmit, ack))
+			tp->t_flags |= TF_REXMT_HEAD;
+		sack_lost_retransmit(tp);
+	} else {
+		tp->t_flags |= TF_REXMT_HEAD;
+	}
 	return true;
 }
 
@@ -182,6 +209,15 @@ void tcp_cc_rto(struct tcpcb *tp)
 }
 
 /* ---- The SACK scoreboard (RFC 2018) -------------------------------------- */
+
+uint32_t tcp_sack_bytes(const struct tcpcb *tp)
+{
+	uint32_t n = 0;
+
+	for (unsigned i = 0; i < tp->nsackblk; i++)
+		n += tp->sackblk[i].right - tp->sackblk[i].left;
+	return n;
+}
 
 void tcp_sack_clean(struct tcpcb *tp)
 {

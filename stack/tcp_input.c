@@ -411,10 +411,15 @@ static bool ack_input(struct tcpcb *tp, const struct seg *sg, bool *need_output)
 
 	if (ack == tp->snd_una) {
 		/* RFC 5681 2: a duplicate ACK carries no data, no SYN/FIN,
-		 * does not move the window, while data is outstanding. */
-		if (sg->len == 0 && !(sg->flags & (TH_SYN | TH_FIN)) && wnd == tp->snd_wnd &&
-		    tp->snd_max != tp->snd_una) {
-			tcp_sack_update(tp, sg->opt);
+		 * does not move the window, while data is outstanding.
+		 * RFC 6675 2: with SACK, an ACK that SACKs new data is one
+		 * whatever its window says (receivers that autotune move
+		 * their window on every ACK). */
+		bool dup = sg->len == 0 && !(sg->flags & (TH_SYN | TH_FIN)) &&
+			   tp->snd_max != tp->snd_una;
+		uint32_t before = tcp_sack_bytes(tp);
+		tcp_sack_update(tp, sg->opt);
+		if (dup && (wnd == tp->snd_wnd || tcp_sack_bytes(tp) > before)) {
 			if (tcp_cc_dupack(tp))
 				*need_output = true;
 		} else if (!(tp->t_flags & TF_FASTRECOVERY)) {
@@ -446,9 +451,12 @@ static bool ack_input(struct tcpcb *tp, const struct seg *sg, bool *need_output)
 		}
 
 		bool finacked = false;
+		bool was_writeable = tcp_writeable(tp);
 		if (acked > tp->snd.len) {
-			/* Past the last byte: our FIN. */
-			finacked = (tp->t_flags & TF_SENTFIN) != 0;
+			/* Past the last byte: our FIN (sent once at least, even
+			 * if a timeout since has us sending it again). */
+			finacked = true;
+			tp->t_flags |= TF_SENTFIN;
 			ring_consume(&tp->snd, tp->snd.len);
 		} else {
 			ring_consume(&tp->snd, acked);
@@ -465,12 +473,16 @@ static bool ack_input(struct tcpcb *tp, const struct seg *sg, bool *need_output)
 		tp->t_rxtshift = 0;
 		tp->t_rexmt_start = 0;
 		tp->t_probes = 0;
+		tp->t_flags &= ~TF_TLP_SENT;
 		if (tp->snd_una == tp->snd_max)
 			tcp_rexmt_stop(tp);
 		else if (!(tp->t_flags & TF_PERSIST))
-			tcp_rexmt_arm(tp);
+			tcp_rexmt_arm_or_probe(tp);
 		*need_output = true;
-		sock_wake(tp->so);      /* room in the send buffer */
+		/* Writers wake when the buffer becomes writeable again, as
+		 * Linux's sk_stream_write_space: not on every ACK. */
+		if (!was_writeable && tcp_writeable(tp))
+			sock_wake(tp->so);
 
 		if (finacked) {
 			switch (tp->t_state) {
@@ -588,8 +600,6 @@ static void synchronized_input(struct tcpcb *tp, struct seg *sg)
 	bool need_output = false;
 
 	tp->t_rcvtime = now;
-	if (tp->so->keepalive)
-		tp->t_probes = 0;
 
 	/* A retransmitted SYN while we are in SYN-RECEIVED: our SYN-ACK was
 	 * lost; send it again (RFC 9293 3.10.7.4 does it via the
@@ -640,6 +650,10 @@ static void synchronized_input(struct tcpcb *tp, struct seg *sg)
 			return;
 		}
 	}
+
+	/* The peer is there: keepalive and zero-window probes were answered
+	 * (RFC 1122 4.2.2.17: probing goes on while the receiver answers). */
+	tp->t_probes = 0;
 
 	/* Second: RST. */
 	if (sg->flags & TH_RST) {

@@ -219,7 +219,7 @@ static void sent_seq_space(struct tcpcb *tp, tcp_seq start, tcp_seq end, bool re
 	 * running (a persist timer gives way to it). */
 	if (!timer_armed(&tp->t_rexmt) || (tp->t_flags & TF_PERSIST)) {
 		if (!(tp->t_flags & TF_FORCE) || SEQ_GT(end, tp->snd_una + 1) || tp->snd_wnd)
-			tcp_rexmt_arm(tp);
+			tcp_rexmt_arm_or_probe(tp);
 	}
 }
 
@@ -289,6 +289,7 @@ int tcp_output(struct tcpcb *tp)
 			tcp_sack_is_sacked(tp, tp->snd_una, &run);
 		if ((rc = rexmit_one(tp, tp->snd_una, run)) < 0)
 			return rc;
+		tp->rexmit_mark = tp->snd_max;
 		if (SEQ_LT(tp->sack_rexmit, tp->snd_una + (uint32_t)rc))
 			tp->sack_rexmit = tp->snd_una + (uint32_t)rc;
 		tp->t_rtttime = 0;      /* Karn */
@@ -302,12 +303,14 @@ int tcp_output(struct tcpcb *tp)
 			if ((rc = rexmit_one(tp, hs, hl)) <= 0)
 				break;
 			tp->sack_rexmit = hs + (uint32_t)rc;
+			tp->rexmit_mark = tp->snd_max;
 			st->stats.tcp_sack_rexmits++;
 		}
 		if (rc < 0)
 			return rc;
 	}
 
+	tcp_seq max_before = tp->snd_max;
 	for (;;) {
 		uint8_t flags = outflags[tp->t_state];
 		uint32_t off = tp->snd_nxt - tp->snd_una;
@@ -426,7 +429,7 @@ int tcp_output(struct tcpcb *tp)
 				tp->t_rxtshift = 0;
 				tcp_setpersist(tp);
 			}
-			return 0;
+			break;
 		}
 
 		/* Pure ACKs carry snd_max (the BSDs' choice): during a
@@ -459,8 +462,40 @@ int tcp_output(struct tcpcb *tp)
 			sent_seq_space(tp, seq, end, rexmit);
 		}
 		if (!sendalot)
-			return 0;
+			break;
 	}
+	/* RFC 8985 7.2: the probe timeout restarts when new data went out,
+	 * so it measures from the tail of the flight. */
+	if (SEQ_GT(tp->snd_max, max_before) && tcp_tlp_eligible(tp))
+		tcp_rexmt_arm_or_probe(tp);
+	return 0;
+}
+
+void tcp_send_probe(struct tcpcb *tp)
+{
+	uint32_t unsent = tp->snd.len - (tp->snd_max - tp->snd_una);
+
+	if (tp->snd_nxt == tp->snd_max && unsent &&
+	    tp->snd_max - tp->snd_una + tp->t_maxseg <= tp->snd_wnd) {
+		/* New data, past cwnd and Nagle: one segment. */
+		uint32_t cwnd = tp->snd_cwnd, flags = tp->t_flags;
+		tp->snd_cwnd = tp->snd_max - tp->snd_una + tp->t_maxseg;
+		tp->t_flags = (tp->t_flags | TF_NODELAY) & ~TF_CORK;
+		tcp_output(tp);
+		tp->snd_cwnd = cwnd;
+		tp->t_flags = (tp->t_flags & ~(TF_NODELAY | TF_CORK)) |
+			      (flags & (TF_NODELAY | TF_CORK));
+		return;
+	}
+	uint32_t len = tp->snd_max - tp->snd_una;
+	if (len > tp->t_maxseg)
+		len = tp->t_maxseg;
+	/* Resend the last segment (a FIN after the data goes with it). */
+	uint32_t data_end = tp->snd_una + tp->snd.len;
+	tcp_seq start = SEQ_GT(tp->snd_max, data_end) ? data_end - len + 1 : tp->snd_max - len;
+	if (SEQ_LT(start, tp->snd_una))
+		start = tp->snd_una;
+	rexmit_one(tp, start, len);
 }
 
 void tcp_respond(struct stack *st, const struct tcpcb *tp, uint32_t laddr, uint32_t raddr,

@@ -526,6 +526,13 @@ uint32_t tcp_ts_now(const struct tcpcb *tp)
 	return (uint32_t)(stack_now(tp->st) / USEC_PER_MSEC) + tp->ts_offset;
 }
 
+bool tcp_writeable(const struct tcpcb *tp)
+{
+	uint32_t space = ring_space(&tp->snd);
+
+	return space > 0 && space >= tp->snd.len / 2;
+}
+
 uint32_t tcp_rcv_space(const struct tcpcb *tp)
 {
 	return tp->rcv.limit > tp->rcv.len ? tp->rcv.limit - tp->rcv.len : 0;

@@ -58,14 +58,50 @@ uint64_t tcp_rto_backoff(const struct tcpcb *tp)
 
 void tcp_rexmt_arm(struct tcpcb *tp)
 {
-	tp->t_flags &= ~TF_PERSIST;
+	tp->t_flags &= ~(TF_PERSIST | TF_TLP);
 	timer_arm(&tp->st->timers, &tp->t_rexmt, stack_now(tp->st) + tcp_rto_backoff(tp));
+}
+
+/* RFC 8985 7.2 (tail loss probe): when the last ACKs of a flight are lost
+ * or the tail of the data is, nothing would clock a fast retransmit and
+ * the RTO would be the only way out. A probe after PTO = 2*SRTT (plus the
+ * peer's worst-case delayed ACK when one segment is out; Linux adds a
+ * little slack always) makes the peer tell us what it has, and SACK
+ * recovery takes it from there. Only with SACK, and not after an RTO
+ * (there the go-back-N already resends everything). NOTE: unlike RFC
+ * 8985 we probe in fast recovery too: without RACK's reordering timer,
+ * the probe is what saves a recovery whose last ACKs were lost. */
+bool tcp_tlp_eligible(const struct tcpcb *tp)
+{
+	return (tp->t_flags & TF_SACK_PERMIT) && tp->t_rtt_valid && !tp->t_rxtshift &&
+	       !(tp->t_flags & (TF_LOSS_RECOVERY | TF_TLP_SENT | TF_PERSIST)) &&
+	       (tp->t_state == TCPS_ESTABLISHED || tp->t_state == TCPS_CLOSE_WAIT);
+}
+
+void tcp_rexmt_arm_or_probe(struct tcpcb *tp)
+{
+	uint32_t flight = tp->snd_max - tp->snd_una;
+
+	if (!tcp_tlp_eligible(tp)) {
+		tcp_rexmt_arm(tp);
+		return;
+	}
+	uint64_t pto = 2 * tp->t_srtt + TCP_TLP_SLACK;
+	if (flight <= tp->t_maxseg)
+		pto += TCP_WCDELACK;
+	if (pto > tcp_rto_backoff(tp)) {
+		tcp_rexmt_arm(tp);
+		return;
+	}
+	tp->t_flags &= ~TF_PERSIST;
+	tp->t_flags |= TF_TLP;
+	timer_arm(&tp->st->timers, &tp->t_rexmt, stack_now(tp->st) + pto);
 }
 
 void tcp_rexmt_stop(struct tcpcb *tp)
 {
 	timer_cancel(&tp->st->timers, &tp->t_rexmt);
-	tp->t_flags &= ~TF_PERSIST;
+	tp->t_flags &= ~(TF_PERSIST | TF_TLP);
 }
 
 void tcp_delack_arm(struct tcpcb *tp)
@@ -148,6 +184,13 @@ static void tcp_timer_rexmt(struct stack *st, struct timer *t)
 		return;
 	}
 
+	if (tp->t_flags & TF_TLP) {
+		tp->t_flags &= ~TF_TLP;
+		tp->t_flags |= TF_TLP_SENT;
+		tcp_send_probe(tp);
+		tcp_rexmt_arm(tp);      /* the RTO covers the probe */
+		return;
+	}
 	if (!tp->t_rexmt_start)
 		tp->t_rexmt_start = now;
 	if (rexmt_give_up(tp, now)) {
@@ -255,5 +298,5 @@ void tcp_timers_cancel(struct tcpcb *tp)
 	timer_cancel(h, &tp->t_delack);
 	timer_cancel(h, &tp->t_keep);
 	timer_cancel(h, &tp->t_2msl);
-	tp->t_flags &= ~(TF_PERSIST | TF_DELACK);
+	tp->t_flags &= ~(TF_PERSIST | TF_DELACK | TF_TLP);
 }

@@ -223,13 +223,6 @@ int tcp_usr_disconnect(struct mtcp_sock *s)
 	return 0;
 }
 
-/* Can the user queue more? Linux sk_stream_is_writeable: the free space
- * is at least half of what is queued. */
-static bool writeable(const struct tcpcb *tp)
-{
-	return ring_space(&tp->snd) >= tp->snd.len / 2 && ring_space(&tp->snd) > 0;
-}
-
 ssize_t tcp_usr_send(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 {
 	struct tcpcb *tp = s->tp;
@@ -497,6 +490,7 @@ void tcp_usr_close(struct mtcp_sock *s)
 
 	tp->t_flags |= TF_ORPHAN;
 	s->shut_rd = true;
+	s->shut_wr = true;
 	switch (tp->t_state) {
 	case TCPS_CLOSED:
 		tcp_closed(tp);         /* gives back a bound port */
@@ -507,6 +501,8 @@ void tcp_usr_close(struct mtcp_sock *s)
 	case TCPS_SYN_SENT:
 		tcp_drop(tp, 0, false);
 		return;
+	case TCPS_TIME_WAIT:
+		return;                 /* 2MSL runs its course */
 	default:
 		break;
 	}
@@ -516,10 +512,9 @@ void tcp_usr_close(struct mtcp_sock *s)
 		tcp_drop(tp, 0, true);
 		return;
 	}
-	if (!usrclosed(tp) && tp->t_state == TCPS_FIN_WAIT_2)
+	usrclosed(tp);
+	if (tp->t_state == TCPS_FIN_WAIT_2)
 		tcp_keep_arm(tp);       /* the orphan FIN-WAIT-2 limit */
-	else if (tp->t_state == TCPS_FIN_WAIT_2)
-		tcp_keep_arm(tp);
 
 	/* SO_LINGER with a time: wait for the FIN to be acknowledged. */
 	if (s->linger && s->linger_us) {
@@ -550,7 +545,7 @@ unsigned tcp_usr_poll(struct mtcp_sock *s)
 		if (tp->rcv.len)
 			ev |= EPOLLIN | EPOLLRDNORM;
 		if (!s->shut_wr) {
-			if (writeable(tp))
+			if (tcp_writeable(tp))
 				ev |= EPOLLOUT | EPOLLWRNORM;
 		} else {
 			ev |= EPOLLOUT | EPOLLWRNORM;

@@ -86,6 +86,8 @@ extern const char *const tcp_state_names[];
 #define TF_LOSS_RECOVERY 0x200000u      /* after an RTO: snd_recover marks its end */
 #define TF_REXMT_HEAD   0x400000u       /* resend the segment at snd_una now (fast
 					   retransmit, partial ACK) */
+#define TF_TLP          0x800000u       /* t_rexmt runs as the tail loss probe timer */
+#define TF_TLP_SENT     0x1000000u      /* a probe is out; no other until new data is acked */
 
 /* A byte ring: the send buffer (first byte at snd_una) and the receive
  * buffer (first byte is the next one the user reads). Allocated on first
@@ -143,6 +145,7 @@ struct tcpcb {
 	struct tcp_sack_block sackblk[TCP_SACK_HOLES];
 	unsigned nsackblk;
 	tcp_seq sack_rexmit;                    /* next hole byte to resend in recovery */
+	tcp_seq rexmit_mark;                    /* snd_max at the latest retransmission */
 
 	/* Round-trip time (RFC 6298), all microseconds */
 	uint64_t t_srtt, t_rttvar;
@@ -212,6 +215,8 @@ static inline struct tcpcb *sototcpcb(const struct mtcp_sock *s)
 #define TCP_RTO_MAX             (120 * USEC_PER_SEC)    /* RFC 6298 2.5: at least 60 s */
 #define TCP_RTO_AFTER_SYN_LOSS  (3 * USEC_PER_SEC)      /* RFC 6298 5.7 */
 #define TCP_CLOCK_G             (1 * USEC_PER_MSEC)     /* RFC 6298: clock granularity G */
+#define TCP_TLP_SLACK           (2 * USEC_PER_MSEC)     /* Linux: PTO = 2*SRTT + 2 jiffies */
+#define TCP_WCDELACK            (200 * USEC_PER_MSEC)   /* RFC 8985 7.2 WCDelAckT */
 #define TCP_DELACK_TIME         (40 * USEC_PER_MSEC)    /* RFC 1122 4.2.3.2: < 0.5 s; Linux's */
 #define TCP_PERSIST_MIN         (200 * USEC_PER_MSEC)
 #define TCP_PERSIST_MAX         (60 * USEC_PER_SEC)
@@ -265,6 +270,9 @@ uint16_t tcp_mss_for_route(struct stack *st, uint32_t raddr);
 void tcp_mss_update(struct tcpcb *tp, uint16_t peer_mss);
 uint32_t tcp_ts_now(const struct tcpcb *tp);
 uint32_t tcp_rcv_space(const struct tcpcb *tp);  /* free receive buffer */
+/* Can the user queue more? Linux sk_stream_is_writeable: the free space
+ * is at least half of what is queued. */
+bool tcp_writeable(const struct tcpcb *tp);
 /* A child of listener lp for a SYN from raddr:rport to laddr:lport. */
 struct tcpcb *tcp_new_child(struct tcpcb *lp, uint32_t laddr, uint16_t lport,
 			    uint32_t raddr, uint16_t rport);
@@ -304,6 +312,8 @@ void tcp_respond(struct stack *st, const struct tcpcb *tp, uint32_t laddr, uint3
  * (RFC 5961 3.2, 4.2, 5.2), rate limited. */
 void tcp_send_challenge_ack(struct tcpcb *tp);
 void tcp_setpersist(struct tcpcb *tp);
+/* RFC 8985 7.3: send one new segment, or resend the last one. */
+void tcp_send_probe(struct tcpcb *tp);
 /* The window we would advertise now (unscaled bytes). */
 uint32_t tcp_rcv_window(struct tcpcb *tp);
 
@@ -311,6 +321,9 @@ uint32_t tcp_rcv_window(struct tcpcb *tp);
 void tcp_timers_init(struct tcpcb *tp);
 void tcp_timers_cancel(struct tcpcb *tp);
 void tcp_rexmt_arm(struct tcpcb *tp);           /* (re)start with the current RTO */
+/* The same, but as a tail loss probe (RFC 8985 7) when one is due. */
+void tcp_rexmt_arm_or_probe(struct tcpcb *tp);
+bool tcp_tlp_eligible(const struct tcpcb *tp);
 void tcp_rexmt_stop(struct tcpcb *tp);
 void tcp_delack_arm(struct tcpcb *tp);
 void tcp_keep_arm(struct tcpcb *tp);            /* keepalive or FIN-WAIT-2 */
@@ -336,6 +349,7 @@ uint32_t tcp_flight_size(const struct tcpcb *tp);
 /* SACK scoreboard */
 void tcp_sack_update(struct tcpcb *tp, const struct tcp_opts *o);
 void tcp_sack_clean(struct tcpcb *tp);
+uint32_t tcp_sack_bytes(const struct tcpcb *tp);        /* SACKed above snd_una */
 bool tcp_sack_is_sacked(const struct tcpcb *tp, tcp_seq seq, uint32_t *run);
 /* The next hole to retransmit in recovery at or after sack_rexmit, with
  * its length; false when none. */
