@@ -97,6 +97,19 @@ void ipv4_deliver(struct stack *st, const struct ipv4_pkt *pkt)
 	in(st, pkt);
 }
 
+static bool has_source_route(const uint8_t *opt, size_t len)
+{
+	size_t pos = 0;
+	uint8_t kind;
+	const uint8_t *val;
+	size_t vlen;
+
+	while (wire_opt_next(opt, len, &pos, &kind, &val, &vlen) > 0)
+		if (kind == 0x83 || kind == 0x89)       /* LSRR, SSRR */
+			return true;
+	return false;
+}
+
 void ipv4_input(struct stack *st, const uint8_t *buf, size_t len, bool link_bcast)
 {
 	struct ipv4_pkt pkt = { .link_bcast = link_bcast };
@@ -120,6 +133,13 @@ void ipv4_input(struct stack *st, const uint8_t *buf, size_t len, bool link_bcas
 	pkt.ip_bcast = ipv4_is_bcast(st, dst);
 	if (dst != st->addr && !pkt.ip_bcast) {
 		stack_drop(st, DROP_IP_NOT_FOR_US);
+		return;
+	}
+	/* RFC 7126 4.3 / 4.4: a source-routed datagram is dropped, as
+	 * Linux does by default (accept_source_route = 0). This is also why
+	 * TCP never has to keep a return route (RFC 9293 MUST-53). */
+	if (pkt.ip.hlen > IPV4_HLEN && has_source_route(buf + IPV4_HLEN, pkt.ip.hlen - IPV4_HLEN)) {
+		stack_drop(st, DROP_IP_SOURCE_ROUTE);
 		return;
 	}
 	pkt.hdr = buf;

@@ -238,6 +238,7 @@ static bool stack_poll_locked(struct stack *st)
 		ether_input(st, st->rxbuf, (size_t)len);
 	}
 	ipv4_loopback_run(st);
+	tcp_output_flush(st);
 	timer_run(st, &st->timers, stack_now(st));
 	return n == RX_BUDGET || st->loop_head;
 }

@@ -97,6 +97,7 @@ struct stack {
 	struct tcpcb *tcp_bhash[TCP_BHASH];
 	struct tcpcb *tcp_ehash[TCP_EHASH];
 	unsigned tcp_pcbs;              /* control blocks allocated: the leak oracle */
+	struct tcpcb *tcp_out_head;     /* output deferred to the end of the batch */
 	uint64_t isn_key[2];            /* RFC 6528 secret */
 	uint64_t challenge_stamp;       /* RFC 5961 7: the per-second budget */
 	unsigned challenge_count;

@@ -29,6 +29,7 @@
 	X(IP_BAD_OPTIONS,       "IPv4 options malformed") \
 	X(IP_BAD_SRC,           "IPv4 source is broadcast, multicast or ours") \
 	X(IP_NOT_FOR_US,        "IPv4 destination is not ours (no forwarding)") \
+	X(IP_SOURCE_ROUTE,      "IPv4 datagram with a source route option (RFC 7126 4.3)") \
 	X(IP_UNKNOWN_PROTO,     "no handler for the IPv4 protocol") \
 	X(IP_NO_ROUTE,          "no route to the destination") \
 	X(IP_TOO_BIG,           "datagram larger than 65535 bytes") \

@@ -110,7 +110,7 @@ static void established(struct tcpcb *tp, const struct seg *sg)
 
 /* ---- LISTEN (RFC 9293 3.10.7.2) ------------------------------------------ */
 
-static void listen_input(struct tcpcb *lp, const struct seg *sg)
+static void listen_input(struct tcpcb *lp, const struct seg *sg, const tcp_seq *iss)
 {
 	struct stack *st = lp->st;
 
@@ -148,7 +148,7 @@ static void listen_input(struct tcpcb *lp, const struct seg *sg)
 	tp->rcv_nxt = sg->seq + 1;
 	tp->rcv_adv = tp->rcv_nxt;
 	syn_options(tp, sg);
-	tp->iss = tcp_new_isn(st, sg->laddr, sg->lport, sg->raddr, sg->rport);
+	tp->iss = iss ? *iss : tcp_new_isn(st, sg->laddr, sg->lport, sg->raddr, sg->rport);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
 	tp->snd_wnd = sg->win;
 	tp->max_sndwnd = sg->win;
@@ -612,6 +612,16 @@ static void synchronized_input(struct tcpcb *tp, struct seg *sg)
 		return;
 	}
 
+	/* Simultaneous open, RFC 9293 figure 7: in SYN-RECEIVED (from
+	 * SYN-SENT) the peer's SYN-ACK crosses ours. Its SYN is the one we
+	 * have; what is new is the ACK of our SYN (Linux lets it through the
+	 * same way). */
+	if (tp->t_state == TCPS_SYN_RECEIVED && !(tp->t_flags & TF_PASSIVE) &&
+	    (sg->flags & (TH_SYN | TH_ACK | TH_RST)) == (TH_SYN | TH_ACK) && sg->seq == tp->irs) {
+		sg->flags &= (uint8_t)~TH_SYN;
+		sg->seq++;
+	}
+
 	/* RFC 7323 5.3 PAWS: a timestamp older than the last one is an old
 	 * duplicate; ACK it (unless RST) and drop it. NOTE: like Linux we
 	 * accept segments without a timestamp on a connection that uses
@@ -643,9 +653,22 @@ static void synchronized_input(struct tcpcb *tp, struct seg *sg)
 			tp->t_flags |= TF_ACKNOW;
 		} else {
 			stack_drop(st, DROP_TCP_OUT_OF_WINDOW);
+			/* RFC 9293 3.10.7.4: in TIME-WAIT only the peer's FIN
+			 * can come again: ACK it and restart the 2MSL wait. */
+			if (tp->t_state == TCPS_TIME_WAIT && (sg->flags & TH_FIN))
+				tcp_2msl_arm(tp);
+			/* An ACK loop guard (Linux tcp_oow_rate_limited, RFC
+			 * 5961 7's spirit): a pure ACK outside the window is
+			 * answered at most twice a second. */
+			bool pure = !sg->len && !(sg->flags & (TH_SYN | TH_FIN));
+			if (pure && now - tp->t_last_oow_ack < TCP_OOW_ACK_INTERVAL &&
+			    tp->t_last_oow_ack)
+				return;
+			if (pure)
+				tp->t_last_oow_ack = now;
 			if (!(sg->flags & TH_RST)) {
 				tp->t_flags |= TF_ACKNOW;
-				tcp_output(tp);
+				tcp_output_later(tp);
 			}
 			return;
 		}
@@ -754,7 +777,7 @@ static void synchronized_input(struct tcpcb *tp, struct seg *sg)
 		fin_input(tp);
 
 	if (need_output || (tp->t_flags & TF_ACKNOW))
-		tcp_output(tp);
+		tcp_output_later(tp);
 }
 
 /* TIME-WAIT and a new SYN for the same 4-tuple (RFC 9293 MAY-2, RFC 6191):
@@ -762,11 +785,17 @@ static void synchronized_input(struct tcpcb *tp, struct seg *sg)
  * or without timestamps, its sequence number is beyond what we saw. */
 static bool time_wait_reuse(struct tcpcb *tp, const struct seg *sg)
 {
+	bool ts = (tp->t_flags & TF_RCVD_TSTMP) && sg->opt->has_ts;
+
 	if ((sg->flags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN)
 		return false;
-	if ((tp->t_flags & TF_RCVD_TSTMP) && sg->opt->has_ts)
-		return (int32_t)(sg->opt->ts_val - tp->ts_recent) > 0;
-	return SEQ_GT(sg->seq, tp->rcv_nxt);
+	/* RFC 6191 2 (Linux's tcp_timewait_state_process): never with an
+	 * older timestamp (PAWS); then a newer timestamp or a higher
+	 * sequence number will do. */
+	if (ts && (int32_t)(sg->opt->ts_val - tp->ts_recent) < 0)
+		return false;
+	return SEQ_GT(sg->seq, tp->rcv_nxt) ||
+	       (ts && (int32_t)(sg->opt->ts_val - tp->ts_recent) > 0);
 }
 
 static void tcp_input(struct stack *st, const struct ipv4_pkt *pkt)
@@ -797,7 +826,13 @@ static void tcp_input(struct stack *st, const struct ipv4_pkt *pkt)
 	};
 
 	struct tcpcb *tp = tcp_lookup(st, sg.laddr, sg.lport, sg.raddr, sg.rport);
+	tcp_seq isn_floor = 0;
+	bool reuse = false;
 	if (tp && tp->t_state == TCPS_TIME_WAIT && time_wait_reuse(tp, &sg)) {
+		/* RFC 9293 MAY-2 (1): the new ISS lies above everything the
+		 * old incarnation sent (Linux: tw_snd_nxt + 65537). */
+		isn_floor = tp->snd_max + 65537;
+		reuse = true;
 		tcp_closed(tp);
 		tp = NULL;
 	}
@@ -816,7 +851,7 @@ static void tcp_input(struct stack *st, const struct ipv4_pkt *pkt)
 		drop_with_reset(st, &sg);
 		return;
 	case TCPS_LISTEN:
-		listen_input(tp, &sg);
+		listen_input(tp, &sg, reuse ? &isn_floor : NULL);
 		return;
 	case TCPS_SYN_SENT:
 		syn_sent_input(tp, &sg);

@@ -433,9 +433,9 @@ int tcp_output(struct tcpcb *tp)
 		}
 
 		/* Pure ACKs carry snd_max (the BSDs' choice): during a
-		 * go-back-N they must not look like old data. */
-		tcp_seq seq = (len || (flags & (TH_SYN | TH_FIN)) || (tp->t_flags & TF_PERSIST)) ?
-			      tp->snd_nxt : tp->snd_max;
+		 * go-back-N, or with snd_nxt pulled back by a closed window,
+		 * they must not look like old data to the peer. */
+		tcp_seq seq = (len || (flags & (TH_SYN | TH_FIN))) ? tp->snd_nxt : tp->snd_max;
 		bool rexmit = SEQ_LT(seq, tp->snd_max) && (len || (flags & (TH_SYN | TH_FIN)));
 		int n = tcp_xmit(tp, seq, (uint32_t)len, flags);
 		if (n < 0)
@@ -469,6 +469,40 @@ int tcp_output(struct tcpcb *tp)
 	if (SEQ_GT(tp->snd_max, max_before) && tcp_tlp_eligible(tp))
 		tcp_rexmt_arm_or_probe(tp);
 	return 0;
+}
+
+void tcp_output_later(struct tcpcb *tp)
+{
+	if (tp->out_pending)
+		return;
+	tp->out_pending = true;
+	tp->out_next = tp->st->tcp_out_head;
+	tp->st->tcp_out_head = tp;
+}
+
+void tcp_output_cancel(struct tcpcb *tp)
+{
+	if (!tp->out_pending)
+		return;
+	for (struct tcpcb **pp = &tp->st->tcp_out_head; *pp; pp = &(*pp)->out_next) {
+		if (*pp == tp) {
+			*pp = tp->out_next;
+			break;
+		}
+	}
+	tp->out_pending = false;
+	tp->out_next = NULL;
+}
+
+void tcp_output_flush(struct stack *st)
+{
+	while (st->tcp_out_head) {
+		struct tcpcb *tp = st->tcp_out_head;
+		st->tcp_out_head = tp->out_next;
+		tp->out_next = NULL;
+		tp->out_pending = false;
+		tcp_output(tp);
+	}
 }
 
 void tcp_send_probe(struct tcpcb *tp)

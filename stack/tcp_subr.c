@@ -397,6 +397,7 @@ static void tcp_free_buffers(struct tcpcb *tp)
 void tcp_free(struct tcpcb *tp)
 {
 	tcp_timers_cancel(tp);
+	tcp_output_cancel(tp);
 	tcp_free_buffers(tp);
 	tp->st->tcp_pcbs--;
 	tp->so->tp = NULL;
@@ -467,6 +468,7 @@ void tcp_closed(struct tcpcb *tp)
 	struct mtcp_sock *s = tp->so;
 
 	tcp_timers_cancel(tp);
+	tcp_output_cancel(tp);
 	if (tp->t_listener) {
 		/* A child that never reached the user: it goes with its
 		 * connection. */

@@ -115,6 +115,9 @@ struct tcpcb {
 	struct tcpcb *bnext;
 	struct tcpcb *enext;
 	bool in_bhash, in_ehash;
+	/* Output deferred to the end of the receive batch (tcp_output_later) */
+	struct tcpcb *out_next;
+	bool out_pending;
 
 	/* Send sequence space (RFC 9293 3.3.1) */
 	tcp_seq snd_una, snd_nxt, snd_max;      /* snd_max: highest sent */
@@ -202,6 +205,7 @@ struct tcpcb {
 	struct tcpcb *children;
 
 	int t_softerror;                        /* last ICMP soft error, for ETIMEDOUT */
+	uint64_t t_last_oow_ack;                /* last ACK to an out-of-window ACK */
 };
 
 static inline struct tcpcb *sototcpcb(const struct mtcp_sock *s)
@@ -242,6 +246,7 @@ static inline struct tcpcb *sototcpcb(const struct mtcp_sock *s)
 #define TCP_REASS_MAX_SEGS      512
 #define TCP_BACKLOG_MAX         4096                    /* Linux somaxconn */
 #define TCP_CHALLENGE_PER_SEC   1000                    /* RFC 5961 7; Linux's limit */
+#define TCP_OOW_ACK_INTERVAL    (500 * USEC_PER_MSEC)   /* Linux tcp_invalid_ratelimit */
 
 /* tcp_subr.c */
 int tcp_attach(struct mtcp_sock *s);            /* a new socket's control block */
@@ -304,6 +309,12 @@ void tcp_input_init(struct stack *st);
 /* Send whatever the control block says is due (data, SYN, FIN, ACK, window
  * update, probe). 0 or -errno from the layers below. */
 int tcp_output(struct tcpcb *tp);
+/* RFC 9293 3.10.7.4 (MUST-58, MUST-59): while a batch of received
+ * segments is processed, ACKs are not sent one by one: the connection is
+ * queued and tcp_output_flush, at the end of the batch, sends one. */
+void tcp_output_later(struct tcpcb *tp);
+void tcp_output_flush(struct stack *st);
+void tcp_output_cancel(struct tcpcb *tp);
 /* A segment with no connection behind it: RST or (challenge) ACK built from
  * explicit values (RFC 9293 3.10.7.1 for resets). */
 void tcp_respond(struct stack *st, const struct tcpcb *tp, uint32_t laddr, uint32_t raddr,

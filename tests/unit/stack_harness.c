@@ -1,8 +1,12 @@
 /* stack_harness.c - see stack_harness.h. */
 #include <check.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "socket.h"
 #include "stack_harness.h"
 #include "wire/checksum.h"
 
@@ -37,15 +41,40 @@ void h_setup(struct harness *h)
 	h_setup_with(h, 0, 0);
 }
 
+void h_assert_socks_closed(struct stack *st, const char *who)
+{
+	unsigned total = 0, open = 0, nsockets;
+	char first[64] = "";
+
+	pthread_mutex_lock(&st->lock);
+	nsockets = st->nsockets;
+	for (struct mtcp_sock *s = st->socks; s; s = s->all_next) {
+		total++;
+		if (s->closed)
+			continue;
+		if (!open++)
+			snprintf(first, sizeof(first), "%s port %u",
+				 s->type == SOCK_STREAM ? "TCP" : s->type == SOCK_DGRAM ?
+				 "UDP" : "?", s->lport);
+	}
+	pthread_mutex_unlock(&st->lock);
+	ck_assert_msg(total == nsockets, "%s: %u sockets on the list, nsockets says %u",
+		      who, total, nsockets);
+	ck_assert_msg(open == 0, "%s: %u of %u sockets left open (not mtcp_close'd), "
+		      "the first %s", who, open, total, first);
+}
+
 void h_teardown(struct harness *h)
 {
-	ck_assert_msg(h->st->nsockets == 0, "%u sockets left open", h->st->nsockets);
+	h_assert_socks_closed(h->st, "stack");
 	mtcp_stack_destroy(h->st);
 	netdev_destroy(h->peer);
 }
 
 void h_poll(struct harness *h)
 {
+	if (h->paused)
+		return;
 	for (int i = 0; i < 1000 && mtcp_stack_poll(h->st); i++)
 		;
 }
@@ -54,6 +83,10 @@ void h_advance(struct harness *h, uint64_t us)
 {
 	uint64_t end = h->now + us;
 
+	if (h->paused) {
+		h->now = end;
+		return;
+	}
 	h_poll(h);
 	for (;;) {
 		uint64_t at = mtcp_stack_poll_at(h->st);
@@ -67,44 +100,85 @@ void h_advance(struct harness *h, uint64_t us)
 	h_poll(h);
 }
 
-bool h_next(struct harness *h, struct frame *f)
+const char *h_frame_parse(struct frame *f, size_t len)
 {
-	ssize_t n;
+	static char msg[160];
+	enum wire_err e;
 
-	h_poll(h);
-	memset(f, 0, sizeof(*f));
-	n = netdev_recv(h->peer, f->buf, sizeof(f->buf), h->now);
-	if (n <= 0)
-		return false;
-	f->len = (size_t)n;
-	ck_assert_int_eq(eth_parse(f->buf, f->len, &f->eth), WIRE_OK);
-	const uint8_t *p = f->buf + ETH_HLEN;
-	size_t len = f->len - ETH_HLEN;
-	if (f->eth.type == ETHERTYPE_ARP) {
-		ck_assert_int_eq(arp_parse(p, len, &f->arp), WIRE_OK);
-		f->is_arp = true;
-		return true;
+	memset(&f->eth, 0, sizeof(*f) - offsetof(struct frame, eth));
+	f->len = len;
+	if ((e = eth_parse(f->buf, f->len, &f->eth)) != WIRE_OK) {
+		snprintf(msg, sizeof(msg), "bad Ethernet header: %s", wire_strerror(e));
+		return msg;
 	}
-	ck_assert_uint_eq(f->eth.type, ETHERTYPE_IPV4);
-	ck_assert_msg(ipv4_parse(p, len, &f->ip) == WIRE_OK, "stack sent a bad IPv4 header");
+	const uint8_t *p = f->buf + ETH_HLEN;
+	len = f->len - ETH_HLEN;
+	if (f->eth.type == ETHERTYPE_ARP) {
+		if ((e = arp_parse(p, len, &f->arp)) != WIRE_OK) {
+			snprintf(msg, sizeof(msg), "bad ARP packet: %s", wire_strerror(e));
+			return msg;
+		}
+		f->is_arp = true;
+		return NULL;
+	}
+	if (f->eth.type != ETHERTYPE_IPV4) {
+		snprintf(msg, sizeof(msg), "ethertype 0x%04x is neither ARP nor IPv4",
+			 f->eth.type);
+		return msg;
+	}
+	if ((e = ipv4_parse(p, len, &f->ip)) != WIRE_OK) {
+		snprintf(msg, sizeof(msg), "bad IPv4 header: %s", wire_strerror(e));
+		return msg;
+	}
 	f->is_ip = true;
 	f->l4 = p + f->ip.hlen;
 	f->l4_len = f->ip.total_len - f->ip.hlen;
 	if (f->ip.mf || f->ip.frag_off)
-		return true;
+		return NULL;
 	if (f->ip.proto == IPPROTO_ICMP_) {
-		ck_assert_msg(icmp_parse(f->l4, f->l4_len, &f->icmp) == WIRE_OK,
-			      "stack sent a bad ICMP message");
+		if ((e = icmp_parse(f->l4, f->l4_len, &f->icmp)) != WIRE_OK) {
+			snprintf(msg, sizeof(msg), "bad ICMP message: %s", wire_strerror(e));
+			return msg;
+		}
 		f->is_icmp = true;
 		f->data = f->l4 + ICMP_HLEN;
 		f->data_len = f->l4_len - ICMP_HLEN;
 	} else if (f->ip.proto == IPPROTO_UDP_) {
-		ck_assert_msg(udp_parse(f->l4, f->l4_len, f->ip.src, f->ip.dst, &f->udp) == WIRE_OK,
-			      "stack sent a bad UDP datagram");
+		e = udp_parse(f->l4, f->l4_len, f->ip.src, f->ip.dst, &f->udp);
+		if (e != WIRE_OK) {
+			snprintf(msg, sizeof(msg), "bad UDP datagram: %s", wire_strerror(e));
+			return msg;
+		}
 		f->is_udp = true;
 		f->data = f->l4 + UDP_HLEN;
 		f->data_len = f->udp.len - UDP_HLEN;
+	} else if (f->ip.proto == IPPROTO_TCP_) {
+		e = tcp_parse(f->l4, f->l4_len, f->ip.src, f->ip.dst, &f->tcp);
+		if (e != WIRE_OK) {
+			snprintf(msg, sizeof(msg), "bad TCP segment: %s", wire_strerror(e));
+			return msg;
+		}
+		f->is_tcp = true;
+		f->data = f->l4 + f->tcp.hlen;
+		f->data_len = f->l4_len - f->tcp.hlen;
 	}
+	return NULL;
+}
+
+bool h_next(struct harness *h, struct frame *f)
+{
+	const char *err;
+	ssize_t n;
+
+	h_poll(h);
+	n = netdev_recv(h->peer, f->buf, sizeof(f->buf), h->now);
+	if (n <= 0) {
+		memset(&f->eth, 0, sizeof(*f) - offsetof(struct frame, eth));
+		f->len = 0;
+		return false;
+	}
+	err = h_frame_parse(f, (size_t)n);
+	ck_assert_msg(err == NULL, "the stack sent a %zd-byte frame: %s", n, err);
 	return true;
 }
 
@@ -280,5 +354,413 @@ struct mtcp_sock *h_udp_socket(struct harness *h, uint16_t port)
 	ck_assert_int_eq(mtcp_socket(h->st, SOCK_DGRAM, &s), 0);
 	ck_assert_int_eq(mtcp_bind(s, &a), 0);
 	mtcp_set_nonblock(s, true);
+	return s;
+}
+
+/* --- TCP: the wire side --- */
+
+size_t h_build_tcp(struct harness *h, uint8_t *pkt, uint32_t src, uint32_t dst,
+		   const struct tcp_repr *r, const void *data, size_t len)
+{
+	uint8_t *seg = pkt + IPV4_HLEN;
+	size_t hl = tcp_header_len(r);
+
+	ck_assert_uint_le(IPV4_HLEN + hl + len, IPV4_MAXLEN);
+	if (len)
+		memmove(seg + hl, data, len);
+	ck_assert_uint_eq(tcp_emit(r, seg, len, src, dst), hl);
+	return h_build_ip(h, pkt, IPPROTO_TCP_, src, dst, 0, false, 0, seg, hl + len);
+}
+
+void h_send_tcp_repr(struct harness *h, const struct tcp_repr *r, const void *data, size_t len)
+{
+	static uint8_t pkt[IPV4_MAXLEN];
+
+	h_send_packet(h, pkt, h_build_tcp(h, pkt, PEER_IP, STACK_IP, r, data, len), false);
+}
+
+void h_send_tcp(struct harness *h, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+		uint8_t flags, uint16_t win, const struct tcp_opts *opt, const void *data,
+		size_t len)
+{
+	struct tcp_repr r = {
+		.sport = sport, .dport = dport, .seq = seq, .ack = ack,
+		.flags = flags, .win = win,
+	};
+
+	if (opt)
+		r.opt = *opt;
+	h_send_tcp_repr(h, &r, data, len);
+}
+
+bool h_next_tcp(struct harness *h, struct frame *f)
+{
+	while (h_next(h, f)) {
+		if (f->is_tcp)
+			return true;
+		h->skipped++;
+		if (f->is_arp && f->arp.op == ARP_OP_REQUEST && f->arp.tpa == PEER_IP)
+			h_send_arp(h, ARP_OP_REPLY, PEER_IP, f->arp.spa);
+	}
+	return false;
+}
+
+const char *h_tcp_flags(uint8_t flags, char *buf)
+{
+	static const struct { uint8_t bit; char c; } order[] = {
+		{ TH_FIN, 'F' }, { TH_SYN, 'S' }, { TH_RST, 'R' }, { TH_PSH, 'P' },
+		{ TH_ACK, '.' }, { TH_URG, 'U' }, { TH_ECE, 'E' }, { TH_CWR, 'W' },
+	};
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (flags & order[i].bit)
+			buf[n++] = order[i].c;
+	if (!n)
+		return strcpy(buf, "none");
+	buf[n] = '\0';
+	return buf;
+}
+
+/* snprintf at buf + *pos, never past len. */
+static void appendf(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void appendf(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*pos >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *pos, len - *pos, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*pos = *pos + (size_t)n < len ? *pos + (size_t)n : len - 1;
+}
+
+const char *h_tcp_describe(const struct frame *f, char *buf, size_t len)
+{
+	const struct tcp_repr *t = &f->tcp;
+	const struct tcp_opts *o = &t->opt;
+	char fl[H_FLAGS_LEN];
+	size_t pos = 0;
+	const char *sep = " <";
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	if (!f->is_tcp) {
+		appendf(buf, len, &pos, "not TCP (%zu-byte frame%s)", f->len,
+			f->is_arp ? ", ARP" : f->is_icmp ? ", ICMP" : f->is_udp ? ", UDP" : "");
+		return buf;
+	}
+	appendf(buf, len, &pos, "%u>%u %s seq=%u ack=%u win=%u len=%zu", t->sport, t->dport,
+		h_tcp_flags(t->flags, fl), t->seq, t->ack, t->win, f->data_len);
+	if (t->urp)
+		appendf(buf, len, &pos, " urp=%u", t->urp);
+	if (o->has_mss) {
+		appendf(buf, len, &pos, "%smss %u", sep, o->mss);
+		sep = ",";
+	}
+	if (o->sack_permitted) {
+		appendf(buf, len, &pos, "%ssackOK", sep);
+		sep = ",";
+	}
+	if (o->has_ts) {
+		appendf(buf, len, &pos, "%sts %u %u", sep, o->ts_val, o->ts_ecr);
+		sep = ",";
+	}
+	if (o->has_wscale) {
+		appendf(buf, len, &pos, "%sws %u", sep, o->wscale);
+		sep = ",";
+	}
+	for (unsigned i = 0; i < o->nsack; i++) {
+		appendf(buf, len, &pos, "%ssack %u:%u", sep, o->sack[i].left, o->sack[i].right);
+		sep = ",";
+	}
+	if (sep[0] == ',')
+		appendf(buf, len, &pos, ">");
+	return buf;
+}
+
+#define CTL_FLAGS       (TH_FIN | TH_SYN | TH_RST | TH_ACK)
+
+/* "S. seq=1 ack=2" (no ack= without ACK in flags) into buf. */
+static const char *want_str(char *buf, size_t len, uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	char fl[H_FLAGS_LEN];
+	size_t pos = 0;
+
+	buf[0] = '\0';
+	appendf(buf, len, &pos, "%s seq=%u", h_tcp_flags(flags, fl), seq);
+	if (flags & TH_ACK)
+		appendf(buf, len, &pos, " ack=%u", ack);
+	return buf;
+}
+
+void h_expect_tcp(struct harness *h, struct frame *f, uint8_t flags, uint32_t seq,
+		  uint32_t ack)
+{
+	static struct frame local;
+	char want[64], got[200];
+
+	if (!f)
+		f = &local;
+	want_str(want, sizeof(want), flags, seq, ack);
+	ck_assert_msg(h_next_tcp(h, f), "expected %s, the stack sent no TCP segment", want);
+	h_tcp_describe(f, got, sizeof(got));
+	ck_assert_msg((f->tcp.flags & CTL_FLAGS) == (flags & CTL_FLAGS) && f->tcp.seq == seq &&
+		      (!(flags & TH_ACK) || f->tcp.ack == ack),
+		      "expected %s, got %s", want, got);
+}
+
+void h_expect_none(struct harness *h)
+{
+	struct frame f;
+	char got[200];
+
+	if (h_next_tcp(h, &f))
+		ck_abort_msg("expected no TCP segment, the stack sent %s",
+			     h_tcp_describe(&f, got, sizeof(got)));
+}
+
+/* --- TCP: a connection the test plays the peer of --- */
+
+static uint8_t clamp_wscale(uint8_t w)
+{
+	return w > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : w;
+}
+
+void h_conn_init(struct h_conn *c, uint16_t sport, uint16_t dport, uint32_t iss,
+		 const struct tcp_opts *opts)
+{
+	memset(c, 0, sizeof(*c));
+	c->sport = sport;
+	c->dport = dport;
+	c->iss = iss;
+	c->snd_nxt = iss;
+	c->win = 65535;
+	if (opts) {
+		c->opts = *opts;
+	} else {
+		c->opts.has_mss = true;
+		c->opts.mss = 1460;
+	}
+}
+
+/* Both SYNs are known: settle what was negotiated (RFC 7323 1.3, 2.2). */
+static void conn_negotiate(struct h_conn *c)
+{
+	c->ts = c->opts.has_ts && c->stack_opts.has_ts;
+	if (c->opts.has_wscale && c->stack_opts.has_wscale) {
+		c->wscale = clamp_wscale(c->opts.wscale);
+		c->stack_wscale = clamp_wscale(c->stack_opts.wscale);
+	} else {
+		c->wscale = c->stack_wscale = 0;
+	}
+}
+
+/* Record what segment f says about the stack's side (after it matched). */
+static void conn_note(struct h_conn *c, const struct frame *f)
+{
+	const struct tcp_repr *t = &f->tcp;
+
+	if (t->flags & TH_RST)
+		return;
+	if (t->opt.has_ts)
+		c->ts_recent = t->opt.ts_val;
+	/* RFC 7323 2.2: the window of a SYN is never scaled. */
+	c->stack_wnd = (uint32_t)t->win << (t->flags & TH_SYN ? 0 : c->stack_wscale);
+}
+
+/* Assert f is a TCP segment of c, from the stack to the peer. */
+static void conn_check_ends(const struct h_conn *c, const struct frame *f)
+{
+	char got[200];
+
+	ck_assert_msg(f->ip.src == STACK_IP && f->ip.dst == PEER_IP &&
+		      f->tcp.sport == c->dport && f->tcp.dport == c->sport,
+		      "expected a segment %u>%u from the stack to the peer, got %08x>%08x %s",
+		      c->dport, c->sport, f->ip.src, f->ip.dst,
+		      h_tcp_describe(f, got, sizeof(got)));
+}
+
+const struct frame *h_conn_expect_synack(struct harness *h, struct h_conn *c)
+{
+	struct frame *f = &c->last;
+	char got[200];
+
+	ck_assert_msg(h_next_tcp(h, f), "expected a SYN-ACK acking %u, the stack sent no "
+		      "TCP segment", c->iss + 1);
+	conn_check_ends(c, f);
+	ck_assert_msg((f->tcp.flags & CTL_FLAGS) == (TH_SYN | TH_ACK) &&
+		      f->tcp.ack == c->iss + 1 && f->data_len == 0,
+		      "expected a SYN-ACK acking %u, got %s", c->iss + 1,
+		      h_tcp_describe(f, got, sizeof(got)));
+	c->irs = f->tcp.seq;
+	c->rcv_nxt = c->irs + 1;
+	c->stack_opts = f->tcp.opt;
+	conn_negotiate(c);
+	conn_note(c, f);
+	return f;
+}
+
+void h_conn_connect(struct harness *h, struct h_conn *c, uint16_t sport, uint16_t dport,
+		    uint32_t iss, const struct tcp_opts *opts)
+{
+	h_conn_init(c, sport, dport, iss, opts);
+	h_conn_send(h, c, TH_SYN, NULL, 0);
+	h_conn_expect_synack(h, c);
+	h_conn_send(h, c, TH_ACK, NULL, 0);
+}
+
+void h_conn_from_syn(struct harness *h, struct h_conn *c, const struct frame *syn,
+		     uint32_t iss, const struct tcp_opts *opts)
+{
+	char got[200];
+
+	ck_assert_msg(syn->is_tcp && (syn->tcp.flags & CTL_FLAGS) == TH_SYN &&
+		      syn->ip.src == STACK_IP && syn->ip.dst == PEER_IP,
+		      "expected the stack's SYN to the peer, got %s",
+		      h_tcp_describe(syn, got, sizeof(got)));
+	h_conn_init(c, syn->tcp.dport, syn->tcp.sport, iss, opts);
+	c->irs = syn->tcp.seq;
+	c->rcv_nxt = c->irs + 1;
+	c->stack_opts = syn->tcp.opt;
+	/* RFC 7323 2.2, 3.2, RFC 2018 2: a SYN-ACK carries WS, TS and
+	 * SACK_PERMITTED only when the SYN did. */
+	if (!c->stack_opts.has_wscale)
+		c->opts.has_wscale = false;
+	if (!c->stack_opts.has_ts)
+		c->opts.has_ts = false;
+	if (!c->stack_opts.sack_permitted)
+		c->opts.sack_permitted = false;
+	c->opts.nsack = 0;
+	conn_negotiate(c);
+	conn_note(c, syn);
+	c->last = *syn;
+	h_conn_send(h, c, TH_SYN | TH_ACK, NULL, 0);
+}
+
+struct tcp_opts h_conn_opts(struct harness *h, const struct h_conn *c, uint8_t flags)
+{
+	struct tcp_opts o = { 0 };
+	bool ts = c->ts;
+
+	if (flags & TH_SYN) {
+		o = c->opts;
+		ts = o.has_ts;
+	}
+	o.has_ts = ts;
+	if (ts) {
+		o.ts_val = (uint32_t)(h->now / USEC_PER_MSEC);
+		/* RFC 7323 3.2: TSecr is 0 on a SYN without ACK. */
+		o.ts_ecr = (flags & (TH_SYN | TH_ACK)) == TH_SYN ? 0 : c->ts_recent;
+	}
+	return o;
+}
+
+void h_conn_send_ex(struct harness *h, struct h_conn *c, uint32_t seq, uint8_t flags,
+		    const struct tcp_opts *opt, const void *data, size_t len)
+{
+	struct tcp_repr r = {
+		.sport = c->sport, .dport = c->dport, .seq = seq,
+		.ack = flags & TH_ACK ? c->rcv_nxt : 0,
+		.flags = flags, .win = c->win,
+	};
+
+	r.opt = opt ? *opt : h_conn_opts(h, c, flags);
+	h_send_tcp_repr(h, &r, data, len);
+}
+
+void h_conn_send(struct harness *h, struct h_conn *c, uint8_t flags, const void *data,
+		 size_t len)
+{
+	uint32_t seq = c->snd_nxt;
+
+	c->snd_nxt += (uint32_t)len + !!(flags & TH_SYN) + !!(flags & TH_FIN);
+	h_conn_send_ex(h, c, seq, flags, NULL, data, len);
+}
+
+const struct frame *h_conn_expect(struct harness *h, struct h_conn *c, uint8_t flags,
+				  size_t len)
+{
+	struct frame *f = &c->last;
+	char want[64], got[200];
+
+	want_str(want, sizeof(want), flags, c->rcv_nxt, c->snd_nxt);
+	ck_assert_msg(h_next_tcp(h, f), "expected %s len=%zu, the stack sent no TCP segment",
+		      want, len);
+	conn_check_ends(c, f);
+	h_tcp_describe(f, got, sizeof(got));
+	ck_assert_msg((f->tcp.flags & CTL_FLAGS) == (flags & CTL_FLAGS) &&
+		      f->tcp.seq == c->rcv_nxt && f->data_len == len &&
+		      (!(flags & TH_ACK) || f->tcp.ack == c->snd_nxt),
+		      "expected %s len=%zu, got %s", want, len, got);
+	/* RFC 7323 3.2: once both sides agreed, every segment but a RST
+	 * carries a timestamp. */
+	ck_assert_msg(!c->ts || (f->tcp.flags & TH_RST) || f->tcp.opt.has_ts,
+		      "timestamps are in use but the stack sent %s without one", got);
+	c->rcv_nxt += (uint32_t)len + !!(f->tcp.flags & TH_SYN) + !!(f->tcp.flags & TH_FIN);
+	conn_note(c, f);
+	return f;
+}
+
+const struct frame *h_conn_expect_data(struct harness *h, struct h_conn *c, uint8_t flags,
+				       const void *data, size_t len)
+{
+	const struct frame *f = h_conn_expect(h, c, flags, len);
+
+	for (size_t i = 0; i < len; i++)
+		ck_assert_msg(f->data[i] == ((const uint8_t *)data)[i],
+			      "data byte %zu (seq %u) is 0x%02x, expected 0x%02x", i,
+			      f->tcp.seq + (uint32_t)i, f->data[i], ((const uint8_t *)data)[i]);
+	return f;
+}
+
+/* --- TCP: the socket side --- */
+
+struct mtcp_sock *h_tcp_listen(struct harness *h, uint16_t port, int backlog)
+{
+	struct mtcp_sock *s;
+	struct sockaddr_in a = h_sin(0, port);
+
+	ck_assert_int_eq(mtcp_socket(h->st, SOCK_STREAM, &s), 0);
+	mtcp_set_nonblock(s, true);
+	ck_assert_int_eq(mtcp_bind(s, &a), 0);
+	ck_assert_int_eq(mtcp_listen(s, backlog), 0);
+	return s;
+}
+
+struct mtcp_sock *h_tcp_accept(struct harness *h, struct mtcp_sock *l)
+{
+	struct mtcp_sock *s = NULL;
+	int rc;
+
+	h_poll(h);
+	rc = mtcp_accept(l, NULL, &s);
+	ck_assert_msg(rc == 0, "accept: %d (%s), expected a connection ready", rc,
+		      strerror(-rc));
+	mtcp_set_nonblock(s, true);
+	return s;
+}
+
+struct mtcp_sock *h_tcp_connect(struct harness *h, uint16_t lport, uint16_t rport)
+{
+	struct mtcp_sock *s;
+	struct sockaddr_in to = h_sin(PEER_IP, rport);
+	int rc;
+
+	ck_assert_int_eq(mtcp_socket(h->st, SOCK_STREAM, &s), 0);
+	mtcp_set_nonblock(s, true);
+	if (lport) {
+		struct sockaddr_in a = h_sin(0, lport);
+		ck_assert_int_eq(mtcp_bind(s, &a), 0);
+	}
+	rc = mtcp_connect(s, (const struct sockaddr *)&to, sizeof(to));
+	ck_assert_msg(rc == -EINPROGRESS, "non-blocking connect: %d (%s), expected "
+		      "-EINPROGRESS", rc, strerror(-rc));
 	return s;
 }

@@ -3,10 +3,25 @@
  * link to the test, which plays the peer host (PEER_IP, PEER_MAC) and sees
  * every frame the stack sends. Used by the test_stack_* suites.
  *
- *   struct harness h; h_setup(&h, NULL);
+ *   struct harness h; h_setup(&h);
  *   h_send_udp(&h, 5000, 7, "hi", 2);      // the peer sends
  *   struct frame f; ck_assert(h_next(&h, &f)); // the stack answered
  *   h_teardown(&h);                          // asserts nothing leaked
+ *
+ * For TCP the test plays a TCP peer, segment by segment (h_send_tcp,
+ * h_expect_tcp), or through a struct h_conn that keeps the peer's side of
+ * one connection (sequence numbers, window, timestamps):
+ *
+ *   struct mtcp_sock *l = h_tcp_listen(&h, 80, 8);
+ *   struct h_conn c;
+ *   h_conn_connect(&h, &c, 40000, 80, 1000, NULL);  // SYN, SYN-ACK, ACK
+ *   struct mtcp_sock *s = h_tcp_accept(&h, l);
+ *   h_conn_send(&h, &c, TH_ACK | TH_PSH, "hi", 2);  // data to the stack
+ *   h_conn_expect(&h, &c, TH_ACK, 0);               // acknowledged
+ *
+ * The stack is driven by hand on the virtual clock, with no thread: every
+ * socket a test uses must be non-blocking (the helpers here make theirs
+ * so), or a call that would block blocks forever.
  */
 #ifndef MTCP_STACK_HARNESS_H
 #define MTCP_STACK_HARNESS_H
@@ -21,6 +36,7 @@
 #include "wire/ether.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
+#include "wire/tcp.h"
 #include "wire/udp.h"
 
 #define STACK_IP        0x0a3d0002u     /* 10.61.0.2 */
@@ -38,23 +54,37 @@ struct harness {
 	struct stack *st;
 	struct netdev *peer;            /* the test's end of the link */
 	uint16_t ip_id;
+	/* Set by the test: the stack is not polled (h_poll does nothing),
+	 * so what the peer sends waits in the link, and the test may read
+	 * and write the stack's end (st->dev) itself: a wire-level test of
+	 * the harness, or a burst that must arrive in one poll. */
+	bool paused;
+	unsigned skipped;               /* non-TCP frames h_next_tcp skipped */
 };
 
-/* A frame the stack sent, parsed as far as it goes. */
+/* A frame the stack sent, parsed as far as it goes. buf and len come
+ * first (h_frame_parse clears everything after them). */
 struct frame {
 	uint8_t buf[ETH_HLEN + ETH_MTU_MAX];
 	size_t len;
 	struct eth_repr eth;
-	bool is_arp, is_ip, is_icmp, is_udp;
+	bool is_arp, is_ip, is_icmp, is_udp, is_tcp;
 	struct arp_repr arp;
 	struct ipv4_repr ip;
 	const uint8_t *l4;              /* the IP payload */
 	size_t l4_len;
 	struct icmp_repr icmp;
 	struct udp_repr udp;
-	const uint8_t *data;            /* the UDP payload or the ICMP body */
+	struct tcp_repr tcp;
+	const uint8_t *data;            /* the UDP or TCP payload, or the ICMP body */
 	size_t data_len;
 };
+
+/* Parse the len bytes already in f->buf into f (an unfragmented IPv4
+ * packet's ICMP, UDP or TCP too, checksums verified). NULL when the frame
+ * is well formed, else what is wrong (a static buffer). h_next asserts
+ * on it; exposed for tests that read a link end themselves. */
+const char *h_frame_parse(struct frame *f, size_t len);
 
 /* gateway: 0 for none. mtu: 0 for 1500. */
 void h_setup_with(struct harness *h, uint32_t gateway, unsigned mtu);
@@ -62,6 +92,10 @@ void h_setup(struct harness *h);
 /* Close nothing: asserts every socket was closed, then destroys the stack
  * (ASan's leak check covers buffers and entries). */
 void h_teardown(struct harness *h);
+/* Assert every socket st still has was closed by its user (mtcp_close):
+ * TCP connections linger after close (FIN exchange, TIME_WAIT) and are
+ * freed by mtcp_stack_destroy. who names the stack in the message. */
+void h_assert_socks_closed(struct stack *st, const char *who);
 
 /* Let the stack process everything queued and every timer due now. */
 void h_poll(struct harness *h);
@@ -109,5 +143,125 @@ uint64_t h_stat_udp_rx(struct harness *h);
 /* A UDP socket on the stack bound to port (0: ephemeral). */
 struct mtcp_sock *h_udp_socket(struct harness *h, uint16_t port);
 struct sockaddr_in h_sin(uint32_t addr, uint16_t port);
+
+/*
+ * TCP, the wire side. The test's segments come from PEER_IP to STACK_IP;
+ * sport is the peer's port, dport the stack's.
+ */
+
+/* Build, as the peer would, an IPv4 packet from src to dst carrying the
+ * segment r (options from r->opt, hlen ignored) with data after the
+ * header; the checksum is computed. Returns the packet's length. */
+size_t h_build_tcp(struct harness *h, uint8_t *pkt, uint32_t src, uint32_t dst,
+		   const struct tcp_repr *r, const void *data, size_t len);
+/* The peer sends segment r (ports, flags, everything from r). */
+void h_send_tcp_repr(struct harness *h, const struct tcp_repr *r, const void *data, size_t len);
+/* The peer sends a segment. opt: NULL for no options. */
+void h_send_tcp(struct harness *h, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+		uint8_t flags, uint16_t win, const struct tcp_opts *opt, const void *data,
+		size_t len);
+
+/* The next TCP segment the stack sent; false when there is none. Frames
+ * that are not TCP are skipped and counted in h->skipped (an ARP request
+ * for PEER_IP is answered first, so a stack whose neighbour entry went
+ * stale or was collected keeps talking); use h_next to see every frame.
+ * A TCP segment with a bad checksum fails the test. */
+bool h_next_tcp(struct harness *h, struct frame *f);
+/* Assert the next TCP segment exists and has exactly these flags (of
+ * FIN|SYN|RST|ACK; PSH and the rest are ignored), this seq and, when
+ * flags has ACK, this ack. f: where to put it (NULL: not needed). */
+void h_expect_tcp(struct harness *h, struct frame *f, uint8_t flags, uint32_t seq,
+		  uint32_t ack);
+/* Assert the stack sent no TCP segment (non-TCP frames are skipped). */
+void h_expect_none(struct harness *h);
+
+/* tcpdump's spelling of flags, in its order: F S R P . (ACK) U E W;
+ * "none" for 0. Returns buf (H_FLAGS_LEN bytes). */
+#define H_FLAGS_LEN     12
+const char *h_tcp_flags(uint8_t flags, char *buf);
+/* One line about a TCP frame, for messages:
+ * "80>40000 S. seq=1 ack=1001 win=65535 len=0 <mss 1460,sackOK,ts 5 0,ws 7>".
+ * Returns buf. */
+const char *h_tcp_describe(const struct frame *f, char *buf, size_t len);
+
+/*
+ * TCP, a connection the test plays the peer of. Sequence numbers are the
+ * peer's view: snd_nxt is what the peer sends next, rcv_nxt what it
+ * expects next from the stack. Timestamps, when both SYNs carried them,
+ * go on every segment the peer sends (TSval: the virtual clock in ms,
+ * TSecr: the stack's latest TSval).
+ */
+struct h_conn {
+	uint16_t sport;                 /* the peer's port */
+	uint16_t dport;                 /* the stack's port */
+	uint32_t iss;                   /* the peer's initial sequence number */
+	uint32_t irs;                   /* the stack's initial sequence number */
+	uint32_t snd_nxt;               /* the peer's next sequence number */
+	uint32_t rcv_nxt;               /* the next seq the peer expects from the stack */
+	uint16_t win;                   /* the window the peer advertises, as on the wire */
+	struct tcp_opts opts;           /* what the peer put on its SYN / SYN-ACK */
+	struct tcp_opts stack_opts;     /* what the stack put on its SYN / SYN-ACK */
+	uint8_t wscale;                 /* shift the stack applies to win (0: none) */
+	uint8_t stack_wscale;           /* shift the peer applies to the stack's window */
+	bool ts;                        /* timestamps in use (both SYNs had them) */
+	uint32_t ts_recent;             /* the stack's latest TSval */
+	uint32_t stack_wnd;             /* the stack's latest window, scaled, bytes */
+	struct frame last;              /* the segment h_conn_expect* matched last */
+};
+
+/* Fill c for a connection from the peer's sport to the stack's dport with
+ * the peer's ISS iss; opts: what the peer offers on its SYN (NULL: MSS
+ * 1460 only). win starts at 65535. No I/O. */
+void h_conn_init(struct h_conn *c, uint16_t sport, uint16_t dport, uint32_t iss,
+		 const struct tcp_opts *opts);
+/* After the peer's SYN: assert the next segment is a SYN-ACK acking
+ * iss + 1 from dport to sport, and record the stack's ISS, options and
+ * window. Returns the segment (in c->last). */
+const struct frame *h_conn_expect_synack(struct harness *h, struct h_conn *c);
+/* A handshake with a listening stack socket: h_conn_init, the peer's SYN,
+ * h_conn_expect_synack, the peer's ACK. */
+void h_conn_connect(struct harness *h, struct h_conn *c, uint16_t sport, uint16_t dport,
+		    uint32_t iss, const struct tcp_opts *opts);
+/* The stack connected (h_tcp_connect) and syn is its SYN: fill c from it
+ * (ports, the stack's ISS and options), then the peer answers with a
+ * SYN-ACK from ISS iss offering opts (NULL: MSS 1460) less what the
+ * stack did not offer (RFC 7323 / RFC 2018: no WS, TS or SACK_PERMITTED
+ * in a SYN-ACK to a SYN without them). The stack's ACK is the test's to
+ * expect (h_conn_expect(h, c, TH_ACK, 0)). */
+void h_conn_from_syn(struct harness *h, struct h_conn *c, const struct frame *syn,
+		     uint32_t iss, const struct tcp_opts *opts);
+
+/* The options the peer puts on a segment with these flags: the SYN's
+ * (c->opts) on a SYN, else a timestamp when in use, else none. */
+struct tcp_opts h_conn_opts(struct harness *h, const struct h_conn *c, uint8_t flags);
+/* The peer sends flags + data at snd_nxt (ack: rcv_nxt when flags has
+ * ACK) and advances snd_nxt by len, + 1 for SYN, + 1 for FIN. */
+void h_conn_send(struct harness *h, struct h_conn *c, uint8_t flags, const void *data,
+		 size_t len);
+/* The same at any seq, with opt (NULL: h_conn_opts), snd_nxt unchanged:
+ * retransmissions, out-of-order data, old duplicates, SACK blocks. */
+void h_conn_send_ex(struct harness *h, struct h_conn *c, uint32_t seq, uint8_t flags,
+		    const struct tcp_opts *opt, const void *data, size_t len);
+/* Assert the next TCP segment is on this connection with exactly flags
+ * (of FIN|SYN|RST|ACK), seq rcv_nxt, ack snd_nxt when flags has ACK, and
+ * len bytes of data (and, when timestamps are in use and it is not a RST,
+ * a timestamp); then advance rcv_nxt by len (+ 1 for SYN, + 1 for FIN)
+ * and record the stack's window and TSval. Returns the segment (c->last). */
+const struct frame *h_conn_expect(struct harness *h, struct h_conn *c, uint8_t flags,
+				  size_t len);
+/* The same, and the data is these bytes. */
+const struct frame *h_conn_expect_data(struct harness *h, struct h_conn *c, uint8_t flags,
+				       const void *data, size_t len);
+
+/* TCP, the socket side (non-blocking sockets: there is no stack thread). */
+
+/* A listening socket on port (any address), non-blocking. */
+struct mtcp_sock *h_tcp_listen(struct harness *h, uint16_t port, int backlog);
+/* Assert a connection is ready on listener l and accept it (non-blocking). */
+struct mtcp_sock *h_tcp_accept(struct harness *h, struct mtcp_sock *l);
+/* A non-blocking socket bound to lport (0: ephemeral) connecting to
+ * PEER_IP:rport: asserts mtcp_connect says -EINPROGRESS. Its SYN is the
+ * next TCP segment (see h_conn_from_syn). */
+struct mtcp_sock *h_tcp_connect(struct harness *h, uint16_t lport, uint16_t rport);
 
 #endif
