@@ -330,6 +330,17 @@ int arp_output(struct stack *st, struct pbuf *p, uint32_t nexthop)
 	return 0;
 }
 
+void arp_negative_advice(struct stack *st, uint32_t ip)
+{
+	struct arp_entry *e = arp_lookup(st, ip);
+
+	/* RFC 1122 3.3.1.4: a transport's negative advice makes the entry
+	 * suspect; the next use confirms it with a unicast request (STALE),
+	 * and three unanswered requests fail it. */
+	if (e && e->state == ARP_REACHABLE_S)
+		e->state = ARP_STALE;
+}
+
 void arp_announce(struct stack *st)
 {
 	/* Gratuitous ARP: a request for our own address (RFC 5227 3). */

@@ -283,3 +283,11 @@ void ipv4_local_error(struct stack *st, const struct pbuf *p, int err)
 		 * error (icmp_err_convert): reported to no UDP socket. */
 		fn(st, err, false, &ip, p->data + ip.hlen, ip.total_len - ip.hlen);
 }
+
+void ipv4_negative_advice(struct stack *st, uint32_t dst)
+{
+	uint32_t nexthop, src;
+
+	if (ipv4_route(st, dst, &nexthop, &src) == 0)
+		arp_negative_advice(st, nexthop);
+}

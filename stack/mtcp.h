@@ -93,7 +93,7 @@ int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, s
 int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen_t *len);
 int mtcp_shutdown(struct mtcp_sock *s, int how);
 void mtcp_set_nonblock(struct mtcp_sock *s, bool on);
-/* Readiness now: EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDHUP
+/* Readiness now: EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDHUP | EPOLLPRI
  * (with the matching EPOLLRDNORM / EPOLLWRNORM), as Linux reports it. */
 unsigned mtcp_poll(struct mtcp_sock *s);
 /* Called (stack lock held; must not block or call back into the stack)
@@ -103,6 +103,8 @@ void mtcp_set_notify(struct mtcp_sock *s, void (*fn)(struct mtcp_sock *, void *)
  * acknowledged, or queued). 0 or -errno (-EINVAL on a listening socket). */
 int mtcp_ioctl_inq(struct mtcp_sock *s, int *out);
 int mtcp_ioctl_outq(struct mtcp_sock *s, int *out);
+/* SIOCATMARK: 1 when the next byte read is at the urgent mark. */
+int mtcp_ioctl_atmark(struct mtcp_sock *s, int *out);
 /* Release the socket: the caller's reference is gone after this. A TCP
  * connection goes on (sending what is queued, then FIN; or RST when
  * unread data is discarded or SO_LINGER 0 says so) until it is done. */

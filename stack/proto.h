@@ -24,6 +24,8 @@ void arp_input(struct stack *st, const uint8_t *pkt, size_t len, const struct et
  * (-EHOSTUNREACH when resolution has just failed). */
 int arp_output(struct stack *st, struct pbuf *p, uint32_t nexthop);
 void arp_announce(struct stack *st);
+/* Negative advice about neighbour ip (RFC 1122 3.3.1.4): confirm it. */
+void arp_negative_advice(struct stack *st, uint32_t ip);
 
 /* ipv4.c (RFC 791, RFC 1122 3) */
 struct ipv4_pkt {
@@ -55,6 +57,9 @@ int ipv4_output(struct stack *st, struct pbuf *p, uint8_t proto, uint32_t src,
  * 0, or -ENETUNREACH. */
 int ipv4_route(struct stack *st, uint32_t dst, uint32_t *nexthop, uint32_t *src);
 bool ipv4_is_bcast(const struct stack *st, uint32_t a);
+/* A transport's negative advice about the path to dst (RFC 1122 3.3.1.4,
+ * RFC 9293 MUST-20 at R1): the next hop is checked again. */
+void ipv4_negative_advice(struct stack *st, uint32_t dst);
 /* Deliver a locally generated error about a packet we failed to send (ARP
  * could not resolve the next hop) to its protocol, as an ICMP error would. */
 void ipv4_local_error(struct stack *st, const struct pbuf *p, int err);

@@ -446,6 +446,9 @@ int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, s
 		case SO_KEEPALIVE:
 			s->keepalive = v != 0;
 			break;
+		case SO_OOBINLINE:
+			s->oobinline = v != 0;
+			break;
 		default:
 			rc = -ENOPROTOOPT;
 		}
@@ -520,6 +523,7 @@ int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen
 		case SO_PROTOCOL:       v = is_tcp(s) ? IPPROTO_TCP : IPPROTO_UDP; break;
 		case SO_ACCEPTCONN:     v = is_tcp(s) && s->tp->t_state == TCPS_LISTEN; break;
 		case SO_KEEPALIVE:      v = s->keepalive; break;
+		case SO_OOBINLINE:      v = s->oobinline; break;
 		default:                rc = -ENOPROTOOPT;
 		}
 	} else if (level == IPPROTO_IP) {
@@ -611,6 +615,18 @@ int mtcp_ioctl_outq(struct mtcp_sock *s, int *out)
 		rc = tcp_usr_outq(s, out);
 	else
 		*out = 0;       /* datagrams leave at once */
+	pthread_mutex_unlock(&s->st->lock);
+	return rc;
+}
+
+int mtcp_ioctl_atmark(struct mtcp_sock *s, int *out)
+{
+	int rc;
+
+	if (!is_tcp(s))
+		return -ENOTTY;
+	pthread_mutex_lock(&s->st->lock);
+	rc = tcp_usr_atmark(s, out);
 	pthread_mutex_unlock(&s->st->lock);
 	return rc;
 }

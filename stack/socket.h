@@ -29,7 +29,7 @@ struct mtcp_sock {
 	/* Linux's SOCK_BINDADDR_LOCK / SOCK_BINDPORT_LOCK: the application
 	 * chose the address / port, so disconnecting keeps them. */
 	bool addr_locked, port_locked;
-	bool nonblock, broadcast, reuseaddr, keepalive;
+	bool nonblock, broadcast, reuseaddr, keepalive, oobinline;
 	bool linger;            /* SO_LINGER on, for linger_us */
 	uint64_t linger_us;
 	bool shut_rd, shut_wr;

@@ -20,6 +20,7 @@ struct seg {
 	uint32_t len;           /* payload bytes (after trimming) */
 	uint8_t flags;
 	uint32_t win;           /* as on the wire */
+	uint16_t urp;
 	const uint8_t *data;
 	const struct tcp_opts *opt;
 	uint32_t laddr, raddr;
@@ -462,6 +463,8 @@ static bool ack_input(struct tcpcb *tp, const struct seg *sg, bool *need_output)
 			ring_consume(&tp->snd, acked);
 		}
 		tp->snd_una = ack;
+		if (tp->snd_urg && SEQ_GEQ(tp->snd_una, tp->snd_up))
+			tp->snd_urg = false;    /* urgent data acknowledged */
 		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
 			tp->snd_nxt = tp->snd_una;
 		if (SEQ_LT(tp->sack_rexmit, tp->snd_una))
@@ -559,6 +562,36 @@ static void data_input(struct tcpcb *tp, const struct seg *sg)
 		reass_insert(tp, sg->seq, sg->data, sg->len);
 		tp->t_flags |= TF_ACKNOW;
 	}
+}
+
+/* The urgent pointer (RFC 9293 3.8.5, MUST-62: it points to the octet
+ * after the urgent data, so the urgent byte is SEG.SEQ + UP - 1). A newer
+ * pointer replaces an older one, as in Linux's tcp_check_urg; the
+ * application hears of it at once through EPOLLPRI (MUST-32). */
+static void urg_input(struct tcpcb *tp, const struct seg *sg)
+{
+	tcp_seq ptr = sg->seq + sg->urp - 1;
+	/* Before this segment's text is taken (the sixth step comes before
+	 * the seventh): a pointer into what we already have is too late. */
+	if (SEQ_LT(ptr, tp->rcv_nxt))
+		return;
+	if (tp->urg_state != URG_NONE && tp->urg_state != URG_READ && !SEQ_GT(ptr, tp->urg_seq))
+		return;
+	tp->urg_state = URG_NOTYET;
+	tp->urg_seq = ptr;
+	sock_wake(tp->so);
+}
+
+/* The urgent byte has arrived in order: keep a copy for MSG_OOB. */
+static void urg_capture(struct tcpcb *tp)
+{
+	tcp_seq copied = tp->rcv_nxt - tp->rcv.len;
+
+	if (!SEQ_LT(tp->urg_seq, tp->rcv_nxt))
+		return;
+	ring_peek(&tp->rcv, tp->urg_seq - copied, &tp->urg_byte, 1);
+	tp->urg_state = URG_VALID;
+	sock_wake(tp->so);
 }
 
 /* The FIN, once everything before it has arrived (RFC 9293 3.10.7.4,
@@ -731,8 +764,9 @@ static void synchronized_input(struct tcpcb *tp, struct seg *sg)
 	if (!ack_input(tp, sg, &need_output))
 		return;         /* dropped, or the connection is over */
 
-	/* Sixth: URG. NOTE: urgent data is delivered inline (Linux's
-	 * SO_OOBINLINE behaviour); the pointer is not reported. */
+	/* Sixth: URG (RFC 9293 3.8.5, MUST-30..33, MUST-66). */
+	if ((sg->flags & TH_URG) && sg->urp && !TCPS_HAVERCVDFIN(tp->t_state))
+		urg_input(tp, sg);
 
 	/* Seventh: text. */
 	if (sg->len) {
@@ -756,6 +790,9 @@ static void synchronized_input(struct tcpcb *tp, struct seg *sg)
 			break;
 		}
 	}
+
+	if (tp->urg_state == URG_NOTYET)
+		urg_capture(tp);
 
 	/* Eighth: FIN, in order only; beyond a gap it waits for the gap. */
 	if (sg->flags & TH_FIN) {
@@ -818,7 +855,7 @@ static void tcp_input(struct stack *st, const struct ipv4_pkt *pkt)
 	}
 
 	struct seg sg = {
-		.seq = th.seq, .ack = th.ack, .flags = th.flags, .win = th.win,
+		.seq = th.seq, .ack = th.ack, .flags = th.flags, .win = th.win, .urp = th.urp,
 		.data = pkt->payload + th.hlen, .len = (uint32_t)(pkt->len - th.hlen),
 		.opt = &th.opt,
 		.laddr = pkt->ip.dst, .raddr = pkt->ip.src,

@@ -157,6 +157,13 @@ static int tcp_xmit(struct tcpcb *tp, tcp_seq seq, uint32_t len, uint8_t flags)
 	}
 	if (len && (tp->t_flags & TF_CORK) == 0 && seq + len == tp->snd_una + tp->snd.len)
 		r.flags |= TH_PSH;      /* the last byte we have: push it */
+	/* Urgent mode (RFC 9293 3.8.5, MUST-62): the pointer is the offset of
+	 * the octet after the urgent data, on every segment before it (as
+	 * Linux: 0xffff while it is too far to say). */
+	if (tp->snd_urg && SEQ_LT(seq, tp->snd_up) && !(flags & TH_SYN)) {
+		r.flags |= TH_URG;
+		r.urp = tp->snd_up - seq < 0x10000 ? (uint16_t)(tp->snd_up - seq) : 0xffff;
+	}
 
 	/* The window: unscaled on SYN segments (RFC 7323 2.2). */
 	win = tcp_rcv_window(tp);

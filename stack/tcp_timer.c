@@ -200,11 +200,13 @@ static void tcp_timer_rexmt(struct stack *st, struct timer *t)
 	}
 	tp->t_rxtshift++;
 	st->stats.tcp_timeouts++;
-	/* RFC 1122 4.2.3.5 R1: past 3 retransmissions the path is suspect.
-	 * NOTE: with one link and no dead-gateway detection there is no
-	 * advice to give IP; what we do, as the BSDs, is forget SRTT so the
-	 * next sample starts afresh (RFC 6298 5.7 spirit) instead of being
-	 * averaged with a stale path's. */
+	/* RFC 1122 4.2.3.5 R1 (RFC 9293 MUST-20): past 3 retransmissions
+	 * the path is suspect: negative advice to IP (the next hop's ARP
+	 * entry is confirmed again), and, as the BSDs do, SRTT is forgotten
+	 * so the next sample starts afresh instead of being averaged with a
+	 * stale path's. */
+	if (tp->t_rxtshift == TCP_R1)
+		ipv4_negative_advice(st, tp->so->raddr);
 	if (tp->t_rxtshift > TCP_R1)
 		tp->t_rtt_valid = false;
 	/* Karn's algorithm (RFC 6298 3): no sample from a retransmitted

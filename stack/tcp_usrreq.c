@@ -14,6 +14,8 @@
 #include "mtcp.h"
 #include "tcp_var.h"
 
+static ssize_t recv_urg(struct mtcp_sock *s, struct msghdr *msg, int flags);
+
 /* Linux's TCP_* state numbers, for TCP_INFO. */
 static const uint8_t linux_state[] = {
 	[TCPS_CLOSED] = 7, [TCPS_LISTEN] = 10, [TCPS_SYN_SENT] = 2,
@@ -234,10 +236,6 @@ ssize_t tcp_usr_send(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 
 	for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
 		total += msg->msg_iov[i].iov_len;
-	if (flags & MSG_OOB) {
-		log_info(tcp, "send(MSG_OOB): urgent data not supported");
-		return -EOPNOTSUPP;
-	}
 	bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
 
 	/* sk_stream_wait_connect: a connection being opened is waited for. */
@@ -269,6 +267,12 @@ ssize_t tcp_usr_send(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 		uint32_t n = ring_space(&tp->snd) ? ring_write_iov(&tp->snd, msg->msg_iov,
 					(size_t)msg->msg_iovlen, &idx, &off, want) : 0;
 		copied += n;
+		if (n && (flags & MSG_OOB)) {
+			/* Urgent: the pointer follows the last byte queued
+			 * (Linux tcp_mark_urg). */
+			tp->snd_urg = true;
+			tp->snd_up = tp->snd_una + tp->snd.len;
+		}
 		if (n || !total) {
 			/* MSG_MORE: hold a partial segment, as TCP_CORK. */
 			uint32_t saved = tp->t_flags;
@@ -334,7 +338,7 @@ ssize_t tcp_usr_recv(struct mtcp_sock *s, struct msghdr *msg, int flags)
 	if (tp->t_state == TCPS_LISTEN)
 		return -ENOTCONN;
 	if (flags & MSG_OOB)
-		return -EINVAL;         /* no urgent data held apart (inline) */
+		return recv_urg(s, msg, flags);
 	if (flags & MSG_ERRQUEUE)
 		return -EAGAIN;
 	for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
@@ -349,10 +353,36 @@ ssize_t tcp_usr_recv(struct mtcp_sock *s, struct msghdr *msg, int flags)
 	msg->msg_flags = 0;
 
 	for (;;) {
-		/* Copy what is there. */
+		/* Copy what is there, up to the urgent mark. */
 		uint32_t avail = tp->rcv.len - ((flags & MSG_PEEK) ? (uint32_t)copied : 0);
 		if ((flags & MSG_PEEK) && copied > tp->rcv.len)
 			avail = 0;
+		if (tp->urg_state == URG_NOTYET || tp->urg_state == URG_VALID ||
+		    tp->urg_state == URG_READ) {
+			tcp_seq at = tp->rcv_nxt - tp->rcv.len + ((flags & MSG_PEEK) ? (uint32_t)copied : 0);
+			uint32_t mark = tp->urg_seq - at;
+			if (SEQ_GEQ(tp->urg_seq, at) && mark < avail) {
+				if (mark == 0) {
+					/* At the mark: a read stops here once it
+					 * has data; the urgent byte itself is not
+					 * in the stream unless SO_OOBINLINE. */
+					if (copied)
+						break;
+					if (!s->oobinline && !(flags & MSG_PEEK)) {
+						/* Past the mark the byte is gone,
+						 * MSG_OOB included (Linux). */
+						ring_consume(&tp->rcv, 1);
+						tp->urg_state = URG_NONE;
+						continue;
+					}
+					if (s->oobinline && !(flags & MSG_PEEK) &&
+					    tp->urg_state != URG_NOTYET)
+						tp->urg_state = URG_NONE;
+				} else {
+					avail = mark;
+				}
+			}
+		}
 		size_t n = total - copied < avail ? total - copied : avail;
 		if (n) {
 			if (!(flags & MSG_TRUNC)) {
@@ -412,6 +442,45 @@ ssize_t tcp_usr_recv(struct mtcp_sock *s, struct msghdr *msg, int flags)
 		}
 	}
 	return (ssize_t)copied;
+}
+
+/* recv(MSG_OOB): the urgent byte, as Linux's tcp_recv_urg. */
+static ssize_t recv_urg(struct mtcp_sock *s, struct msghdr *msg, int flags)
+{
+	struct tcpcb *tp = s->tp;
+
+	if (s->oobinline || tp->urg_state == URG_NONE || tp->urg_state == URG_READ)
+		return -EINVAL;
+	if (tp->urg_state == URG_VALID) {
+		size_t total = 0;
+		for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
+			total += msg->msg_iov[i].iov_len;
+		if (!(flags & MSG_PEEK))
+			tp->urg_state = URG_READ;
+		msg->msg_flags = MSG_OOB;
+		if (!total) {
+			msg->msg_flags |= MSG_TRUNC;
+			return 0;
+		}
+		for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++) {
+			if (msg->msg_iov[i].iov_len) {
+				*(uint8_t *)msg->msg_iov[i].iov_base = tp->urg_byte;
+				break;
+			}
+		}
+		return 1;
+	}
+	if (tp->t_state == TCPS_CLOSED || s->shut_rd)
+		return 0;
+	return -EAGAIN;
+}
+
+int tcp_usr_atmark(struct mtcp_sock *s, int *out)
+{
+	struct tcpcb *tp = s->tp;
+
+	*out = tp->urg_state != URG_NONE && tp->urg_seq == tp->rcv_nxt - tp->rcv.len;
+	return 0;
 }
 
 /* RFC 9293 3.10.4 CLOSE for the sending direction: the FIN follows the
@@ -551,6 +620,8 @@ unsigned tcp_usr_poll(struct mtcp_sock *s)
 			ev |= EPOLLOUT | EPOLLWRNORM;
 		}
 	}
+	if (tp->urg_state == URG_VALID)
+		ev |= EPOLLPRI;         /* urgent data to read (MUST-32) */
 	if (s->so_error)
 		ev |= EPOLLERR;
 	return ev;

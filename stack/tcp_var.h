@@ -204,6 +204,14 @@ struct tcpcb {
 	struct tcpcb *child_next, *child_prev;  /* listener's children list */
 	struct tcpcb *children;
 
+	/* Urgent data (RFC 9293 3.8.5), Linux's model: one urgent byte, held
+	 * out of band unless SO_OOBINLINE; reads stop at the mark. */
+	bool snd_urg;                           /* urgent mode: snd_up is valid */
+	tcp_seq snd_up;                         /* the octet after our urgent data */
+	enum { URG_NONE, URG_NOTYET, URG_VALID, URG_READ } urg_state;
+	tcp_seq urg_seq;                        /* the peer's urgent byte */
+	uint8_t urg_byte;
+
 	int t_softerror;                        /* last ICMP soft error, for ETIMEDOUT */
 	uint64_t t_last_oow_ack;                /* last ACK to an out-of-window ACK */
 };
@@ -380,6 +388,7 @@ unsigned tcp_usr_poll(struct mtcp_sock *s);
 int tcp_usr_setsockopt(struct mtcp_sock *s, int level, int name, int v);
 int tcp_usr_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen_t *len);
 int tcp_usr_inq(struct mtcp_sock *s, int *out);
+int tcp_usr_atmark(struct mtcp_sock *s, int *out);
 void tcp_usr_close_listener(struct tcpcb *lp);
 void tcp_usr_bufsize(struct mtcp_sock *s, bool rcv);
 int tcp_usr_outq(struct mtcp_sock *s, int *out);
