@@ -62,6 +62,7 @@
 	X(TCP_LISTEN_BAD,       "TCP segment to a listener neither SYN nor RST") \
 	X(TCP_LISTEN_OVERFLOW,  "TCP SYN or handshake ACK dropped: listen queue full") \
 	X(TCP_SYN_SENT_BAD,     "TCP segment in SYN-SENT with an unacceptable ACK or no SYN") \
+	X(TCP_RCVBUF_FULL,      "TCP data beyond the receive buffer (and the window offered)") \
 	X(TCP_OOO_FULL,         "TCP out-of-order segment beyond the reassembly limits") \
 	X(TCP_DATA_AFTER_CLOSE, "TCP data for a socket the user has closed (reset)") \
 	X(TCP_TIME_WAIT,        "TCP segment absorbed by TIME-WAIT") \

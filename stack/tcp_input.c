@@ -72,7 +72,7 @@ static void syn_options(struct tcpcb *tp, const struct seg *sg)
 	}
 	if (o->sack_permitted && (tp->t_flags & TF_SACK_REQ))
 		tp->t_flags |= TF_SACK_PERMIT;
-	tp->t_advmss = tcp_mss_for_route(tp->st, tp->so->raddr);
+	tp->t_advmss = tcp_adv_mss(tp);
 	tcp_mss_update(tp, o->has_mss ? o->mss : 0);
 	tp->t_rcvmss = tp->t_advmss < tp->t_maxseg ? tp->t_advmss : tp->t_maxseg;
 }
@@ -153,7 +153,7 @@ static void listen_input(struct tcpcb *lp, const struct seg *sg, const tcp_seq *
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
 	tp->snd_wnd = sg->win;
 	tp->max_sndwnd = sg->win;
-	tp->ts_offset = (uint32_t)stack_rand(st);
+	tp->ts_offset = tcp_ts_offset(st, tp->so->laddr, tp->so->raddr);
 	tp->t_rcvtime = stack_now(st);
 	tcp_set_state(tp, TCPS_SYN_RECEIVED);
 	/* Data on a SYN is not kept (no TCP Fast Open): the peer sends it
@@ -279,6 +279,23 @@ static void reass_insert(struct tcpcb *tp, tcp_seq seq, const uint8_t *data, uin
 	st->stats.tcp_ooo_segs++;
 }
 
+/* Append in-order data to the receive ring. What we advertised may be a
+ * little more than the buffer's limit (a scaled window is rounded up
+ * rather than let the right edge move left, as Linux does): the ring
+ * takes everything up to the edge we advertised. */
+static uint32_t rcv_store(struct tcpcb *tp, const uint8_t *data, uint32_t len)
+{
+	struct tcp_ring *r = &tp->rcv;
+	uint32_t limit = r->limit;
+	uint32_t adv = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+
+	if (r->len + len > limit && len <= adv)
+		r->limit = r->len + len;
+	uint32_t n = ring_write(r, data, len);
+	r->limit = limit;
+	return n;
+}
+
 /* Move what has become in order from the queue to the receive ring. */
 static void reass_pull(struct tcpcb *tp)
 {
@@ -286,7 +303,7 @@ static void reass_pull(struct tcpcb *tp)
 		struct pbuf *p = tp->reass;
 		uint32_t skip = tp->rcv_nxt - p->addr;
 		if (skip < p->len) {
-			uint32_t n = ring_write(&tp->rcv, p->data + skip, (uint32_t)p->len - skip);
+			uint32_t n = rcv_store(tp, p->data + skip, (uint32_t)p->len - skip);
 			tp->rcv_nxt += n;
 			if (n < p->len - skip)
 				break;  /* no room: keep the rest queued */
@@ -417,7 +434,9 @@ static bool ack_input(struct tcpcb *tp, const struct seg *sg, bool *need_output)
 		 * whatever its window says (receivers that autotune move
 		 * their window on every ACK). */
 		bool dup = sg->len == 0 && !(sg->flags & (TH_SYN | TH_FIN)) &&
-			   tp->snd_max != tp->snd_una;
+			   tp->snd_max != tp->snd_una &&
+			   /* answers to window probes are not (the BSDs) */
+			   wnd != 0 && !(tp->t_flags & TF_PERSIST);
 		uint32_t before = tcp_sack_bytes(tp);
 		tcp_sack_update(tp, sg->opt);
 		if (dup && (wnd == tp->snd_wnd || tcp_sack_bytes(tp) > before)) {
@@ -474,7 +493,9 @@ static bool ack_input(struct tcpcb *tp, const struct seg *sg, bool *need_output)
 		/* RFC 6298 5.2 / 5.3: stop the timer when all is acked,
 		 * restart it otherwise; the backoff ends with new data acked. */
 		tp->t_rxtshift = 0;
-		tp->t_rexmt_start = 0;
+		/* The oldest unacknowledged data is now (about) this old:
+		 * TCP_USER_TIMEOUT counts from here. */
+		tp->t_rexmt_start = tp->snd_una == tp->snd_max ? 0 : now;
 		tp->t_probes = 0;
 		tp->t_flags &= ~TF_TLP_SENT;
 		if (tp->snd_una == tp->snd_max)
@@ -539,9 +560,9 @@ static void data_input(struct tcpcb *tp, const struct seg *sg)
 		tp->t_rcvmss = (uint16_t)sg->len;
 	if (sg->seq == tp->rcv_nxt) {
 		bool had_gap = tp->reass != NULL;
-		uint32_t n = ring_write(&tp->rcv, sg->data, sg->len);
+		uint32_t n = rcv_store(tp, sg->data, sg->len);
 		if (n < sg->len)
-			stack_drop(st, DROP_NOMEM);     /* beyond the buffer we offered */
+			stack_drop(st, DROP_TCP_RCVBUF_FULL);
 		tp->rcv_nxt += n;
 		if (had_gap) {
 			reass_pull(tp);
@@ -678,9 +699,14 @@ static void synchronized_input(struct tcpcb *tp, struct seg *sg)
 	if (space > wnd)
 		wnd = space;    /* a window we could offer now is fine too */
 	if (!acceptable(tp, sg, wnd)) {
-		if (wnd == 0 && sg->seq == tp->rcv_nxt) {
-			/* RFC 9293 3.10.7.4: with a zero window, still take
-			 * the ACK (and RST) of a segment at RCV.NXT. */
+		if (wnd == 0 && SEQ_LEQ(sg->seq, tp->rcv_nxt) &&
+		    SEQ_GEQ(sg->seq, tp->rcv_nxt - (tp->max_sndwnd ? tp->max_sndwnd : 65535))) {
+			/* RFC 9293 3.10.7.4: "special allowance should be made
+			 * to accept valid ACKs, URGs, and RSTs" with a zero
+			 * window: take the ACK (the RST must still be exact)
+			 * of a segment at or just below RCV.NXT - the peer may
+			 * have had to send it from behind, its own window shut
+			 * too. */
 			sg->len = 0;
 			sg->flags &= (uint8_t)~(TH_FIN | TH_SYN);
 			tp->t_flags |= TF_ACKNOW;

@@ -34,6 +34,18 @@ static uint32_t max_window(const struct tcpcb *tp)
 	return (uint32_t)65535 << tp->rcv_scale;
 }
 
+/* The window field for win bytes: shifted by our scale, rounded up when
+ * truncating would pull the right edge left (RFC 7323 2.4, SHLD-14). */
+static uint16_t scaled_window(const struct tcpcb *tp, uint32_t win)
+{
+	uint32_t w = win >> tp->rcv_scale;
+	uint32_t edge = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+
+	if ((w << tp->rcv_scale) < edge)
+		w++;
+	return (uint16_t)(w > 65535 ? 65535 : w);
+}
+
 uint32_t tcp_rcv_window(struct tcpcb *tp)
 {
 	uint32_t win = tcp_rcv_space(tp);
@@ -44,7 +56,7 @@ uint32_t tcp_rcv_window(struct tcpcb *tp)
 		win = max_window(tp);
 	/* RFC 1122 4.2.3.3 (receiver SWS avoidance, MUST-39): do not offer
 	 * a sliver; keep the edge until it can move by min(buffer/2, MSS). */
-	if (win < tp->rcv.limit / 4 && win < tp->t_rcvmss)
+	if (win < tp->rcv.limit / 2 && win < tp->t_rcvmss)
 		win = 0;
 	/* RFC 9293 3.8.6.2.2 / SHLD-14: never shrink the window offered. */
 	if (SEQ_GT(tp->rcv_adv, tp->rcv_nxt) && win < tp->rcv_adv - tp->rcv_nxt)
@@ -64,46 +76,55 @@ void tcp_setpersist(struct tcpcb *tp)
 	tp->t_flags |= TF_PERSIST;
 }
 
-/* Our SACK blocks (RFC 2018 4): the first holds the most recently
- * received out-of-order segment, the rest follow in sequence order. */
-static void fill_sack(const struct tcpcb *tp, struct tcp_opts *o)
+/* The contiguous run of queued out-of-order data that holds seq. */
+static bool ooo_block(const struct tcpcb *tp, tcp_seq seq, struct tcp_sack_block *out)
 {
-	unsigned n = 0;
-	tcp_seq l = 0, r = 0;
-	bool first_found = false;
+	struct pbuf *p = tp->reass;
 
-	/* Merge queued segments into contiguous blocks. */
-	struct tcp_sack_block blk[TCP_MAX_SACK + 1];
-	unsigned nb = 0;
-	for (struct pbuf *p = tp->reass; p; p = p->next) {
-		tcp_seq ps = p->addr, pe = p->addr + (uint32_t)p->len;
-		if (nb && ps == r) {
-			r = pe;
-			blk[nb - 1].right = r;
-			continue;
-		}
-		if (nb == TCP_MAX_SACK + 1)
-			break;
-		l = ps;
-		r = pe;
-		blk[nb].left = l;
-		blk[nb].right = r;
-		nb++;
-	}
-	for (unsigned i = 0; i < nb; i++) {
-		if (SEQ_LEQ(blk[i].left, tp->last_ooo_seq) &&
-		    SEQ_LT(tp->last_ooo_seq, blk[i].right)) {
-			o->sack[n++] = blk[i];
-			first_found = true;
-			blk[i].left = blk[i].right;     /* used */
-			break;
+	while (p) {
+		tcp_seq l = p->addr, r = p->addr + (uint32_t)p->len;
+		for (p = p->next; p && p->addr == r; p = p->next)
+			r = p->addr + (uint32_t)p->len;
+		if (SEQ_LEQ(l, seq) && SEQ_LT(seq, r)) {
+			out->left = l;
+			out->right = r;
+			return true;
 		}
 	}
-	(void)first_found;
-	for (unsigned i = 0; i < nb && n < TCP_MAX_SACK; i++)
-		if (blk[i].left != blk[i].right)
-			o->sack[n++] = blk[i];
-	o->nsack = (uint8_t)n;
+	return false;
+}
+
+static bool sack_add_unique(struct tcp_opts *o, const struct tcp_sack_block *b)
+{
+	for (unsigned i = 0; i < o->nsack; i++)
+		if (o->sack[i].left == b->left)
+			return false;
+	o->sack[o->nsack++] = *b;
+	return true;
+}
+
+/* Our SACK blocks (RFC 2018 4): the first holds the most recently
+ * received out-of-order segment; then the blocks reported most recently
+ * before (so each survives three ACKs); then the rest in sequence order. */
+static void fill_sack(struct tcpcb *tp, struct tcp_opts *o)
+{
+	struct tcp_sack_block b;
+
+	o->nsack = 0;
+	if (ooo_block(tp, tp->last_ooo_seq, &b))
+		sack_add_unique(o, &b);
+	for (unsigned i = 0; i < tp->nsack_hist && o->nsack < TCP_MAX_SACK; i++)
+		if (ooo_block(tp, tp->sack_hist[i].left, &b))
+			sack_add_unique(o, &b);
+	for (struct pbuf *p = tp->reass; p && o->nsack < TCP_MAX_SACK;) {
+		b.left = p->addr;
+		b.right = p->addr + (uint32_t)p->len;
+		for (p = p->next; p && p->addr == b.right; p = p->next)
+			b.right = p->addr + (uint32_t)p->len;
+		sack_add_unique(o, &b);
+	}
+	memcpy(tp->sack_hist, o->sack, o->nsack * sizeof(o->sack[0]));
+	tp->nsack_hist = o->nsack;
 }
 
 /* Build and send one segment at seq with len bytes from the send ring and
@@ -170,7 +191,7 @@ static int tcp_xmit(struct tcpcb *tp, tcp_seq seq, uint32_t len, uint8_t flags)
 	if (flags & TH_SYN)
 		r.win = (uint16_t)(win > 65535 ? 65535 : win);
 	else
-		r.win = (uint16_t)(win >> tp->rcv_scale);
+		r.win = scaled_window(tp, win);
 	if (flags & TH_ACK)
 		r.ack = tp->rcv_nxt;
 
@@ -205,6 +226,16 @@ static int tcp_xmit(struct tcpcb *tp, tcp_seq seq, uint32_t len, uint8_t flags)
 	return (int)len;
 }
 
+/* The sequence number of a pure ACK: snd_max, but never past the
+ * peer's window, where it would not be acceptable (a zero window
+ * accepts only RCV.NXT: Linux's tcp_acceptable_seq). */
+static tcp_seq ack_seq(const struct tcpcb *tp)
+{
+	tcp_seq wnd_end = tp->snd_una + tp->snd_wnd;
+
+	return SEQ_GT(tp->snd_max, wnd_end) ? wnd_end : tp->snd_max;
+}
+
 /* After a segment with sequence space went out: bookkeeping shared by the
  * paths that send new data and those that retransmit. */
 static void sent_seq_space(struct tcpcb *tp, tcp_seq start, tcp_seq end, bool rexmit)
@@ -213,6 +244,8 @@ static void sent_seq_space(struct tcpcb *tp, tcp_seq start, tcp_seq end, bool re
 
 	if (rexmit)
 		st->stats.tcp_retrans_segs++;
+	if (!tp->t_rexmt_start)
+		tp->t_rexmt_start = stack_now(st);      /* TCP_USER_TIMEOUT counts from here */
 	if (SEQ_GT(end, tp->snd_max)) {
 		tp->snd_max = end;
 		/* RTT timing, one segment at a time and never a retransmitted
@@ -240,6 +273,11 @@ static int rexmit_one(struct tcpcb *tp, tcp_seq seq, uint32_t len)
 		len = tp->t_maxseg;
 	if (SEQ_GT(seq + len, data_end))
 		len = SEQ_GT(data_end, seq) ? data_end - seq : 0;
+	/* Never into a closed window (RFC 9293 3.8.6: only within
+	 * SND.UNA + SND.WND). */
+	tcp_seq wnd_end = tp->snd_una + tp->snd_wnd;
+	if (SEQ_GT(seq + len, wnd_end))
+		len = SEQ_GT(wnd_end, seq) ? wnd_end - seq : 0;
 	/* The FIN sits after the last byte. */
 	if ((tp->t_flags & TF_SENTFIN) && seq + len == data_end && SEQ_GT(tp->snd_max, data_end))
 		flags |= TH_FIN;
@@ -442,7 +480,7 @@ int tcp_output(struct tcpcb *tp)
 		/* Pure ACKs carry snd_max (the BSDs' choice): during a
 		 * go-back-N, or with snd_nxt pulled back by a closed window,
 		 * they must not look like old data to the peer. */
-		tcp_seq seq = (len || (flags & (TH_SYN | TH_FIN))) ? tp->snd_nxt : tp->snd_max;
+		tcp_seq seq = (len || (flags & (TH_SYN | TH_FIN))) ? tp->snd_nxt : ack_seq(tp);
 		bool rexmit = SEQ_LT(seq, tp->snd_max) && (len || (flags & (TH_SYN | TH_FIN)));
 		int n = tcp_xmit(tp, seq, (uint32_t)len, flags);
 		if (n < 0)
@@ -549,7 +587,7 @@ void tcp_respond(struct stack *st, const struct tcpcb *tp, uint32_t laddr, uint3
 		uint32_t win = tcp_rcv_space(tp);
 		if (win > (uint32_t)65535 << tp->rcv_scale)
 			win = (uint32_t)65535 << tp->rcv_scale;
-		r.win = (uint16_t)(win >> tp->rcv_scale);
+		r.win = scaled_window(tp, win);
 	}
 	if (tp && (tp->t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) ==
 		  (TF_REQ_TSTMP | TF_RCVD_TSTMP)) {

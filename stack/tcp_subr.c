@@ -162,6 +162,17 @@ uint32_t tcp_new_isn(struct stack *st, uint32_t laddr, uint16_t lport,
 	return (uint32_t)siphash_4tuple(st->isn_key, m0, m1) + (uint32_t)(stack_now(st) / 4);
 }
 
+/* The offset our timestamps carry on a connection: a keyed hash of the two
+ * addresses (as Linux's secure_tcp_ts_off): nothing about the host's
+ * clock leaks, yet successive connections to one peer see one monotonic
+ * clock, so PAWS in the peer's TIME-WAIT accepts a new connection's SYN
+ * (RFC 7323 5.8, RFC 6191). */
+uint32_t tcp_ts_offset(struct stack *st, uint32_t laddr, uint32_t raddr)
+{
+	return (uint32_t)(siphash_4tuple(st->isn_key, (uint64_t)laddr << 32 | raddr,
+					 0x7473u) >> 32);
+}
+
 /* ---- Tables ------------------------------------------------------------ */
 
 static inline unsigned bhash(uint16_t lport)
@@ -548,6 +559,15 @@ uint16_t tcp_mss_for_route(struct stack *st, uint32_t raddr)
 	unsigned mss = st->mtu - IPV4_HLEN - TCP_HLEN;
 
 	return (uint16_t)(mss < TCP_MIN_MSS ? TCP_MIN_MSS : mss);
+}
+
+/* The MSS we announce: the route's, or TCP_MAXSEG when smaller (tcp(7):
+ * set before the connection, it is what the SYN announces). */
+uint16_t tcp_adv_mss(const struct tcpcb *tp)
+{
+	uint16_t mss = tcp_mss_for_route(tp->st, tp->so->raddr);
+
+	return tp->user_mss && tp->user_mss < mss ? tp->user_mss : mss;
 }
 
 /* The largest segment we send: the peer's MSS (536 when it sent none,

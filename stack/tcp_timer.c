@@ -58,8 +58,19 @@ uint64_t tcp_rto_backoff(const struct tcpcb *tp)
 
 void tcp_rexmt_arm(struct tcpcb *tp)
 {
+	uint64_t now = stack_now(tp->st);
+	uint64_t at = now + tcp_rto_backoff(tp);
+
+	/* TCP_USER_TIMEOUT: no later than when the oldest unacknowledged
+	 * data will have waited that long (Linux
+	 * tcp_clamp_rto_to_user_timeout). */
+	if (tp->user_timeout && tp->t_rexmt_start && TCPS_HAVEESTABLISHED(tp->t_state)) {
+		uint64_t limit = tp->t_rexmt_start + tp->user_timeout;
+		if (limit < at)
+			at = limit > now ? limit : now;
+	}
 	tp->t_flags &= ~(TF_PERSIST | TF_TLP);
-	timer_arm(&tp->st->timers, &tp->t_rexmt, stack_now(tp->st) + tcp_rto_backoff(tp));
+	timer_arm(&tp->st->timers, &tp->t_rexmt, at);
 }
 
 /* RFC 8985 7.2 (tail loss probe): when the last ACKs of a flight are lost

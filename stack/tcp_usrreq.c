@@ -148,14 +148,14 @@ static int tcp_open(struct tcpcb *tp, uint32_t addr, uint16_t port)
 	s->rport = port;
 	tcp_ehash_insert(st, tp);
 
-	tp->t_advmss = tcp_mss_for_route(st, addr);
+	tp->t_advmss = tcp_adv_mss(tp);
 	tcp_mss_update(tp, 0);
 	tp->t_rcvmss = tp->t_advmss;
 	tp->request_r_scale = wscale_for(tp);
 	tp->iss = tcp_new_isn(st, s->laddr, s->lport, addr, port);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
 	tp->snd_wl2 = tp->iss;
-	tp->ts_offset = (uint32_t)stack_rand(st);
+	tp->ts_offset = tcp_ts_offset(st, tp->so->laddr, tp->so->raddr);
 	tp->t_rxtshift = 0;
 	tp->t_rexmt_start = 0;
 	tp->t_rto = TCP_RTO_INIT;

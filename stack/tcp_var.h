@@ -157,7 +157,7 @@ struct tcpcb {
 	uint64_t t_rtttime;                     /* when t_rtseq was sent; 0: not timing */
 	tcp_seq t_rtseq;
 	bool t_rtt_valid;                       /* have a sample */
-	uint64_t t_rexmt_start;                 /* first unacknowledged retransmission */
+	uint64_t t_rexmt_start;                 /* when the oldest unacked data was sent */
 	unsigned t_probes;                      /* unanswered persist / keepalive probes */
 
 	/* Timestamps (RFC 7323 3, 5) */
@@ -186,6 +186,8 @@ struct tcpcb {
 	unsigned reass_count;
 	uint32_t reass_bytes;
 	tcp_seq last_ooo_seq;                   /* newest OOO segment, SACK block 1 */
+	struct tcp_sack_block sack_hist[TCP_MAX_SACK];  /* the blocks we sent last */
+	unsigned nsack_hist;
 	bool fin_pending;                       /* a FIN arrived beyond a gap, at fin_seq */
 	tcp_seq fin_seq;
 	unsigned t_quickack;                    /* segments still acked at once */
@@ -281,7 +283,9 @@ int tcp_bind_port(struct tcpcb *tp, uint32_t laddr, uint16_t lport,
 /* MSS to advertise and the largest segment the path allows. */
 uint16_t tcp_mss_for_route(struct stack *st, uint32_t raddr);
 void tcp_mss_update(struct tcpcb *tp, uint16_t peer_mss);
+uint16_t tcp_adv_mss(const struct tcpcb *tp);
 uint32_t tcp_ts_now(const struct tcpcb *tp);
+uint32_t tcp_ts_offset(struct stack *st, uint32_t laddr, uint32_t raddr);
 uint32_t tcp_rcv_space(const struct tcpcb *tp);  /* free receive buffer */
 /* Can the user queue more? Linux sk_stream_is_writeable: the free space
  * is at least half of what is queued. */

@@ -39,6 +39,9 @@ bad_config MTCP_MAC     "${OK[@]}" MTCP_MAC=02:61:01:00:00
 bad_config MTCP_LOG     "${OK[@]}" MTCP_LOG=nonsense
 bad_config MTCP_LOG     "${OK[@]}" MTCP_LOG=arp:loud
 bad_config MTCP_GATEWAY "${OK[@]}" MTCP_GATEWAY=10.61.1.999
+bad_config MTCP_TCP_MSL "${OK[@]}" MTCP_TCP_MSL=0
+bad_config MTCP_TCP_MSL "${OK[@]}" MTCP_TCP_MSL=30s
+bad_config MTCP_TCP_MSL "${OK[@]}" MTCP_TCP_MSL=-1
 
 for sig in TERM INT; do
 	log "SIG$sig stops a running mtcp-echo with status 0 and its counters"

@@ -155,8 +155,12 @@ START_TEST(test_urgent_processed_with_a_zero_window)
 	char buf[64];
 	int small = 1;          /* the minimum receive buffer */
 
-	s = open_conn(&l, &c);
-	ck_assert_int_eq(mtcp_setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	/* Small from the start, so no larger window was ever offered. */
+	l = h_tcp_listen(&h, OUR_PORT, 4);
+	ck_assert_int_eq(mtcp_setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	h_conn_connect(&h, &c, 40000, OUR_PORT, PEER_ISS, NULL);
+	h_expect_none(&h);
+	s = h_tcp_accept(&h, l);
 	/* Fill the buffer. */
 	uint32_t space = tcp_rcv_space(s->tp);
 	static char fill[4096];
