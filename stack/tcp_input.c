@@ -327,7 +327,11 @@ static bool acceptable(const struct tcpcb *tp, const struct seg *sg, uint32_t wn
 	if (span == 0) {
 		if (wnd == 0)
 			return sg->seq == tp->rcv_nxt;
-		return SEQ_LEQ(tp->rcv_nxt, sg->seq) && SEQ_LT(sg->seq, end);
+		/* NOTE: the RFC wants SEG.SEQ < RCV.NXT+RCV.WND; like Linux
+		 * (tcp_sequence) we also take an empty segment exactly at
+		 * the right edge, where a sender that filled the window
+		 * puts its ACKs. */
+		return SEQ_LEQ(tp->rcv_nxt, sg->seq) && SEQ_LEQ(sg->seq, end);
 	}
 	if (wnd == 0)
 		return false;
@@ -431,19 +435,22 @@ static bool ack_input(struct tcpcb *tp, const struct seg *sg, bool *need_output)
 		/* RFC 5681 2: a duplicate ACK carries no data, no SYN/FIN,
 		 * does not move the window, while data is outstanding.
 		 * RFC 6675 2: with SACK, an ACK that SACKs new data is one
-		 * whatever its window says (receivers that autotune move
-		 * their window on every ACK). */
-		bool dup = sg->len == 0 && !(sg->flags & (TH_SYN | TH_FIN)) &&
-			   tp->snd_max != tp->snd_una &&
-			   /* answers to window probes are not (the BSDs) */
-			   wnd != 0 && !(tp->t_flags & TF_PERSIST);
+		 * whatever its window or payload (receivers that autotune
+		 * move their window on every ACK; a two-way transfer's ACKs
+		 * carry data). */
+		bool maybe = !(sg->flags & (TH_SYN | TH_FIN)) && tp->snd_max != tp->snd_una &&
+			     /* answers to window probes are not (the BSDs) */
+			     wnd != 0 && !(tp->t_flags & TF_PERSIST);
 		uint32_t before = tcp_sack_bytes(tp);
 		tcp_sack_update(tp, sg->opt);
-		if (dup && (wnd == tp->snd_wnd || tcp_sack_bytes(tp) > before)) {
+		bool dup = maybe && ((tp->t_flags & TF_SACK_PERMIT) ?
+				     tcp_sack_bytes(tp) > before || (!sg->len && wnd == tp->snd_wnd) :
+				     !sg->len && wnd == tp->snd_wnd);
+		if (dup) {
 			if (tcp_cc_dupack(tp))
 				*need_output = true;
-		} else if (!(tp->t_flags & TF_FASTRECOVERY)) {
-			tp->t_dupacks = 0;
+		} else if (!sg->len && !(tp->t_flags & TF_FASTRECOVERY)) {
+			tp->t_dupacks = 0;      /* a window update breaks the run */
 		}
 	} else {
 		uint32_t acked = ack - tp->snd_una;
@@ -566,7 +573,8 @@ static void data_input(struct tcpcb *tp, const struct seg *sg)
 		tp->rcv_nxt += n;
 		if (had_gap) {
 			reass_pull(tp);
-			tp->t_flags |= TF_ACKNOW;       /* RFC 5681 4.2: a gap filled */
+			/* RFC 5681 4.2: a gap filled */
+			tp->t_flags |= TF_ACKNOW | TF_ACK_NOBATCH;
 		} else if (tp->t_quickack) {
 			tp->t_quickack--;
 			tp->t_flags |= TF_ACKNOW;
@@ -581,7 +589,7 @@ static void data_input(struct tcpcb *tp, const struct seg *sg)
 		sock_wake(tp->so);
 	} else {
 		reass_insert(tp, sg->seq, sg->data, sg->len);
-		tp->t_flags |= TF_ACKNOW;
+		tp->t_flags |= TF_ACKNOW | TF_ACK_NOBATCH;
 	}
 }
 
@@ -726,8 +734,10 @@ static void synchronized_input(struct tcpcb *tp, struct seg *sg)
 			if (pure)
 				tp->t_last_oow_ack = now;
 			if (!(sg->flags & TH_RST)) {
+				/* A duplicate: its ACK tells the sender what
+				 * we hold (RFC 9293 3.10.7.4), at once. */
 				tp->t_flags |= TF_ACKNOW;
-				tcp_output_later(tp);
+				tcp_output(tp);
 			}
 			return;
 		}
@@ -839,8 +849,15 @@ static void synchronized_input(struct tcpcb *tp, struct seg *sg)
 	if (tp->fin_pending && tp->fin_seq == tp->rcv_nxt && !TCPS_HAVERCVDFIN(tp->t_state))
 		fin_input(tp);
 
-	if (need_output || (tp->t_flags & TF_ACKNOW))
+	/* One ACK per batch (MUST-58) - but not for the duplicate ACKs of
+	 * out-of-order data and the ACK of a filled gap: RFC 5681 4.2 wants
+	 * each at once, and the sender's fast retransmit counts them. */
+	if (tp->t_flags & TF_ACK_NOBATCH) {
+		tp->t_flags &= ~TF_ACK_NOBATCH;
+		tcp_output(tp);
+	} else if (need_output || (tp->t_flags & TF_ACKNOW)) {
 		tcp_output_later(tp);
+	}
 }
 
 /* TIME-WAIT and a new SYN for the same 4-tuple (RFC 9293 MAY-2, RFC 6191):

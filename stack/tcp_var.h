@@ -88,6 +88,7 @@ extern const char *const tcp_state_names[];
 					   retransmit, partial ACK) */
 #define TF_TLP          0x800000u       /* t_rexmt runs as the tail loss probe timer */
 #define TF_TLP_SENT     0x1000000u      /* a probe is out; no other until new data is acked */
+#define TF_ACK_NOBATCH  0x2000000u      /* this ACK goes now, not at the end of the batch */
 
 /* A byte ring: the send buffer (first byte at snd_una) and the receive
  * buffer (first byte is the next one the user reads). Allocated on first
