@@ -153,10 +153,13 @@ bool tcp_cc_recovery_ack(struct tcpcb *tp, tcp_seq ack, uint32_t acked)
 	uint32_t mss = tp->t_maxseg;
 
 	if (SEQ_GEQ(ack, tp->snd_recover)) {
-		/* RFC 6582 3.2 step 3, full acknowledgment: deflate to
-		 * min(ssthresh, FlightSize + SMSS). */
-		uint32_t flight = tp->snd_max - ack;
-		tp->snd_cwnd = tp->snd_ssthresh < flight + mss ? tp->snd_ssthresh : flight + mss;
+		/* RFC 6582 3.2 step 3, full acknowledgment: cwnd = ssthresh
+		 * (the RFC's second option, and where Linux's PRR ends).
+		 * NOTE: the first option, min(ssthresh, FlightSize + SMSS),
+		 * leaves one segment when the full ACK empties the pipe, and
+		 * a receiver then holds its ACK for the delayed-ACK timer. */
+		(void)mss;
+		tp->snd_cwnd = tp->snd_ssthresh;
 		tp->t_flags &= ~TF_FASTRECOVERY;
 		tp->t_dupacks = 0;
 		return false;

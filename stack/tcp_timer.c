@@ -86,7 +86,7 @@ bool tcp_tlp_eligible(const struct tcpcb *tp)
 {
 	return (tp->t_flags & TF_SACK_PERMIT) && tp->t_rtt_valid && !tp->t_rxtshift &&
 	       !(tp->t_flags & (TF_LOSS_RECOVERY | TF_TLP_SENT | TF_PERSIST)) &&
-	       (tp->t_state == TCPS_ESTABLISHED || tp->t_state == TCPS_CLOSE_WAIT);
+	       TCPS_HAVEESTABLISHED(tp->t_state) && tp->t_state != TCPS_TIME_WAIT;
 }
 
 void tcp_rexmt_arm_or_probe(struct tcpcb *tp)

@@ -246,7 +246,11 @@ static bool serve_udp(struct mtcp_sock *s, enum service svc, unsigned *line)
 			r = mtcp_sendto(s, buf, (size_t)n, 0, &from);
 			break;
 		case CHARGEN: {
-			size_t len = chargen_fill(buf, rng() % (CHARGEN_MAX + 1), line);
+			/* A random length, but never cutting a CR LF in two. */
+			size_t len = rng() % (CHARGEN_MAX + 1);
+			if (len % (CHARGEN_LINE + 2) == CHARGEN_LINE + 1)
+				len--;
+			len = chargen_fill(buf, len, line);
 			r = mtcp_sendto(s, buf, len, 0, &from);
 			break;
 		}
