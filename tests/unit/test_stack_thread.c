@@ -106,6 +106,78 @@ START_TEST(test_blocking_echo_between_threaded_stacks)
 }
 END_TEST
 
+/* B's side of a TCP transfer: accept, read and check every byte until
+ * EOF, answer with the count, close. */
+struct tcp_sink_arg { struct mtcp_sock *l; size_t want; };
+
+static void *tcp_sink(void *p)
+{
+	struct tcp_sink_arg *t = p;
+	struct mtcp_sock *c;
+	static uint8_t buf[65536];
+	size_t got = 0;
+	ssize_t n;
+
+	if (mtcp_accept(t->l, NULL, &c) < 0)
+		return (void *)(intptr_t)-EIO;
+	while ((n = mtcp_recvfrom(c, buf, sizeof(buf), 0, NULL)) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != (uint8_t)((got + (size_t)i) * 7 + 3))
+				return (void *)(intptr_t)-EBADMSG;
+		got += (size_t)n;
+	}
+	if (n < 0 || got != t->want)
+		return (void *)(intptr_t)-EPROTO;
+	uint64_t v = got;
+	if (mtcp_sendto(c, &v, sizeof(v), 0, NULL) != sizeof(v))
+		return (void *)(intptr_t)-EIO;
+	mtcp_close(c);
+	return NULL;
+}
+
+/* Blocking TCP between two threaded stacks: connect, accept, send that
+ * blocks on a full buffer, recv, shutdown, a lingering close - the stack
+ * thread and two application threads under the lock (make tsan). */
+START_TEST(test_blocking_tcp_transfer_between_threaded_stacks)
+{
+	enum { TOTAL = 4 << 20 };
+	struct mtcp_sock *l, *c;
+	struct sockaddr_in any = sin_of(0, 80), to = sin_of(B_IP, 80);
+	struct tcp_sink_arg arg;
+	struct linger lg = { 1, 5 };
+	pthread_t th;
+	static uint8_t buf[100000];
+
+	ck_assert_int_eq(mtcp_socket(b, SOCK_STREAM, &l), 0);
+	ck_assert_int_eq(mtcp_bind(l, &any), 0);
+	ck_assert_int_eq(mtcp_listen(l, 4), 0);
+	arg = (struct tcp_sink_arg){ l, TOTAL };
+	ck_assert_int_eq(pthread_create(&th, NULL, tcp_sink, &arg), 0);
+
+	ck_assert_int_eq(mtcp_socket(a, SOCK_STREAM, &c), 0);
+	ck_assert_int_eq(mtcp_connect(c, (struct sockaddr *)&to, sizeof(to)), 0);
+	for (size_t sent = 0; sent < TOTAL;) {
+		size_t n = TOTAL - sent < sizeof(buf) ? TOTAL - sent : sizeof(buf);
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (uint8_t)((sent + i) * 7 + 3);
+		ssize_t r = mtcp_sendto(c, buf, n, 0, NULL);
+		ck_assert_msg(r > 0, "send: %zd", r);
+		sent += (size_t)r;
+	}
+	ck_assert_int_eq(mtcp_shutdown(c, SHUT_WR), 0);
+	uint64_t v = 0;
+	ck_assert_int_eq(mtcp_recvfrom(c, &v, sizeof(v), MSG_WAITALL, NULL), sizeof(v));
+	ck_assert_uint_eq(v, TOTAL);
+	ck_assert_int_eq(mtcp_recvfrom(c, buf, 1, 0, NULL), 0);       /* EOF */
+	void *ret;
+	pthread_join(th, &ret);
+	ck_assert_msg(ret == NULL, "sink thread failed: %d", (int)(intptr_t)ret);
+	ck_assert_int_eq(mtcp_setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	mtcp_close(c);
+	mtcp_close(l);
+}
+END_TEST
+
 static void *close_later(void *p)
 {
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
@@ -147,6 +219,7 @@ static Suite *stack_thread_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_blocking_echo_between_threaded_stacks);
 	tcase_add_test(tc, test_stop_wakes_blocked_receiver);
+	tcase_add_test(tc, test_blocking_tcp_transfer_between_threaded_stacks);
 	suite_add_tcase(s, tc);
 	return s;
 }
