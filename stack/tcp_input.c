@@ -479,6 +479,7 @@ static bool ack_input(struct tcpcb *tp, const struct seg *sg, bool *need_output)
 
 		bool finacked = false;
 		bool was_writeable = tcp_writeable(tp);
+		tcp_snd_autotune(tp);
 		if (acked > tp->snd.len) {
 			/* Past the last byte: our FIN (sent once at least, even
 			 * if a timeout since has us sending it again). */

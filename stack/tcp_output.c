@@ -470,7 +470,11 @@ int tcp_output(struct tcpcb *tp)
 		if (!send) {
 			/* Data waits on a closed window: make sure someone
 			 * will probe it (RFC 9293 3.8.6.1, MUST-35). */
-			if (data > off && !timer_armed(&tp->t_rexmt) && tp->snd_wnd == 0) {
+			/* The same for data held back by a small window (sender
+			 * SWS avoidance): the persist timer is the override
+			 * timeout of RFC 1122 4.2.3.4 / RFC 9293 3.8.6.2.1, so a
+			 * lost window update cannot stall us (the BSDs). */
+			if (data > off && !timer_armed(&tp->t_rexmt)) {
 				tp->t_rxtshift = 0;
 				tcp_setpersist(tp);
 			}

@@ -539,6 +539,23 @@ uint32_t tcp_ts_now(const struct tcpcb *tp)
 	return (uint32_t)(stack_now(tp->st) / USEC_PER_MSEC) + tp->ts_offset;
 }
 
+/* Send buffer autotuning (Linux's tcp_sndbuf_expand, simplified): until
+ * the user sets SO_SNDBUF, the buffer may hold about two windows' worth -
+ * twice the larger of cwnd and the peer's window, at least 64 KiB, at
+ * most tcp_wmem[2] - so a peer that stops reading does not pin 4 MiB. */
+void tcp_snd_autotune(struct tcpcb *tp)
+{
+	if (tp->t_flags & TF_SNDBUF_LOCK)
+		return;
+	uint64_t want = 2 * (uint64_t)(tp->snd_cwnd > tp->snd_wnd ? tp->snd_cwnd : tp->snd_wnd);
+	if (want < 65536)
+		want = 65536;
+	if (want > TCP_SNDBUF_MAX)
+		want = TCP_SNDBUF_MAX;
+	if (want > tp->snd.limit || tp->snd.len <= want)
+		tp->snd.limit = (uint32_t)want;
+}
+
 bool tcp_writeable(const struct tcpcb *tp)
 {
 	uint32_t space = ring_space(&tp->snd);

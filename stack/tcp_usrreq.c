@@ -263,6 +263,7 @@ ssize_t tcp_usr_send(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 		}
 		if (copied == total && total)
 			break;
+		tcp_snd_autotune(tp);
 		uint32_t want = total - copied > UINT32_MAX ? UINT32_MAX : (uint32_t)(total - copied);
 		uint32_t n = ring_space(&tp->snd) ? ring_write_iov(&tp->snd, msg->msg_iov,
 					(size_t)msg->msg_iovlen, &idx, &off, want) : 0;

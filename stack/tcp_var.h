@@ -291,6 +291,7 @@ uint32_t tcp_rcv_space(const struct tcpcb *tp);  /* free receive buffer */
 /* Can the user queue more? Linux sk_stream_is_writeable: the free space
  * is at least half of what is queued. */
 bool tcp_writeable(const struct tcpcb *tp);
+void tcp_snd_autotune(struct tcpcb *tp);
 /* A child of listener lp for a SYN from raddr:rport to laddr:lport. */
 struct tcpcb *tcp_new_child(struct tcpcb *lp, uint32_t laddr, uint16_t lport,
 			    uint32_t raddr, uint16_t rport);
