@@ -612,3 +612,26 @@ CHILD
 	log "PASS"
 	exit 0
 fi
+
+# ---------------------------------------------------------------- TCP client
+
+# tcpc NAME SECS MODE ARGS...: run tcpc.py (the kernel's side of the TCP
+# service tests) in $NS for at most SECS (it stops itself then; timeout(1)
+# is the backstop), output in NAME.log and logged; its "RESULT mode bytes
+# secs MB/s" line goes to $RES.
+tcpc() {
+	local name=$1 secs=$2; shift 2
+	local out=$TMP_DIR/$name.log rc
+	echo "[$(_ts)] \$ ip netns exec $NS python3 tcpc.py $*"
+	ip netns exec "$NS" timeout -k 5 $((secs + 10)) python3 "$LIB_DIR/tcpc.py" "$@" "$secs" \
+		>"$out" 2>&1
+	rc=$?
+	sed 's/^/    | /' "$out"
+	[ $rc -eq 0 ] || echo "    (exit $rc)"
+	RES=$(grep '^RESULT ' "$out" | tail -n 1)
+	return $rc
+}
+# rate_of: "N MB/s (B bytes in S s)" from the last RESULT line
+rate_of() { awk '{printf "%s MB/s (%d bytes in %s s)", $5, $3, $4}' <<<"$RES"; }
+# stat_delta NAME BEFORE: the growth of counter NAME since BEFORE (echo_stats first)
+stat_delta() { echo $(($(stat_get "$1") - $2)); }
