@@ -186,6 +186,13 @@ int sock_wait(struct mtcp_sock *s, uint64_t deadline)
 	return rc;
 }
 
+int sock_wait_timeo(struct mtcp_sock *s, uint64_t timeout, uint64_t *deadline)
+{
+	if (!*deadline)
+		*deadline = sock_deadline(timeout);
+	return sock_wait(s, *deadline);
+}
+
 static int check_sin(const struct sockaddr *a, socklen_t len, bool allow_unspec)
 {
 	if (len < sizeof(sa_family_t))

@@ -71,6 +71,10 @@ uint64_t sock_deadline(uint64_t timeout);
 /* Sleep until woken, the deadline (TIME_NEVER: none) or the stack stops.
  * 0, -ETIMEDOUT or -ESHUTDOWN. Lock held on entry and return. */
 int sock_wait(struct mtcp_sock *s, uint64_t deadline);
+/* sock_wait for a blocking call with a timeout (SO_RCVTIMEO/SO_SNDTIMEO):
+ * *deadline starts at 0 and is fixed from timeout on the first wait, so
+ * the timeout covers the whole call. */
+int sock_wait_timeo(struct mtcp_sock *s, uint64_t timeout, uint64_t *deadline);
 
 /* udp.c */
 /* bind(2) (user: true) or an automatic bind to an ephemeral port. */

@@ -354,6 +354,19 @@ static void tcb_defaults(struct tcpcb *tp)
 	tcp_timers_init(tp);
 }
 
+/* The options a user sets on a control block (kept over a disconnect,
+ * inherited by a listener's children). */
+static void copy_user_opts(struct tcpcb *dst, const struct tcpcb *src)
+{
+	dst->keepidle = src->keepidle;
+	dst->keepintvl = src->keepintvl;
+	dst->keepcnt = src->keepcnt;
+	dst->user_timeout = src->user_timeout;
+	dst->user_mss = src->user_mss;
+	dst->snd.limit = src->snd.limit;
+	dst->rcv.limit = src->rcv.limit;
+}
+
 void tcp_reinit(struct tcpcb *tp)
 {
 	struct tcpcb keep = *tp;
@@ -366,13 +379,7 @@ void tcp_reinit(struct tcpcb *tp)
 	tp->in_bhash = keep.in_bhash;
 	tcb_defaults(tp);
 	tp->t_flags |= keep.t_flags & user_flags;
-	tp->keepidle = keep.keepidle;
-	tp->keepintvl = keep.keepintvl;
-	tp->keepcnt = keep.keepcnt;
-	tp->user_timeout = keep.user_timeout;
-	tp->user_mss = keep.user_mss;
-	tp->snd.limit = keep.snd.limit;
-	tp->rcv.limit = keep.rcv.limit;
+	copy_user_opts(tp, &keep);
 }
 
 int tcp_attach(struct mtcp_sock *s)
@@ -635,13 +642,7 @@ struct tcpcb *tcp_new_child(struct tcpcb *lp, uint32_t laddr, uint16_t lport,
 	tp->t_flags = (lp->t_flags & (TF_NODELAY | TF_CORK | TF_REQ_SCALE | TF_REQ_TSTMP |
 				      TF_SACK_REQ | TF_RCVBUF_LOCK | TF_SNDBUF_LOCK)) |
 		      TF_PASSIVE;
-	tp->keepidle = lp->keepidle;
-	tp->keepintvl = lp->keepintvl;
-	tp->keepcnt = lp->keepcnt;
-	tp->user_timeout = lp->user_timeout;
-	tp->user_mss = lp->user_mss;
-	tp->snd.limit = lp->snd.limit;
-	tp->rcv.limit = lp->rcv.limit;
+	copy_user_opts(tp, lp);
 
 	s->laddr = laddr;
 	s->lport = lport;

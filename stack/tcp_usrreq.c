@@ -85,7 +85,6 @@ int tcp_usr_accept(struct mtcp_sock *s, struct sockaddr_in *peer, struct mtcp_so
 {
 	struct tcpcb *tp = s->tp;
 	uint64_t deadline = 0;
-	bool have_deadline = false;
 	int rc;
 
 	for (;;) {
@@ -108,11 +107,7 @@ int tcp_usr_accept(struct mtcp_sock *s, struct sockaddr_in *peer, struct mtcp_so
 		}
 		if (s->nonblock)
 			return -EAGAIN;
-		if (!have_deadline) {
-			deadline = sock_deadline(s->rcvtimeo);
-			have_deadline = true;
-		}
-		rc = sock_wait(s, deadline);
+		rc = sock_wait_timeo(s, s->rcvtimeo, &deadline);
 		if (rc == -ETIMEDOUT)
 			return -EAGAIN;
 		if (rc < 0)
@@ -229,7 +224,6 @@ ssize_t tcp_usr_send(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 {
 	struct tcpcb *tp = s->tp;
 	uint64_t deadline = 0;
-	bool have_deadline = false;
 	size_t total = 0, idx = 0, off = 0;
 	size_t copied = 0;
 	int rc;
@@ -246,11 +240,7 @@ ssize_t tcp_usr_send(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 			goto pipe;
 		if (nonblock)
 			return -EAGAIN;
-		if (!have_deadline) {
-			deadline = sock_deadline(s->sndtimeo);
-			have_deadline = true;
-		}
-		if ((rc = sock_wait(s, deadline)) < 0)
+		if ((rc = sock_wait_timeo(s, s->sndtimeo, &deadline)) < 0)
 			return rc == -ETIMEDOUT ? -EAGAIN : rc;
 	}
 
@@ -288,11 +278,7 @@ ssize_t tcp_usr_send(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 		/* The buffer is full. */
 		if (nonblock)
 			return copied ? (ssize_t)copied : -EAGAIN;
-		if (!have_deadline) {
-			deadline = sock_deadline(s->sndtimeo);
-			have_deadline = true;
-		}
-		rc = sock_wait(s, deadline);
+		rc = sock_wait_timeo(s, s->sndtimeo, &deadline);
 		if (rc < 0) {
 			if (copied)
 				return (ssize_t)copied;
@@ -332,7 +318,6 @@ ssize_t tcp_usr_recv(struct mtcp_sock *s, struct msghdr *msg, int flags)
 {
 	struct tcpcb *tp = s->tp;
 	uint64_t deadline = 0;
-	bool have_deadline = false;
 	size_t total = 0, copied = 0;
 	int rc;
 
@@ -431,11 +416,7 @@ ssize_t tcp_usr_recv(struct mtcp_sock *s, struct msghdr *msg, int flags)
 			if (nonblock)
 				return -EAGAIN;
 		}
-		if (!have_deadline) {
-			deadline = sock_deadline(s->rcvtimeo);
-			have_deadline = true;
-		}
-		rc = sock_wait(s, deadline);
+		rc = sock_wait_timeo(s, s->rcvtimeo, &deadline);
 		if (rc < 0) {
 			if (copied)
 				break;

@@ -231,8 +231,7 @@ ssize_t udp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 
 ssize_t udp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags)
 {
-	uint64_t deadline = TIME_NEVER;
-	bool have_deadline = false;
+	uint64_t deadline = 0;
 	int rc;
 
 	if (flags & MSG_OOB)
@@ -281,11 +280,7 @@ ssize_t udp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags)
 			return -EBADF;
 		if (s->nonblock || (flags & MSG_DONTWAIT))
 			return -EAGAIN;
-		if (!have_deadline) {
-			deadline = sock_deadline(s->rcvtimeo);
-			have_deadline = true;
-		}
-		rc = sock_wait(s, deadline);
+		rc = sock_wait_timeo(s, s->rcvtimeo, &deadline);
 		if (rc == -ETIMEDOUT)
 			return -EAGAIN;         /* SO_RCVTIMEO expiry is EAGAIN */
 		if (rc < 0)
