@@ -123,8 +123,10 @@ void ipv4_input(struct stack *st, const uint8_t *buf, size_t len, bool link_bcas
 	}
 	/* RFC 1122 3.2.1.3: a source that cannot be a host is discarded. */
 	uint32_t src = pkt.ip.src;
+	/* 0/8 ("this network") only as a source of a broadcast (a host
+	 * that does not know its address yet, as in DHCP), as Linux. */
 	if (ipv4_is_bcast(st, src) || ipv4_is_multicast(src) || (src >> 24) == 127 ||
-	    (src >> 28) == 0xf) {
+	    (src >> 28) == 0xf || ((src >> 24) == 0 && !ipv4_is_bcast(st, pkt.ip.dst))) {
 		stack_drop(st, DROP_IP_BAD_SRC);
 		return;
 	}

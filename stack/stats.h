@@ -27,7 +27,7 @@
 	X(IP_BAD_LEN,           "IPv4 total length or fragment length inconsistent") \
 	X(IP_BAD_CSUM,          "IPv4 header checksum mismatch") \
 	X(IP_BAD_OPTIONS,       "IPv4 options malformed") \
-	X(IP_BAD_SRC,           "IPv4 source is broadcast, multicast or ours") \
+	X(IP_BAD_SRC,           "IPv4 source is broadcast, multicast, loopback, class E or 0/8") \
 	X(IP_NOT_FOR_US,        "IPv4 destination is not ours (no forwarding)") \
 	X(IP_SOURCE_ROUTE,      "IPv4 datagram with a source route option (RFC 7126 4.3)") \
 	X(IP_UNKNOWN_PROTO,     "no handler for the IPv4 protocol") \

@@ -97,6 +97,7 @@ static void established(struct tcpcb *tp, const struct seg *sg)
 		tp->t_rto = TCP_RTO_AFTER_SYN_LOSS;
 	tp->t_rtttime = 0;
 	tp->t_rxtshift = 0;
+	tp->t_backoff = 0;
 	tp->t_rexmt_start = 0;
 	tcp_rexmt_stop(tp);
 	tcp_cc_init(tp);
@@ -499,7 +500,8 @@ static bool ack_input(struct tcpcb *tp, const struct seg *sg, bool *need_output)
 		tcp_sack_update(tp, sg->opt);
 
 		/* RFC 6298 5.2 / 5.3: stop the timer when all is acked,
-		 * restart it otherwise; the backoff ends with new data acked. */
+		 * restart it otherwise. The retry count starts again; the
+		 * backoff stays until a valid RTT sample (5.7, MUST-19). */
 		tp->t_rxtshift = 0;
 		/* The oldest unacknowledged data is now (about) this old:
 		 * TCP_USER_TIMEOUT counts from here. */
@@ -549,6 +551,7 @@ static bool ack_input(struct tcpcb *tp, const struct seg *sg, bool *need_output)
 			/* The window opened: the persist timer's work is done. */
 			tcp_rexmt_stop(tp);
 			tp->t_rxtshift = 0;
+			tp->t_backoff = 0;
 			tp->t_probes = 0;
 			if (tp->snd_una != tp->snd_max)
 				tcp_rexmt_arm(tp);
@@ -967,6 +970,10 @@ static void tcp_err(struct stack *st, int err, bool hard, const struct ipv4_repr
 		stack_drop(st, DROP_ICMP_IGNORED);
 		return;
 	}
+	/* RFC 9293 MUST-56: Parameter Problem is soft for TCP (UDP reports
+	 * it as EPROTO, as Linux does). */
+	if (err == EPROTO)
+		hard = false;
 	if (hard && (tp->t_state == TCPS_SYN_SENT || tp->t_state == TCPS_SYN_RECEIVED)) {
 		tcp_drop(tp, err, false);
 		return;

@@ -409,7 +409,7 @@ int tcp_output(struct tcpcb *tp)
 			len = 0;
 			if (win == 0 && !(flags & TH_SYN)) {
 				tcp_rexmt_stop(tp);
-				tp->t_rxtshift = 0;
+				tp->t_rxtshift = tp->t_backoff = 0;
 				tp->snd_nxt = tp->snd_una;
 				off = 0;
 			}
@@ -475,7 +475,7 @@ int tcp_output(struct tcpcb *tp)
 			 * timeout of RFC 1122 4.2.3.4 / RFC 9293 3.8.6.2.1, so a
 			 * lost window update cannot stall us (the BSDs). */
 			if (data > off && !timer_armed(&tp->t_rexmt)) {
-				tp->t_rxtshift = 0;
+				tp->t_rxtshift = tp->t_backoff = 0;
 				tcp_setpersist(tp);
 			}
 			break;

@@ -43,7 +43,9 @@ void tcp_rtt_sample(struct tcpcb *tp, uint64_t rtt)
 	if (rto > TCP_RTO_MAX)
 		rto = TCP_RTO_MAX;
 	tp->t_rto = rto;
-	/* RFC 6298 5.7's caveat ends once a sample is taken. */
+	/* A valid measurement ends the backoff (RFC 6298 5.7; Linux resets
+	 * icsk_backoff only here). */
+	tp->t_backoff = 0;
 }
 
 /* RFC 6298 5.5: the timer backs off by doubling, up to the maximum. */
@@ -51,7 +53,7 @@ uint64_t tcp_rto_backoff(const struct tcpcb *tp)
 {
 	uint64_t rto = tp->t_rto;
 
-	for (unsigned i = 0; i < tp->t_rxtshift && rto < TCP_RTO_MAX; i++)
+	for (unsigned i = 0; i < tp->t_backoff && rto < TCP_RTO_MAX; i++)
 		rto *= 2;
 	return rto > TCP_RTO_MAX ? TCP_RTO_MAX : rto;
 }
@@ -189,8 +191,10 @@ static void tcp_timer_rexmt(struct stack *st, struct timer *t)
 		tp->t_flags |= TF_FORCE;
 		tcp_output(tp);
 		tp->t_flags &= ~TF_FORCE;
-		if (tp->t_rxtshift < TCP_MAXRXTSHIFT)
+		if (tp->t_rxtshift < TCP_MAXRXTSHIFT) {
 			tp->t_rxtshift++;
+			tp->t_backoff++;
+		}
 		tcp_setpersist(tp);
 		return;
 	}
@@ -210,6 +214,8 @@ static void tcp_timer_rexmt(struct stack *st, struct timer *t)
 		return;
 	}
 	tp->t_rxtshift++;
+	if (tp->t_backoff < 16)
+		tp->t_backoff++;
 	st->stats.tcp_timeouts++;
 	/* RFC 1122 4.2.3.5 R1 (RFC 9293 MUST-20): past 3 retransmissions
 	 * the path is suspect: negative advice to IP (the next hop's ARP

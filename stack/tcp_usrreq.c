@@ -152,6 +152,7 @@ static int tcp_open(struct tcpcb *tp, uint32_t addr, uint16_t port)
 	tp->snd_wl2 = tp->iss;
 	tp->ts_offset = tcp_ts_offset(st, tp->so->laddr, tp->so->raddr);
 	tp->t_rxtshift = 0;
+	tp->t_backoff = 0;
 	tp->t_rexmt_start = 0;
 	tp->t_rto = TCP_RTO_INIT;
 	tp->t_rtt_valid = false;
@@ -719,7 +720,7 @@ static void fill_info(const struct tcpcb *tp, struct tcp_info *ti)
 	memset(ti, 0, sizeof(*ti));
 	ti->tcpi_state = linux_state[tp->t_state];
 	ti->tcpi_retransmits = (uint8_t)tp->t_rxtshift;
-	ti->tcpi_backoff = (uint8_t)tp->t_rxtshift;
+	ti->tcpi_backoff = (uint8_t)tp->t_backoff;
 	if ((tp->t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) == (TF_REQ_TSTMP | TF_RCVD_TSTMP))
 		ti->tcpi_options |= TCPI_OPT_TIMESTAMPS;
 	if (tp->t_flags & TF_SACK_PERMIT)

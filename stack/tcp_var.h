@@ -154,7 +154,9 @@ struct tcpcb {
 	/* Round-trip time (RFC 6298), all microseconds */
 	uint64_t t_srtt, t_rttvar;
 	uint64_t t_rto;                         /* current, before backoff */
-	unsigned t_rxtshift;                    /* retransmissions of snd_una */
+	unsigned t_rxtshift;                    /* retransmissions of snd_una (R1/R2) */
+	unsigned t_backoff;                     /* RTO doublings: kept until a valid RTT
+						   sample (RFC 6298 5.7, MUST-19) */
 	uint64_t t_rtttime;                     /* when t_rtseq was sent; 0: not timing */
 	tcp_seq t_rtseq;
 	bool t_rtt_valid;                       /* have a sample */

@@ -1003,8 +1003,10 @@ START_TEST(test_rto_from_a_huge_rtt_sample_is_clamped_to_120s)
 }
 END_TEST
 
-/* RFC 6298 3 (Karn): an ACK of a retransmitted segment gives no sample.
- * Timed from the first transmission it would have said 250 ms. */
+/* RFC 6298 3 (Karn): an ACK of a retransmitted segment gives no sample
+ * (timed from the first transmission it would have said 250 ms), so the
+ * backed-off RTO stays (RFC 6298 5.7, RFC 9293 MUST-19; Linux resets the
+ * backoff only on a valid sample): the next segment waits 400 ms. */
 START_TEST(test_karn_no_rtt_sample_from_a_retransmitted_segment)
 {
 	open_conn(NULL);
@@ -1017,10 +1019,10 @@ START_TEST(test_karn_no_rtt_sample_from_a_retransmitted_segment)
 	peer_ack(data0() + 100);
 	struct tcp_info after = tcpinfo();
 	ck_assert_uint_eq(after.tcpi_rtt, before.tcpi_rtt);
-	ck_assert_uint_eq(after.tcpi_rto, 200000);
+	ck_assert_uint_eq(after.tcpi_rto, 400000);
 	app_send(100);
 	expect_data(100);
-	check_at(expect_after(200 * MSEC, "the next retransmission"), data0() + 100, 100,
+	check_at(expect_after(400 * MSEC, "the next retransmission"), data0() + 100, 100,
 		 "the next retransmission");
 }
 END_TEST
