@@ -722,13 +722,97 @@ const struct frame *h_conn_expect_data(struct harness *h, struct h_conn *c, uint
 
 /* --- TCP: the socket side --- */
 
-struct mtcp_sock *h_tcp_listen(struct harness *h, uint16_t port, int backlog)
+struct mtcp_sock *h_tcp_socket(struct harness *h)
 {
 	struct mtcp_sock *s;
-	struct sockaddr_in a = h_sin(0, port);
 
 	ck_assert_int_eq(mtcp_socket(h->st, SOCK_STREAM, &s), 0);
 	mtcp_set_nonblock(s, true);
+	return s;
+}
+
+int h_sock_connect(struct mtcp_sock *s, uint32_t addr, uint16_t port)
+{
+	struct sockaddr_in a = h_sin(addr, port);
+
+	return mtcp_connect(s, (const struct sockaddr *)&a, sizeof(a));
+}
+
+void h_sock_set_int(struct mtcp_sock *s, int level, int name, int v)
+{
+	ck_assert_int_eq(mtcp_setsockopt(s, level, name, &v, sizeof(v)), 0);
+}
+
+int h_sock_get_int(struct mtcp_sock *s, int level, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	ck_assert_int_eq(mtcp_getsockopt(s, level, name, &v, &len), 0);
+	ck_assert_uint_eq(len, sizeof(v));
+	return v;
+}
+
+int h_sock_error(struct mtcp_sock *s)
+{
+	return h_sock_get_int(s, SOL_SOCKET, SO_ERROR);
+}
+
+struct tcp_info h_tcp_info(struct mtcp_sock *s)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0xee, sizeof(ti));
+	ck_assert_int_eq(mtcp_getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	return ti;
+}
+
+void h_sock_linger0(struct mtcp_sock *s)
+{
+	struct linger lg = { 1, 0 };
+
+	ck_assert_int_eq(mtcp_setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+}
+
+void h_tcp_abort(struct harness *h, struct mtcp_sock *s)
+{
+	h_sock_linger0(s);
+	mtcp_close(s);
+	h_drain(h);
+}
+
+void h_tcp_close_last(struct harness *h, struct mtcp_sock *s)
+{
+	mtcp_close(s);
+	h_drain(h);
+	ck_assert_msg(h->st->tcp_pcbs == 0, "%u TCP control blocks left", h->st->tcp_pcbs);
+}
+
+void h_conn_rst(struct harness *h, struct h_conn *c)
+{
+	h_conn_send_ex(h, c, c->snd_nxt, TH_RST, NULL, NULL, 0);
+}
+
+uint64_t h_advance_until_tcp(struct harness *h, struct frame *f, uint64_t max, const char *what)
+{
+	uint64_t start = h->now;
+
+	for (int i = 0; !h_next_tcp(h, f); i++) {
+		uint64_t at = mtcp_stack_poll_at(h->st);
+		ck_assert_msg(i < 100000 && at != TIME_NEVER && at <= start + max,
+			      "%s: the stack sent nothing within %llu us", what,
+			      (unsigned long long)max);
+		h_advance(h, at > h->now ? at - h->now : 0);
+	}
+	return h->now - start;
+}
+
+struct mtcp_sock *h_tcp_listen(struct harness *h, uint16_t port, int backlog)
+{
+	struct mtcp_sock *s = h_tcp_socket(h);
+	struct sockaddr_in a = h_sin(0, port);
+
 	ck_assert_int_eq(mtcp_bind(s, &a), 0);
 	ck_assert_int_eq(mtcp_listen(s, backlog), 0);
 	return s;
@@ -749,17 +833,14 @@ struct mtcp_sock *h_tcp_accept(struct harness *h, struct mtcp_sock *l)
 
 struct mtcp_sock *h_tcp_connect(struct harness *h, uint16_t lport, uint16_t rport)
 {
-	struct mtcp_sock *s;
-	struct sockaddr_in to = h_sin(PEER_IP, rport);
+	struct mtcp_sock *s = h_tcp_socket(h);
 	int rc;
 
-	ck_assert_int_eq(mtcp_socket(h->st, SOCK_STREAM, &s), 0);
-	mtcp_set_nonblock(s, true);
 	if (lport) {
 		struct sockaddr_in a = h_sin(0, lport);
 		ck_assert_int_eq(mtcp_bind(s, &a), 0);
 	}
-	rc = mtcp_connect(s, (const struct sockaddr *)&to, sizeof(to));
+	rc = h_sock_connect(s, PEER_IP, rport);
 	ck_assert_msg(rc == -EINPROGRESS, "non-blocking connect: %d (%s), expected "
 		      "-EINPROGRESS", rc, strerror(-rc));
 	return s;

@@ -39,6 +39,8 @@
 #include "wire/tcp.h"
 #include "wire/udp.h"
 
+#include <netinet/tcp.h>
+
 #define STACK_IP        0x0a3d0002u     /* 10.61.0.2 */
 #define PEER_IP         0x0a3d0001u     /* 10.61.0.1 */
 #define OTHER_IP        0x0a3d0003u     /* 10.61.0.3: on the link, silent */
@@ -263,5 +265,29 @@ struct mtcp_sock *h_tcp_accept(struct harness *h, struct mtcp_sock *l);
  * PEER_IP:rport: asserts mtcp_connect says -EINPROGRESS. Its SYN is the
  * next TCP segment (see h_conn_from_syn). */
 struct mtcp_sock *h_tcp_connect(struct harness *h, uint16_t lport, uint16_t rport);
+/* A new TCP socket on the stack, non-blocking. */
+struct mtcp_sock *h_tcp_socket(struct harness *h);
+/* mtcp_connect to addr:port; returns its result. */
+int h_sock_connect(struct mtcp_sock *s, uint32_t addr, uint16_t port);
+/* Set an int option (asserting success) / read one (asserting success and
+ * an int-sized result). */
+void h_sock_set_int(struct mtcp_sock *s, int level, int name, int v);
+int h_sock_get_int(struct mtcp_sock *s, int level, int name);
+/* SO_ERROR: the pending error, reported once. */
+int h_sock_error(struct mtcp_sock *s);
+/* getsockopt(TCP_INFO), asserting success. */
+struct tcp_info h_tcp_info(struct mtcp_sock *s);
+/* SO_LINGER {1, 0}: close resets the connection. */
+void h_sock_linger0(struct mtcp_sock *s);
+/* Reset and close s (SO_LINGER 0), discarding what the stack sent. */
+void h_tcp_abort(struct harness *h, struct mtcp_sock *s);
+/* Close s (the last socket), discard what the stack sent, and assert no
+ * TCP control block is left. */
+void h_tcp_close_last(struct harness *h, struct mtcp_sock *s);
+/* The peer resets connection c (RST at its snd_nxt). */
+void h_conn_rst(struct harness *h, struct h_conn *c);
+/* Advance to the stack's next timers, again and again, until it sends a
+ * TCP segment (into *f); returns how long that took. Fails after max. */
+uint64_t h_advance_until_tcp(struct harness *h, struct frame *f, uint64_t max, const char *what);
 
 #endif

@@ -43,49 +43,10 @@ static unsigned pcbs(void)
 	return h.st->tcp_pcbs;
 }
 
-static void set_int(struct mtcp_sock *s, int level, int name, int v)
-{
-	ck_assert_int_eq(mtcp_setsockopt(s, level, name, &v, sizeof(v)), 0);
-}
-
-static int get_int(struct mtcp_sock *s, int level, int name)
-{
-	int v = -1;
-	socklen_t len = sizeof(v);
-
-	ck_assert_int_eq(mtcp_getsockopt(s, level, name, &v, &len), 0);
-	return v;
-}
-
-/* SO_ERROR: the pending error, cleared by reading it (as Linux). */
-static int so_error(struct mtcp_sock *s)
-{
-	return get_int(s, SOL_SOCKET, SO_ERROR);
-}
-
-static struct tcp_info tcpinfo(struct mtcp_sock *s)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	memset(&ti, 0, sizeof(ti));
-	ck_assert_int_eq(mtcp_getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
-	return ti;
-}
-
 /* The state as Linux numbers it (TCP_ESTABLISHED, TCP_SYN_SENT, ...). */
 static int state_of(struct mtcp_sock *s)
 {
-	return tcpinfo(s).tcpi_state;
-}
-
-static struct mtcp_sock *tcp_socket(void)
-{
-	struct mtcp_sock *s;
-
-	ck_assert_int_eq(mtcp_socket(h.st, SOCK_STREAM, &s), 0);
-	mtcp_set_nonblock(s, true);
-	return s;
+	return h_tcp_info(s).tcpi_state;
 }
 
 static int bind_to(struct mtcp_sock *s, uint32_t addr, uint16_t port)
@@ -93,13 +54,6 @@ static int bind_to(struct mtcp_sock *s, uint32_t addr, uint16_t port)
 	struct sockaddr_in a = h_sin(addr, port);
 
 	return mtcp_bind(s, &a);
-}
-
-static int connect_to(struct mtcp_sock *s, uint32_t addr, uint16_t port)
-{
-	struct sockaddr_in a = h_sin(addr, port);
-
-	return mtcp_connect(s, (const struct sockaddr *)&a, sizeof(a));
 }
 
 static struct sockaddr_in local_addr(struct mtcp_sock *s)
@@ -123,10 +77,10 @@ static ssize_t wr(struct mtcp_sock *s, const void *buf, size_t len)
 /* A listener on port, with SO_REUSEADDR when asked. */
 static struct mtcp_sock *listener(uint16_t port, bool reuse)
 {
-	struct mtcp_sock *l = tcp_socket();
+	struct mtcp_sock *l = h_tcp_socket(&h);
 
 	if (reuse)
-		set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
+		h_sock_set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
 	ck_assert_int_eq(bind_to(l, INADDR_ANY, port), 0);
 	ck_assert_int_eq(mtcp_listen(l, 8), 0);
 	return l;
@@ -153,29 +107,6 @@ static struct mtcp_sock *passive_open(struct mtcp_sock *l, struct h_conn *c, uin
 	return open_rtt(l, c, sport, o, 0);
 }
 
-/* Abort s (SO_LINGER 0: a RST) and forget what it sends. */
-static void abort_sock(struct mtcp_sock *s)
-{
-	struct linger lg = { 1, 0 };
-
-	ck_assert_int_eq(mtcp_setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
-	mtcp_close(s);
-	h_drain(&h);
-}
-
-static void close_listener_no_leak(struct mtcp_sock *l)
-{
-	mtcp_close(l);
-	h_drain(&h);
-	ck_assert_msg(pcbs() == 0, "%u TCP control blocks left", pcbs());
-}
-
-/* The peer's RST at exactly the sequence number the stack expects. */
-static void peer_rst(struct h_conn *c)
-{
-	h_conn_send_ex(&h, c, c->snd_nxt, TH_RST, NULL, NULL, 0);
-}
-
 /* A pure ACK from the peer acknowledging ack with window win. */
 static void peer_ack_win(struct h_conn *c, uint32_t ack, uint16_t win)
 {
@@ -191,22 +122,6 @@ static void peer_ack_win(struct h_conn *c, uint32_t ack, uint16_t win)
 static void peer_ack(struct h_conn *c, uint32_t ack)
 {
 	peer_ack_win(c, ack, c->win);
-}
-
-/* Advance to the stack's next timers until it sends a TCP segment (into
- * *f); returns how long that took. Fails after max. */
-static uint64_t advance_until_seg(struct frame *f, uint64_t max, const char *what)
-{
-	uint64_t start = h.now;
-
-	for (int i = 0; !h_next_tcp(&h, f); i++) {
-		uint64_t at = mtcp_stack_poll_at(h.st);
-		ck_assert_msg(i < 100000 && at != TIME_NEVER && at <= start + max,
-			      "%s: the stack sent nothing within %llu us", what,
-			      (unsigned long long)max);
-		h_advance(&h, at > h.now ? at - h.now : 0);
-	}
-	return h.now - start;
 }
 
 static uint64_t drops(enum drop_reason r)
@@ -399,9 +314,9 @@ START_TEST(test_must1_window_field_is_unsigned)
 	for (int i = 0; i < 4; i++)
 		h_conn_expect_data(&h, &d, TH_ACK, pattern + i * MSS, MSS);
 	h_expect_none(&h);
-	abort_sock(s);
-	abort_sock(t);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_abort(&h, t);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -437,7 +352,7 @@ START_TEST(test_must2_every_segment_sent_carries_a_valid_checksum)
 	assert_csum(h_conn_expect(&h, &c, TH_ACK, 0), "challenge ACK");
 	ck_assert_int_eq(mtcp_shutdown(s, SHUT_WR), 0);
 	assert_csum(h_conn_expect(&h, &c, TH_FIN | TH_ACK, 0), "FIN");
-	abort_sock(s);          /* unread data: RST */
+	h_tcp_abort(&h, s);          /* unread data: RST */
 
 	h_send_tcp(&h, PEER_PORT, 81, 7, 0, TH_SYN, 65535, NULL, NULL, 0);
 	next_seg(&f, "SYN to a closed port");
@@ -455,7 +370,7 @@ START_TEST(test_must2_every_segment_sent_carries_a_valid_checksum)
 	next_seg(&f, "abort");
 	ck_assert(f.tcp.flags & TH_RST);
 	assert_csum(&f, "abort RST (with timestamps)");
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -506,8 +421,8 @@ START_TEST(test_must3_segment_with_a_bad_checksum_is_dropped_unanswered)
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 3);
 	ck_assert_mem_eq(buf, "bad", 3);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -537,8 +452,8 @@ START_TEST(test_must5_options_accepted_on_segments_without_syn)
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 0);
 	ck_assert_int_eq(state_of(s), TCP_CLOSE_WAIT);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -570,8 +485,8 @@ START_TEST(test_must6_unknown_option_with_a_length_is_skipped)
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 7);
 	ck_assert_mem_eq(buf, "skipped", 7);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -614,8 +529,8 @@ START_TEST(test_must7_illegal_option_length_is_dropped_without_a_reply)
 	h_conn_expect(&h, &d, TH_ACK, 0);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 4);
 	ck_assert_mem_eq(buf, "good", 4);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -654,12 +569,12 @@ START_TEST(test_must65_no_mss_option_on_segments_without_syn)
 	assert_no_syn_options(sf, "SACK ACK");
 	h_conn_send_ex(&h, &c, c.snd_nxt + 100, TH_RST, NULL, NULL, 0);
 	assert_no_syn_options(h_conn_expect(&h, &c, TH_ACK, 0), "challenge ACK");
-	set_int(s, SOL_SOCKET, SO_KEEPALIVE, 1);
-	set_int(s, IPPROTO_TCP, TCP_KEEPIDLE, 1);
+	h_sock_set_int(s, SOL_SOCKET, SO_KEEPALIVE, 1);
+	h_sock_set_int(s, IPPROTO_TCP, TCP_KEEPIDLE, 1);
 	h_advance(&h, 1 * SEC);
 	next_seg(&f, "keepalive");
 	assert_no_syn_options(&f, "keepalive probe");
-	set_int(s, SOL_SOCKET, SO_KEEPALIVE, 0);
+	h_sock_set_int(s, SOL_SOCKET, SO_KEEPALIVE, 0);
 	ck_assert_int_eq(mtcp_shutdown(s, SHUT_WR), 0);
 	assert_no_syn_options(h_conn_expect(&h, &c, TH_FIN | TH_ACK, 0), "FIN");
 	struct linger lg = { 1, 0 };
@@ -669,14 +584,14 @@ START_TEST(test_must65_no_mss_option_on_segments_without_syn)
 	ck_assert(f.tcp.flags & TH_RST);
 	assert_no_syn_options(&f, "RST");
 
-	a = tcp_socket();
-	ck_assert_int_eq(connect_to(a, PEER_IP, PEER_PORT), -EINPROGRESS);
+	a = h_tcp_socket(&h);
+	ck_assert_int_eq(h_sock_connect(a, PEER_IP, PEER_PORT), -EINPROGRESS);
 	next_seg(&f, "connect");
 	ck_assert(f.tcp.opt.has_mss);
 	h_conn_from_syn(&h, &d, &f, PEER_ISS, &o);
 	assert_no_syn_options(h_conn_expect(&h, &d, TH_ACK, 0), "handshake ACK");
-	abort_sock(a);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, a);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -708,14 +623,14 @@ START_TEST(test_must67_mss_announced_is_the_mtu_less_40)
 		ck_assert_uint_eq(df->ip.total_len, 1000);
 	}
 	h_expect_none(&h);              /* the last 80 bytes wait for an ACK (Nagle) */
-	abort_sock(s);
+	h_tcp_abort(&h, s);
 
 	a = h_tcp_connect(&h, 0, PEER_PORT);
 	next_seg(&f, "connect");
 	ck_assert_msg(f.tcp.opt.has_mss && f.tcp.opt.mss == 960, "SYN MSS %u on MTU 1000",
 		      f.tcp.opt.mss);
 	mtcp_close(a);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -732,7 +647,7 @@ START_TEST(test_shld5_every_syn_carries_the_mss_option)
 	a = h_tcp_connect(&h, 0, PEER_PORT);
 	next_seg(&f, "connect");
 	ck_assert_msg(f.tcp.opt.has_mss, "SYN without MSS");
-	advance_until_seg(&f, 2 * SEC, "SYN retransmission");
+	h_advance_until_tcp(&h, &f, 2 * SEC, "SYN retransmission");
 	ck_assert_msg((f.tcp.flags & TH_SYN) && f.tcp.opt.has_mss, "SYN retransmission without MSS");
 	/* The peer's SYN crosses ours: the SYN-ACK of a simultaneous open. */
 	h_conn_init(&d, f.tcp.dport, f.tcp.sport, PEER_ISS, &none);
@@ -741,16 +656,16 @@ START_TEST(test_shld5_every_syn_carries_the_mss_option)
 	h_conn_send(&h, &d, TH_SYN, NULL, 0);
 	const struct frame *so = h_conn_expect(&h, &d, TH_SYN | TH_ACK, 0);
 	ck_assert_msg(so->tcp.opt.has_mss, "simultaneous-open SYN-ACK without MSS");
-	abort_sock(a);
+	h_tcp_abort(&h, a);
 
 	h_conn_init(&c, PEER_PORT + 1, OUR_PORT, PEER_ISS, &none);
 	h_conn_send(&h, &c, TH_SYN, NULL, 0);
 	ck_assert_msg(h_conn_expect_synack(&h, &c)->tcp.opt.has_mss, "SYN-ACK without MSS");
-	advance_until_seg(&f, 2 * SEC, "SYN-ACK retransmission");
+	h_advance_until_tcp(&h, &f, 2 * SEC, "SYN-ACK retransmission");
 	ck_assert_msg((f.tcp.flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK) && f.tcp.opt.has_mss,
 		      "SYN-ACK retransmission without MSS");
-	peer_rst(&c);
-	close_listener_no_leak(l);
+	h_conn_rst(&h, &c);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -805,8 +720,8 @@ START_TEST(test_must20_r1_third_retransmission_gives_ip_negative_advice)
 		if (sn.arp_unicast)
 			h_send_arp(&h, ARP_OP_REPLY, PEER_IP, STACK_IP);
 	}
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -853,14 +768,14 @@ START_TEST(test_must19_backed_off_rto_kept_until_new_data_is_acked_without_retra
 	s = passive_open(l, &c, PEER_PORT, NULL);
 	ck_assert_int_eq(wr(s, "one", 3), 3);
 	h_conn_expect(&h, &c, TH_ACK, 3);
-	ck_assert_uint_eq(advance_until_seg(&f, 10 * SEC, "the RTO"), 200 * MS);
+	ck_assert_uint_eq(h_advance_until_tcp(&h, &f, 10 * SEC, "the RTO"), 200 * MS);
 	ck_assert_uint_eq(f.tcp.seq, c.rcv_nxt - 3);
 	h_advance(&h, 50 * MS);
 	peer_ack(&c, c.rcv_nxt);                /* acks the retransmission: no sample */
 
 	ck_assert_int_eq(wr(s, "two", 3), 3);
 	h_conn_expect(&h, &c, TH_ACK, 3);
-	uint64_t dt = advance_until_seg(&f, 10 * SEC, "the next RTO");
+	uint64_t dt = h_advance_until_tcp(&h, &f, 10 * SEC, "the next RTO");
 	ck_assert_msg(dt == 400 * MS, "after an RTO and the ACK of the retransmission, with no "
 		      "RTT sample since, the next segment was retransmitted after %llu ms, "
 		      "expected the backed-off 400 ms", (unsigned long long)(dt / MS));
@@ -873,9 +788,9 @@ START_TEST(test_must19_backed_off_rto_kept_until_new_data_is_acked_without_retra
 	peer_ack(&c, c.rcv_nxt);
 	ck_assert_int_eq(wr(s, "four", 4), 4);
 	h_conn_expect(&h, &c, TH_ACK, 4);
-	ck_assert_uint_eq(advance_until_seg(&f, 10 * SEC, "the RTO after a sample"), 200 * MS);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	ck_assert_uint_eq(h_advance_until_tcp(&h, &f, 10 * SEC, "the RTO after a sample"), 200 * MS);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -891,12 +806,12 @@ START_TEST(test_must24_25_28_keepalive_off_by_default_switchable_two_hours)
 	struct mtcp_sock *l = listener(OUR_PORT, false), *s;
 
 	s = passive_open(l, &c, PEER_PORT, NULL);
-	ck_assert_int_eq(get_int(s, SOL_SOCKET, SO_KEEPALIVE), 0);
+	ck_assert_int_eq(h_sock_get_int(s, SOL_SOCKET, SO_KEEPALIVE), 0);
 	h_advance(&h, 3 * 3600 * SEC);
 	h_expect_none(&h);
 
 	peer_ack(&c, c.rcv_nxt);                /* the last segment received: now */
-	set_int(s, SOL_SOCKET, SO_KEEPALIVE, 1);
+	h_sock_set_int(s, SOL_SOCKET, SO_KEEPALIVE, 1);
 	h_advance(&h, 7200 * SEC - 1);
 	h_expect_none(&h);
 	h_advance(&h, 1);
@@ -904,12 +819,12 @@ START_TEST(test_must24_25_28_keepalive_off_by_default_switchable_two_hours)
 	ck_assert_msg(f.tcp.seq == c.rcv_nxt - 1 && f.data_len == 0, "not a keepalive probe");
 	peer_ack(&c, c.rcv_nxt);
 
-	set_int(s, SOL_SOCKET, SO_KEEPALIVE, 0);
+	h_sock_set_int(s, SOL_SOCKET, SO_KEEPALIVE, 0);
 	h_advance(&h, 5 * 3600 * SEC);
 	h_expect_none(&h);
 	ck_assert_int_eq(state_of(s), TCP_ESTABLISHED);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -925,10 +840,10 @@ START_TEST(test_must26_no_keepalive_while_segments_arrive_or_data_is_outstanding
 	char b[4];
 
 	s = passive_open(l, &c, PEER_PORT, NULL);
-	set_int(s, SOL_SOCKET, SO_KEEPALIVE, 1);
-	set_int(s, IPPROTO_TCP, TCP_KEEPIDLE, 10);
-	set_int(s, IPPROTO_TCP, TCP_KEEPINTVL, 2);
-	set_int(s, IPPROTO_TCP, TCP_KEEPCNT, 3);
+	h_sock_set_int(s, SOL_SOCKET, SO_KEEPALIVE, 1);
+	h_sock_set_int(s, IPPROTO_TCP, TCP_KEEPIDLE, 10);
+	h_sock_set_int(s, IPPROTO_TCP, TCP_KEEPINTVL, 2);
+	h_sock_set_int(s, IPPROTO_TCP, TCP_KEEPCNT, 3);
 	for (int i = 0; i < 12; i++) {
 		h_advance(&h, 5 * SEC);
 		h_conn_send(&h, &c, TH_ACK | TH_PSH, "x", 1);
@@ -950,8 +865,8 @@ START_TEST(test_must26_no_keepalive_while_segments_arrive_or_data_is_outstanding
 	}
 	ck_assert_uint_ge(rexmits, 5);
 	ck_assert_int_eq(state_of(s), TCP_ESTABLISHED);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -979,7 +894,7 @@ static void receive_all(struct h_conn *c, uint32_t una, uint32_t end, uint16_t w
 	char got[200];
 
 	while (SEQ_LT(una, end)) {
-		advance_until_seg(&f, 30 * SEC, "the rest of the data");
+		h_advance_until_tcp(&h, &f, 30 * SEC, "the rest of the data");
 		h_tcp_describe(&f, got, sizeof(got));
 		ck_assert_msg(f.data_len > 0 && SEQ_LEQ(f.tcp.seq, una) &&
 			      SEQ_LEQ(f.tcp.seq + (uint32_t)f.data_len, una + win),
@@ -1010,7 +925,7 @@ START_TEST(test_must34_35_window_shrunk_to_zero_is_survived_and_probed)
 	h_expect_none(&h);
 	uint64_t t0 = h.now;
 	for (int i = 0; i < 30; i++) {
-		advance_until_seg(&f, 200 * SEC, "a zero-window probe");
+		h_advance_until_tcp(&h, &f, 200 * SEC, "a zero-window probe");
 		ck_assert_msg(f.tcp.seq == una && f.data_len == 1 && !(f.tcp.flags & TH_RST),
 			      "probe %d is not one byte at SND.UNA", i + 1);
 		peer_ack_win(&c, una, 0);
@@ -1018,12 +933,12 @@ START_TEST(test_must34_35_window_shrunk_to_zero_is_survived_and_probed)
 	ck_assert_msg(h.now - t0 > 1000 * SEC, "30 probes in %llu s",
 		      (unsigned long long)((h.now - t0) / SEC));
 	ck_assert_int_eq(state_of(s), TCP_ESTABLISHED);
-	ck_assert_int_eq(so_error(s), 0);
+	ck_assert_int_eq(h_sock_error(s), 0);
 	peer_ack_win(&c, una, 65535);
 	receive_all(&c, una, d0 + 10 * MSS, 65535);
 	h_expect_none(&h);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1045,8 +960,8 @@ START_TEST(test_shld15_16_after_a_shrink_nothing_past_the_edge_and_the_window_is
 	h_expect_none(&h);
 	receive_all(&c, una, d0 + 14 * MSS, 2 * MSS);
 	h_expect_none(&h);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1080,8 +995,8 @@ START_TEST(test_must38_sws_override_timeout_sends_into_a_small_window)
 		      (unsigned long long)((h.now - t0) / MS));
 	ck_assert_msg(f.tcp.seq == c.rcv_nxt && f.data_len > 0 && f.data_len <= 500,
 		      "expected up to 500 bytes at %u", c.rcv_nxt);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1113,8 +1028,8 @@ START_TEST(test_must41_a_passive_open_never_disturbs_an_existing_connection)
 	struct mtcp_sock *l = listener(OUR_PORT, true), *s, *l2, *t;
 
 	s = passive_open(l, &c, PEER_PORT, NULL);
-	l2 = tcp_socket();
-	set_int(l2, SOL_SOCKET, SO_REUSEADDR, 1);
+	l2 = h_tcp_socket(&h);
+	h_sock_set_int(l2, SOL_SOCKET, SO_REUSEADDR, 1);
 	ck_assert_int_eq(bind_to(l2, INADDR_ANY, OUR_PORT), -EADDRINUSE);
 	ck_assert_int_eq(mtcp_listen(s, 8), -EINVAL);
 	ck_assert_int_eq(mtcp_listen(l, 16), 0);
@@ -1128,9 +1043,9 @@ START_TEST(test_must41_a_passive_open_never_disturbs_an_existing_connection)
 	t = passive_open(l2, &d, PEER_PORT + 1, NULL);
 	both_ways(t, &d, "the new listener's connection");
 	both_ways(s, &c, "the first connection, still");
-	abort_sock(s);
-	abort_sock(t);
-	close_listener_no_leak(l2);
+	h_tcp_abort(&h, s);
+	h_tcp_abort(&h, t);
+	h_tcp_close_last(&h, l2);
 }
 END_TEST
 
@@ -1142,12 +1057,12 @@ START_TEST(test_must42_listen_on_a_port_whose_connection_is_in_syn_sent_or_syn_r
 {
 	static struct h_conn c, d, e;
 	static struct frame syn;
-	struct mtcp_sock *a = tcp_socket(), *l = tcp_socket(), *t;
+	struct mtcp_sock *a = h_tcp_socket(&h), *l = h_tcp_socket(&h), *t;
 
-	set_int(a, SOL_SOCKET, SO_REUSEADDR, 1);
-	set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
+	h_sock_set_int(a, SOL_SOCKET, SO_REUSEADDR, 1);
+	h_sock_set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
 	ck_assert_int_eq(bind_to(a, INADDR_ANY, 5000), 0);
-	ck_assert_int_eq(connect_to(a, PEER_IP, PEER_PORT), -EINPROGRESS);
+	ck_assert_int_eq(h_sock_connect(a, PEER_IP, PEER_PORT), -EINPROGRESS);
 	next_seg(&syn, "connect");
 	ck_assert_int_eq(state_of(a), TCP_SYN_SENT);
 	ck_assert_int_eq(bind_to(l, INADDR_ANY, 5000), 0);
@@ -1162,17 +1077,17 @@ START_TEST(test_must42_listen_on_a_port_whose_connection_is_in_syn_sent_or_syn_r
 	h_conn_send(&h, &d, TH_ACK, NULL, 0);
 	t = h_tcp_accept(&h, l);
 	both_ways(t, &d, "the listener's connection");
-	abort_sock(a);
-	abort_sock(t);
+	h_tcp_abort(&h, a);
+	h_tcp_abort(&h, t);
 	mtcp_close(l);
 
 	/* SYN-RECEIVED, reached by a simultaneous open. */
-	a = tcp_socket();
-	l = tcp_socket();
-	set_int(a, SOL_SOCKET, SO_REUSEADDR, 1);
-	set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
+	a = h_tcp_socket(&h);
+	l = h_tcp_socket(&h);
+	h_sock_set_int(a, SOL_SOCKET, SO_REUSEADDR, 1);
+	h_sock_set_int(l, SOL_SOCKET, SO_REUSEADDR, 1);
 	ck_assert_int_eq(bind_to(a, INADDR_ANY, 5001), 0);
-	ck_assert_int_eq(connect_to(a, PEER_IP, PEER_PORT), -EINPROGRESS);
+	ck_assert_int_eq(h_sock_connect(a, PEER_IP, PEER_PORT), -EINPROGRESS);
 	next_seg(&syn, "connect");
 	h_conn_init(&e, PEER_PORT, 5001, PEER_ISS, NULL);
 	e.irs = syn.tcp.seq;
@@ -1191,9 +1106,9 @@ START_TEST(test_must42_listen_on_a_port_whose_connection_is_in_syn_sent_or_syn_r
 	h_conn_send(&h, &d, TH_ACK, NULL, 0);
 	t = h_tcp_accept(&h, l);
 	both_ways(t, &d, "the second listener's connection");
-	abort_sock(a);
-	abort_sock(t);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, a);
+	h_tcp_abort(&h, t);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1202,14 +1117,14 @@ END_TEST
 START_TEST(test_must43_connect_from_the_local_address_bound)
 {
 	static struct frame syn;
-	struct mtcp_sock *a = tcp_socket(), *b = tcp_socket();
+	struct mtcp_sock *a = h_tcp_socket(&h), *b = h_tcp_socket(&h);
 	struct sockaddr_in me;
 
 	ck_assert_int_eq(bind_to(b, OTHER_IP, 0), -EADDRNOTAVAIL);
 	ck_assert_int_eq(bind_to(a, STACK_IP, 0), 0);
 	me = local_addr(a);
 	ck_assert_uint_eq(ntohl(me.sin_addr.s_addr), STACK_IP);
-	ck_assert_int_eq(connect_to(a, PEER_IP, PEER_PORT), -EINPROGRESS);
+	ck_assert_int_eq(h_sock_connect(a, PEER_IP, PEER_PORT), -EINPROGRESS);
 	next_seg(&syn, "connect");
 	ck_assert_uint_eq(syn.ip.src, STACK_IP);
 	ck_assert_uint_eq(syn.tcp.sport, ntohs(me.sin_port));
@@ -1228,10 +1143,10 @@ START_TEST(test_must44_45_local_address_chosen_before_the_syn_and_kept)
 {
 	static struct h_conn c, d;
 	static struct frame syn;
-	struct mtcp_sock *a = tcp_socket(), *b = tcp_socket(), *l, *s;
+	struct mtcp_sock *a = h_tcp_socket(&h), *b = h_tcp_socket(&h), *l, *s;
 	struct sockaddr_in me;
 
-	ck_assert_int_eq(connect_to(a, PEER_IP, PEER_PORT), -EINPROGRESS);
+	ck_assert_int_eq(h_sock_connect(a, PEER_IP, PEER_PORT), -EINPROGRESS);
 	me = local_addr(a);
 	ck_assert_uint_eq(ntohl(me.sin_addr.s_addr), STACK_IP);
 	next_seg(&syn, "connect");
@@ -1245,10 +1160,10 @@ START_TEST(test_must44_45_local_address_chosen_before_the_syn_and_kept)
 	ck_assert_uint_eq(h_conn_expect(&h, &c, TH_FIN | TH_ACK, 0)->ip.src, STACK_IP);
 	me = local_addr(a);
 	ck_assert_uint_eq(ntohl(me.sin_addr.s_addr), STACK_IP);
-	abort_sock(a);
+	h_tcp_abort(&h, a);
 
 	ck_assert_int_eq(bind_to(b, INADDR_ANY, 6000), 0);
-	ck_assert_int_eq(connect_to(b, PEER_IP, PEER_PORT), -EINPROGRESS);
+	ck_assert_int_eq(h_sock_connect(b, PEER_IP, PEER_PORT), -EINPROGRESS);
 	me = local_addr(b);
 	ck_assert_uint_eq(ntohl(me.sin_addr.s_addr), STACK_IP);
 	ck_assert_uint_eq(ntohs(me.sin_port), 6000);
@@ -1265,8 +1180,8 @@ START_TEST(test_must44_45_local_address_chosen_before_the_syn_and_kept)
 	ck_assert_uint_eq(ntohl(local_addr(s).sin_addr.s_addr), STACK_IP);
 	ck_assert_int_eq(wr(s, "y", 1), 1);
 	ck_assert_uint_eq(h_conn_expect(&h, &d, TH_ACK, 1)->ip.src, STACK_IP);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1277,8 +1192,8 @@ START_TEST(test_must46_connect_to_broadcast_or_multicast_is_refused)
 	static const uint32_t bad[] = { SUBNET_BCAST, 0xffffffffu, 0xe0000001u, 0xeffffffau };
 
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct mtcp_sock *a = tcp_socket();
-		ck_assert_msg(connect_to(a, bad[i], PEER_PORT) == -ENETUNREACH,
+		struct mtcp_sock *a = h_tcp_socket(&h);
+		ck_assert_msg(h_sock_connect(a, bad[i], PEER_PORT) == -ENETUNREACH,
 			      "connect to %08x not refused", bad[i]);
 		h_expect_none(&h);
 		mtcp_close(a);
@@ -1301,7 +1216,7 @@ START_TEST(test_must47_shld25_soft_icmp_error_reported_when_the_connection_fails
 	char buf[8];
 
 	s = passive_open(l, &c, PEER_PORT, NULL);
-	set_int(s, IPPROTO_TCP, TCP_USER_TIMEOUT, 500);
+	h_sock_set_int(s, IPPROTO_TCP, TCP_USER_TIMEOUT, 500);
 	ck_assert_int_eq(wr(s, "lost", 4), 4);
 	icmp_about(h_conn_expect(&h, &c, TH_ACK, 4), ICMP_DEST_UNREACH, ICMP_HOST_UNREACH);
 	ck_assert_int_eq(state_of(s), TCP_ESTABLISHED);
@@ -1320,9 +1235,9 @@ START_TEST(test_must47_shld25_soft_icmp_error_reported_when_the_connection_fails
 		h_advance(&h, 1 * SEC);
 		h_drain(&h);
 	}
-	ck_assert_int_eq(so_error(a), ENETUNREACH);
+	ck_assert_int_eq(h_sock_error(a), ENETUNREACH);
 	mtcp_close(a);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1334,10 +1249,10 @@ START_TEST(test_must48_shld21_22_ip_tos_marks_every_segment)
 {
 	static struct h_conn c, d;
 	static struct frame f;
-	struct mtcp_sock *a = tcp_socket(), *l = tcp_socket(), *s;
+	struct mtcp_sock *a = h_tcp_socket(&h), *l = h_tcp_socket(&h), *s;
 
-	set_int(a, IPPROTO_IP, IP_TOS, 0x28);
-	ck_assert_int_eq(connect_to(a, PEER_IP, PEER_PORT), -EINPROGRESS);
+	h_sock_set_int(a, IPPROTO_IP, IP_TOS, 0x28);
+	ck_assert_int_eq(h_sock_connect(a, PEER_IP, PEER_PORT), -EINPROGRESS);
 	next_seg(&f, "connect");
 	ck_assert_uint_eq(f.ip.tos, 0x28);
 	h_conn_from_syn(&h, &c, &f, PEER_ISS, NULL);
@@ -1345,14 +1260,14 @@ START_TEST(test_must48_shld21_22_ip_tos_marks_every_segment)
 	ck_assert_int_eq(wr(a, "af11", 4), 4);
 	ck_assert_uint_eq(h_conn_expect(&h, &c, TH_ACK, 4)->ip.tos, 0x28);
 	peer_ack(&c, c.rcv_nxt);
-	set_int(a, IPPROTO_IP, IP_TOS, 0xb8);
+	h_sock_set_int(a, IPPROTO_IP, IP_TOS, 0xb8);
 	ck_assert_int_eq(wr(a, "ef", 2), 2);
 	ck_assert_uint_eq(h_conn_expect(&h, &c, TH_ACK, 2)->ip.tos, 0xb8);
 	h_conn_send(&h, &c, TH_ACK | TH_PSH, "ack", 3);
 	ck_assert_uint_eq(h_conn_expect(&h, &c, TH_ACK, 0)->ip.tos, 0xb8);
-	abort_sock(a);
+	h_tcp_abort(&h, a);
 
-	set_int(l, IPPROTO_IP, IP_TOS, 0x10);
+	h_sock_set_int(l, IPPROTO_IP, IP_TOS, 0x10);
 	ck_assert_int_eq(bind_to(l, INADDR_ANY, OUR_PORT), 0);
 	ck_assert_int_eq(mtcp_listen(l, 8), 0);
 	h_conn_init(&d, PEER_PORT, OUR_PORT, PEER_ISS, NULL);
@@ -1368,7 +1283,7 @@ START_TEST(test_must48_shld21_22_ip_tos_marks_every_segment)
 	next_seg(&f, "abort");
 	ck_assert(f.tcp.flags & TH_RST);
 	ck_assert_uint_eq(f.ip.tos, 0x10);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1379,24 +1294,24 @@ START_TEST(test_must49_ip_ttl_of_segments_is_configurable)
 {
 	static struct h_conn c, d;
 	static struct frame f;
-	struct mtcp_sock *a = tcp_socket(), *b = tcp_socket(), *l = tcp_socket(), *s;
+	struct mtcp_sock *a = h_tcp_socket(&h), *b = h_tcp_socket(&h), *l = h_tcp_socket(&h), *s;
 
-	ck_assert_int_eq(connect_to(b, PEER_IP, PEER_PORT + 1), -EINPROGRESS);
+	ck_assert_int_eq(h_sock_connect(b, PEER_IP, PEER_PORT + 1), -EINPROGRESS);
 	next_seg(&f, "connect");
 	ck_assert_uint_eq(f.ip.ttl, 64);
 	mtcp_close(b);
 
-	set_int(a, IPPROTO_IP, IP_TTL, 7);
-	ck_assert_int_eq(connect_to(a, PEER_IP, PEER_PORT), -EINPROGRESS);
+	h_sock_set_int(a, IPPROTO_IP, IP_TTL, 7);
+	ck_assert_int_eq(h_sock_connect(a, PEER_IP, PEER_PORT), -EINPROGRESS);
 	next_seg(&f, "connect");
 	ck_assert_uint_eq(f.ip.ttl, 7);
 	h_conn_from_syn(&h, &c, &f, PEER_ISS, NULL);
 	ck_assert_uint_eq(h_conn_expect(&h, &c, TH_ACK, 0)->ip.ttl, 7);
 	ck_assert_int_eq(wr(a, "ttl", 3), 3);
 	ck_assert_uint_eq(h_conn_expect(&h, &c, TH_ACK, 3)->ip.ttl, 7);
-	abort_sock(a);
+	h_tcp_abort(&h, a);
 
-	set_int(l, IPPROTO_IP, IP_TTL, 9);
+	h_sock_set_int(l, IPPROTO_IP, IP_TTL, 9);
 	ck_assert_int_eq(bind_to(l, INADDR_ANY, OUR_PORT), 0);
 	ck_assert_int_eq(mtcp_listen(l, 8), 0);
 	h_conn_init(&d, PEER_PORT, OUR_PORT, PEER_ISS, NULL);
@@ -1410,7 +1325,7 @@ START_TEST(test_must49_ip_ttl_of_segments_is_configurable)
 	next_seg(&f, "abort");
 	ck_assert(f.tcp.flags & TH_RST);
 	ck_assert_uint_eq(f.ip.ttl, 9);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1442,8 +1357,8 @@ START_TEST(test_must50_ip_options_on_tcp_segments_are_ignored)
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 7);
 	ck_assert_mem_eq(buf, "options", 7);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1477,8 +1392,8 @@ START_TEST(test_must53_source_routed_datagram_is_dropped)
 	h_expect_none(&h);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), -EAGAIN);
 	ck_assert_uint_eq(drops(DROP_IP_SOURCE_ROUTE), d0 + 3);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1486,7 +1401,7 @@ END_TEST
  * application to hand IP options to the stack (IP_OPTIONS is refused). */
 START_TEST(test_must51_no_ip_options_for_the_application)
 {
-	struct mtcp_sock *a = tcp_socket();
+	struct mtcp_sock *a = h_tcp_socket(&h);
 	int v = 0;
 
 	ck_assert_int_eq(mtcp_setsockopt(a, IPPROTO_IP, IP_OPTIONS, &v, sizeof(v)), -ENOPROTOOPT);
@@ -1513,13 +1428,13 @@ START_TEST(test_must54_icmp_error_reaches_only_the_connection_it_quotes)
 	icmp_about(&bogus, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH);
 	ck_assert_int_eq(state_of(a), TCP_SYN_SENT);
 	icmp_about(&s2, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH);
-	ck_assert_int_eq(so_error(b), ECONNREFUSED);
+	ck_assert_int_eq(h_sock_error(b), ECONNREFUSED);
 	ck_assert_int_eq(state_of(a), TCP_SYN_SENT);
-	ck_assert_int_eq(so_error(a), 0);
+	ck_assert_int_eq(h_sock_error(a), 0);
 	h_conn_from_syn(&h, &c, &s1, PEER_ISS, NULL);
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_int_eq(state_of(a), TCP_ESTABLISHED);
-	abort_sock(a);
+	h_tcp_abort(&h, a);
 	mtcp_close(b);
 	ck_assert_uint_eq(pcbs(), 0);
 }
@@ -1541,14 +1456,14 @@ START_TEST(test_must55_source_quench_is_silently_discarded)
 	h_conn_expect(&h, &c, TH_ACK, MSS);
 	h_conn_expect(&h, &c, TH_ACK, MSS);
 	const struct frame *last = h_conn_expect(&h, &c, TH_ACK, MSS);
-	struct tcp_info before = tcpinfo(s);
+	struct tcp_info before = h_tcp_info(s);
 	icmp_about(last, ICMP_SOURCE_QUENCH, 0);
-	struct tcp_info after = tcpinfo(s);
+	struct tcp_info after = h_tcp_info(s);
 	ck_assert_uint_eq(drops(DROP_ICMP_UNHANDLED), d0 + 1);
 	h_expect_none(&h);
 	ck_assert_uint_eq(after.tcpi_snd_cwnd, before.tcpi_snd_cwnd);
 	ck_assert_uint_eq(after.tcpi_snd_ssthresh, before.tcpi_snd_ssthresh);
-	ck_assert_int_eq(so_error(s), 0);
+	ck_assert_int_eq(h_sock_error(s), 0);
 	peer_ack(&c, c.rcv_nxt);
 	both_ways(s, &c, "after a source quench");
 
@@ -1559,10 +1474,10 @@ START_TEST(test_must55_source_quench_is_silently_discarded)
 	ck_assert_int_eq(state_of(a), TCP_SYN_SENT);
 	h_conn_from_syn(&h, &d, &syn, PEER_ISS, NULL);
 	h_conn_expect(&h, &d, TH_ACK, 0);
-	ck_assert_int_eq(so_error(a), 0);
-	abort_sock(s);
-	abort_sock(a);
-	close_listener_no_leak(l);
+	ck_assert_int_eq(h_sock_error(a), 0);
+	h_tcp_abort(&h, s);
+	h_tcp_abort(&h, a);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1596,9 +1511,9 @@ START_TEST(test_must56_soft_icmp_errors_do_not_abort_an_established_connection)
 		peer_ack(&c, c.rcv_nxt);
 	}
 	both_ways(s, &c, "after the ICMP errors");
-	ck_assert_int_eq(so_error(s), 0);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	ck_assert_int_eq(h_sock_error(s), 0);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1620,12 +1535,12 @@ START_TEST(test_must56_soft_icmp_errors_do_not_abort_syn_sent)
 			      "ICMP %u/%u aborted the connect", soft_errors[i].type,
 			      soft_errors[i].code);
 	}
-	advance_until_seg(&f, 2 * SEC, "the SYN again");
+	h_advance_until_tcp(&h, &f, 2 * SEC, "the SYN again");
 	ck_assert_uint_eq(f.tcp.seq, syn.tcp.seq);
 	h_conn_from_syn(&h, &c, &syn, PEER_ISS, NULL);
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_int_eq(state_of(a), TCP_ESTABLISHED);
-	abort_sock(a);
+	h_tcp_abort(&h, a);
 	ck_assert_uint_eq(pcbs(), 0);
 }
 END_TEST
@@ -1643,10 +1558,10 @@ START_TEST(test_must56_parameter_problem_does_not_abort_syn_sent)
 	icmp_about(&syn, ICMP_PARAMETERPROB, 0);
 	ck_assert_msg(state_of(a) == TCP_SYN_SENT && !(mtcp_poll(a) & EPOLLERR),
 		      "ICMP Parameter Problem aborted the connect (state %d, SO_ERROR %d)",
-		      state_of(a), so_error(a));
+		      state_of(a), h_sock_error(a));
 	h_conn_from_syn(&h, &c, &syn, PEER_ISS, NULL);
 	h_conn_expect(&h, &c, TH_ACK, 0);
-	abort_sock(a);
+	h_tcp_abort(&h, a);
 	ck_assert_uint_eq(pcbs(), 0);
 }
 END_TEST
@@ -1666,8 +1581,8 @@ START_TEST(test_must56_parameter_problem_does_not_abort_syn_received)
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	h_expect_none(&h);
 	s = h_tcp_accept(&h, l);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1716,8 +1631,8 @@ START_TEST(test_must57_syn_to_broadcast_or_multicast_is_silently_dropped)
 	h_conn_init(&c, PEER_PORT, OUR_PORT, PEER_ISS, NULL);
 	h_conn_send(&h, &c, TH_SYN, NULL, 0);
 	h_conn_expect_synack(&h, &c);
-	peer_rst(&c);
-	close_listener_no_leak(l);
+	h_conn_rst(&h, &c);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1738,7 +1653,7 @@ START_TEST(test_must63_syn_from_a_broadcast_or_multicast_source_is_dropped)
 		ck_assert_msg(pcbs() == 1, "a SYN from %08x made a connection", bad[i]);
 	}
 	ck_assert_uint_eq(drops(DROP_IP_BAD_SRC), d0 + 5);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1758,7 +1673,7 @@ START_TEST(test_must63_syn_from_this_host_0_0_0_0_is_ignored)
 	h_expect_none(&h);
 	ck_assert_msg(pcbs() == 1, "a SYN from 0.0.0.9 made a connection (%u control blocks)",
 		      pcbs());
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1814,8 +1729,8 @@ START_TEST(test_must58_59_segments_queued_together_draw_one_ack)
 	h_conn_expect(&h, &c, TH_ACK, 0);       /* data and FIN */
 	h_expect_none(&h);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 3 * MSS);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1827,9 +1742,9 @@ START_TEST(test_must66_rst_processed_with_a_zero_receive_window)
 {
 	static struct h_conn c;
 	static char fill[8192];
-	struct mtcp_sock *l = tcp_socket(), *s;
+	struct mtcp_sock *l = h_tcp_socket(&h), *s;
 
-	set_int(l, SOL_SOCKET, SO_RCVBUF, 1);
+	h_sock_set_int(l, SOL_SOCKET, SO_RCVBUF, 1);
 	ck_assert_int_eq(bind_to(l, INADDR_ANY, OUR_PORT), 0);
 	ck_assert_int_eq(mtcp_listen(l, 4), 0);
 	s = passive_open(l, &c, PEER_PORT, NULL);
@@ -1840,12 +1755,12 @@ START_TEST(test_must66_rst_processed_with_a_zero_receive_window)
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_uint_eq(c.stack_wnd, 0);
 	ck_assert_uint_eq(tcp_rcv_space(s->tp), 0);
-	peer_rst(&c);
+	h_conn_rst(&h, &c);
 	h_expect_none(&h);
 	ck_assert_int_eq(state_of(s), TCP_CLOSE);
-	ck_assert_int_eq(so_error(s), ECONNRESET);
+	ck_assert_int_eq(h_sock_error(s), ECONNRESET);
 	mtcp_close(s);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1864,7 +1779,7 @@ START_TEST(test_shld2_rst_carrying_data_is_accepted)
 	ck_assert_int_eq(state_of(s), TCP_CLOSE);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), -ECONNRESET);
 	mtcp_close(s);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1893,8 +1808,8 @@ START_TEST(test_shld27_28_small_writes_go_out_as_full_segments)
 	f = h_conn_expect_data(&h, &c, TH_ACK, pattern + 100 + MSS, 2000 - MSS);
 	ck_assert(f->tcp.flags & TH_PSH);
 	h_expect_none(&h);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1905,9 +1820,9 @@ START_TEST(test_may8_our_window_stays_closed_while_nobody_reads)
 {
 	static struct h_conn c;
 	static char fill[8192];
-	struct mtcp_sock *l = tcp_socket(), *s;
+	struct mtcp_sock *l = h_tcp_socket(&h), *s;
 
-	set_int(l, SOL_SOCKET, SO_RCVBUF, 1);
+	h_sock_set_int(l, SOL_SOCKET, SO_RCVBUF, 1);
 	ck_assert_int_eq(bind_to(l, INADDR_ANY, OUR_PORT), 0);
 	ck_assert_int_eq(mtcp_listen(l, 4), 0);
 	s = passive_open(l, &c, PEER_PORT, NULL);
@@ -1923,8 +1838,8 @@ START_TEST(test_may8_our_window_stays_closed_while_nobody_reads)
 		ck_assert_uint_eq(c.stack_wnd, 0);
 	}
 	ck_assert_int_eq(state_of(s), TCP_ESTABLISHED);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1954,8 +1869,8 @@ START_TEST(test_may12_ack_below_snd_una_less_the_max_window_is_dropped)
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 3);
 	ck_assert_mem_eq(buf, "old", 3);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1976,7 +1891,7 @@ START_TEST(test_rec1_sequence_numbers_wrap_past_2_32_in_both_directions)
 	h_conn_init(&c, PEER_PORT, OUR_PORT, PEER_ISS, NULL);
 	h_conn_send(&h, &c, TH_SYN, NULL, 0);
 	h_conn_expect_synack(&h, &c);
-	peer_rst(&c);
+	h_conn_rst(&h, &c);
 	h_expect_none(&h);
 	h_advance(&h, (uint64_t)(want_iss - c.irs) * 4);
 
@@ -1992,7 +1907,7 @@ START_TEST(test_rec1_sequence_numbers_wrap_past_2_32_in_both_directions)
 	uint32_t got = 0;
 	while (got < 8000) {
 		struct frame f;
-		advance_until_seg(&f, 10 * SEC, "data across 2^32");
+		h_advance_until_tcp(&h, &f, 10 * SEC, "data across 2^32");
 		ck_assert_msg(f.tcp.seq == c.rcv_nxt && f.data_len > 0, "seq %08x, expected %08x",
 			      f.tcp.seq, c.rcv_nxt);
 		ck_assert(memcmp(f.data, pattern + got, f.data_len) == 0);
@@ -2002,7 +1917,7 @@ START_TEST(test_rec1_sequence_numbers_wrap_past_2_32_in_both_directions)
 	}
 	ck_assert_uint_lt(c.rcv_nxt, 8000);             /* wrapped */
 	h_expect_none(&h);
-	ck_assert_int_eq(tcpinfo(s).tcpi_unacked, 0);
+	ck_assert_int_eq(h_tcp_info(s).tcpi_unacked, 0);
 
 	/* The peer sends 3 x 500 bytes: the wrap is 255 bytes in. */
 	for (int i = 0; i < 3; i++) {
@@ -2012,8 +1927,8 @@ START_TEST(test_rec1_sequence_numbers_wrap_past_2_32_in_both_directions)
 	ck_assert_uint_eq(c.snd_nxt, 0xffffff01u + 1500);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 1500);
 	ck_assert(memcmp(buf, pattern, 1500) == 0);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -2029,15 +1944,15 @@ START_TEST(test_rfc5681_5_rto_sets_ssthresh_half_the_flight_and_cwnd_one_segment
 	struct mtcp_sock *l = listener(OUR_PORT, false), *s;
 
 	s = ten_segments_out(l, &c);
-	advance_until_seg(&f, 10 * SEC, "the RTO");
+	h_advance_until_tcp(&h, &f, 10 * SEC, "the RTO");
 	ck_assert_msg(f.tcp.seq == c.irs + 1 && f.data_len == MSS, "the RTO did not resend the "
 		      "first segment");
 	h_expect_none(&h);
-	struct tcp_info ti = tcpinfo(s);
+	struct tcp_info ti = h_tcp_info(s);
 	ck_assert_uint_eq(ti.tcpi_snd_ssthresh, 5);
 	ck_assert_uint_eq(ti.tcpi_snd_cwnd, 1);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -2060,15 +1975,15 @@ START_TEST(test_rfc5681_8_idle_longer_than_the_rto_restarts_from_the_initial_win
 		peer_ack(&c, c.rcv_nxt);
 	}
 	h_expect_none(&h);
-	ck_assert_uint_ge(tcpinfo(s).tcpi_snd_cwnd, 20);
+	ck_assert_uint_ge(h_tcp_info(s).tcpi_snd_cwnd, 20);
 	h_advance(&h, 2 * SEC);
 	ck_assert_int_eq(wr(s, pattern, 20 * MSS), 20 * MSS);
 	unsigned n = 0;
 	while (h_next_tcp(&h, &f))
 		n++;
 	ck_assert_msg(n == 10, "after 2 s idle %u segments went, expected the initial 10", n);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -2104,8 +2019,8 @@ START_TEST(test_rfc6582_3_partial_ack_restarts_the_retransmission_timer)
 	h_advance(&h, 1);
 	next_seg(&f, "the RTO");
 	ck_assert_uint_eq(f.tcp.seq, d0 + 3 * MSS);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -2118,7 +2033,7 @@ START_TEST(test_rfc6298_7_clock_granularity_of_1ms_in_the_rto)
 	struct mtcp_sock *l = listener(OUR_PORT, false), *s;
 
 	s = open_rtt(l, &c, PEER_PORT, NULL, 300 * MS);
-	ck_assert_uint_eq(tcpinfo(s).tcpi_rto, 900000);
+	ck_assert_uint_eq(h_tcp_info(s).tcpi_rto, 900000);
 	for (int i = 0; i < 40; i++) {
 		ck_assert_int_eq(wr(s, "g", 1), 1);
 		h_conn_expect(&h, &c, TH_ACK, 1);
@@ -2126,11 +2041,11 @@ START_TEST(test_rfc6298_7_clock_granularity_of_1ms_in_the_rto)
 		peer_ack(&c, c.rcv_nxt);
 		h_expect_none(&h);
 	}
-	struct tcp_info ti = tcpinfo(s);
+	struct tcp_info ti = h_tcp_info(s);
 	ck_assert_uint_eq(ti.tcpi_rtt, 300000);
 	ck_assert_uint_eq(ti.tcpi_rto, 301000);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -2151,8 +2066,8 @@ START_TEST(test_rfc7323_5_segment_without_timestamp_accepted_on_a_timestamp_conn
 	c.snd_nxt += 4;
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 4);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -2179,8 +2094,8 @@ START_TEST(test_rfc7323_9_ts_recent_invalid_after_24_days_idle)
 	ck_assert_uint_eq(f->tcp.opt.ts_ecr, old_ts - 5000);
 	ck_assert_uint_eq(drops(DROP_TCP_PAWS), paws);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 4);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -2215,7 +2130,7 @@ START_TEST(test_rfc6675_sack_duplicates_and_loss_after_3_smss_sacked)
 		ck_assert_msg(resent == (k == 3), "duplicate ACK %d (a new SACK block, another "
 			      "window): the first segment resent: %d", k, resent);
 	}
-	abort_sock(s);
+	h_tcp_abort(&h, s);
 
 	t = passive_open(l, &d, PEER_PORT + 1, &o);
 	d0 = d.irs + 1;
@@ -2230,8 +2145,8 @@ START_TEST(test_rfc6675_sack_duplicates_and_loss_after_3_smss_sacked)
 	h_send_tcp_repr(&h, &r, NULL, 0);
 	next_seg(&f, "recovery after one ACK SACKing 4 segments");
 	ck_assert_msg(f.tcp.seq == d0 && f.data_len == MSS, "not the first segment resent");
-	abort_sock(t);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, t);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -2250,25 +2165,25 @@ START_TEST(test_rfc8985_7_tail_loss_probe_after_2_srtt)
 
 	fill_pattern();
 	s = open_rtt(l, &c, PEER_PORT, &o, 300 * MS);
-	ck_assert_uint_eq(tcpinfo(s).tcpi_rto, 900000);
+	ck_assert_uint_eq(h_tcp_info(s).tcpi_rto, 900000);
 	ck_assert_int_eq(wr(s, pattern, 3 * MSS), 3 * MSS);
 	for (int i = 0; i < 3; i++)
 		h_conn_expect(&h, &c, TH_ACK, MSS);
-	ck_assert_uint_eq(advance_until_seg(&f, 5 * SEC, "the probe"), 602 * MS);
+	ck_assert_uint_eq(h_advance_until_tcp(&h, &f, 5 * SEC, "the probe"), 602 * MS);
 	ck_assert_msg(f.tcp.seq == c.rcv_nxt - MSS && f.data_len == MSS,
 		      "the probe is not the last segment");
 	ck_assert_uint_eq(stats().tcp_timeouts, rto0);
-	abort_sock(s);
+	h_tcp_abort(&h, s);
 
 	s = open_rtt(l, &d, PEER_PORT + 1, &o, 300 * MS);
 	ck_assert_int_eq(wr(s, "tail", 4), 4);
 	h_conn_expect(&h, &d, TH_ACK, 4);
-	ck_assert_uint_eq(advance_until_seg(&f, 5 * SEC, "the probe"), 802 * MS);
+	ck_assert_uint_eq(h_advance_until_tcp(&h, &f, 5 * SEC, "the probe"), 802 * MS);
 	ck_assert_msg(f.tcp.seq == d.rcv_nxt - 4 && f.data_len == 4, "the probe is not the "
 		      "segment in flight");
 	ck_assert_uint_eq(stats().tcp_timeouts, rto0);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -2289,13 +2204,13 @@ START_TEST(test_rfc6056_3_busy_ports_skipped_then_eaddrnotavail)
 		ck_assert_int_eq(mtcp_socket(h.st, SOCK_STREAM, &held[p - LO]), 0);
 		ck_assert_int_eq(bind_to(held[p - LO], INADDR_ANY, (uint16_t)p), 0);
 	}
-	a = tcp_socket();
-	ck_assert_int_eq(connect_to(a, PEER_IP, PEER_PORT), -EINPROGRESS);
+	a = h_tcp_socket(&h);
+	ck_assert_int_eq(h_sock_connect(a, PEER_IP, PEER_PORT), -EINPROGRESS);
 	ck_assert_uint_eq(ntohs(local_addr(a).sin_port), FREE);
 	next_seg(&syn, "connect");
 	ck_assert_uint_eq(syn.tcp.sport, FREE);
-	b = tcp_socket();
-	ck_assert_int_eq(connect_to(b, PEER_IP, PEER_PORT), -EADDRNOTAVAIL);
+	b = h_tcp_socket(&h);
+	ck_assert_int_eq(h_sock_connect(b, PEER_IP, PEER_PORT), -EADDRNOTAVAIL);
 	h_expect_none(&h);
 	mtcp_close(a);
 	mtcp_close(b);

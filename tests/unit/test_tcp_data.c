@@ -184,24 +184,9 @@ static int set_int(struct mtcp_sock *s, int level, int name, int v)
 	return mtcp_setsockopt(s, level, name, &v, sizeof(v));
 }
 
-static int get_int(struct mtcp_sock *s, int level, int name)
-{
-	int v = -1;
-	socklen_t len = sizeof(v);
-
-	ck_assert_int_eq(mtcp_getsockopt(s, level, name, &v, &len), 0);
-	ck_assert_uint_eq(len, sizeof(v));
-	return v;
-}
-
 static struct tcp_info tcpinfo(void)
 {
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	memset(&ti, 0xee, sizeof(ti));
-	ck_assert_int_eq(mtcp_getsockopt(S, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
-	return ti;
+	return h_tcp_info(S);
 }
 
 static int inq(void)
@@ -304,28 +289,12 @@ static const struct frame *expect_at(uint32_t seq, size_t len, const char *what)
 	return check_at(&f, seq, len, what);
 }
 
-/* Advance to the stack's next timer, again and again, until it sends a
- * TCP segment (into *f); returns how long that took. Fails after max. */
-static uint64_t advance_until_seg(struct frame *f, uint64_t max, const char *what)
-{
-	uint64_t start = h.now;
-
-	for (int i = 0; !h_next_tcp(&h, f); i++) {
-		uint64_t at = mtcp_stack_poll_at(h.st);
-		ck_assert_msg(i < 100000 && at != TIME_NEVER && at <= start + max,
-			      "%s: the stack sent nothing within %llu us", what,
-			      (unsigned long long)max);
-		h_advance(&h, at > h.now ? at - h.now : 0);
-	}
-	return h.now - start;
-}
-
 /* Advance until the next segment, which must come exactly after us. */
 static const struct frame *expect_after(uint64_t us, const char *what)
 {
 	static struct frame f;
 	char got[200];
-	uint64_t dt = advance_until_seg(&f, us + 10 * SEC, what);
+	uint64_t dt = h_advance_until_tcp(&h, &f, us + 10 * SEC, what);
 
 	ck_assert_msg(dt == us, "%s: the segment came after %llu us, expected %llu us: %s", what,
 		      (unsigned long long)dt, (unsigned long long)us,
@@ -368,7 +337,7 @@ static void use_up_quickacks(void)
 START_TEST(test_send_is_cut_at_mss_with_psh_on_the_last_segment)
 {
 	open_conn(NULL);
-	ck_assert_int_eq(get_int(S, IPPROTO_TCP, TCP_MAXSEG), MSS);
+	ck_assert_int_eq(h_sock_get_int(S, IPPROTO_TCP, TCP_MAXSEG), MSS);
 	app_send(10000);
 	for (int i = 0; i < 6; i++) {
 		const struct frame *f = expect_data(MSS);
@@ -388,7 +357,7 @@ START_TEST(test_timestamps_leave_mss_less_12_bytes_per_segment)
 	struct tcp_opts o = peer_opts(O_TS, 0);
 
 	open_conn(&o);
-	ck_assert_int_eq(get_int(S, IPPROTO_TCP, TCP_MAXSEG), MSS_TS);
+	ck_assert_int_eq(h_sock_get_int(S, IPPROTO_TCP, TCP_MAXSEG), MSS_TS);
 	app_send(10000);
 	for (int i = 0; i < 6; i++) {
 		const struct frame *f = expect_data(MSS_TS);
@@ -407,7 +376,7 @@ START_TEST(test_tcp_maxseg_limits_the_segments_sent)
 {
 	listen_with(IPPROTO_TCP, TCP_MAXSEG, 1000);
 	open_conn(NULL);
-	ck_assert_int_eq(get_int(S, IPPROTO_TCP, TCP_MAXSEG), 1000);
+	ck_assert_int_eq(h_sock_get_int(S, IPPROTO_TCP, TCP_MAXSEG), 1000);
 	app_send(3000);
 	for (int i = 0; i < 3; i++)
 		expect_data(1000);
@@ -787,7 +756,7 @@ START_TEST(test_zero_window_probes_answered_with_zero_go_on_forever)
 
 	zero_window_with_data_queued();
 	for (int i = 0; i < 24; i++) {
-		uint64_t dt = advance_until_seg(&f, 200 * SEC, "the next probe");
+		uint64_t dt = h_advance_until_tcp(&h, &f, 200 * SEC, "the next probe");
 		ck_assert_msg(f.tcp.seq == data0() && f.data_len == 1 &&
 			      !(f.tcp.flags & (TH_RST | TH_FIN)),
 			      "probe %d, answered %d times: got %s", i + 1, i,
@@ -823,7 +792,7 @@ START_TEST(test_answers_to_zero_window_probes_send_nothing_past_the_window)
 
 	zero_window_with_data_queued();
 	for (int i = 0; i < 4; i++) {
-		advance_until_seg(&f, 200 * SEC, "the next probe");
+		h_advance_until_tcp(&h, &f, 200 * SEC, "the next probe");
 		check_at(&f, data0(), 1, "a probe");
 		peer_ack(data0());
 		while (h_next_tcp(&h, &f))
@@ -844,7 +813,7 @@ START_TEST(test_zero_window_probes_answered_by_peer_data_never_time_out)
 
 	zero_window_with_data_queued();
 	for (int i = 0; i < 20; i++) {
-		advance_until_seg(&f, 200 * SEC, "the next probe");
+		h_advance_until_tcp(&h, &f, 200 * SEC, "the next probe");
 		ck_assert_msg(f.tcp.seq == data0() && f.data_len == 1 &&
 			      !(f.tcp.flags & (TH_RST | TH_FIN)),
 			      "probe %d, each answered: got %s", i + 1,
@@ -1066,7 +1035,7 @@ START_TEST(test_user_timeout_ends_the_connection_early)
 
 	open_conn(NULL);
 	ck_assert_int_eq(set_int(S, IPPROTO_TCP, TCP_USER_TIMEOUT, 500), 0);
-	ck_assert_int_eq(get_int(S, IPPROTO_TCP, TCP_USER_TIMEOUT), 500);
+	ck_assert_int_eq(h_sock_get_int(S, IPPROTO_TCP, TCP_USER_TIMEOUT), 500);
 	uint64_t t0 = h.now;
 	app_send(100);
 	expect_data(100);
@@ -1090,7 +1059,7 @@ START_TEST(test_rto_is_3s_after_a_resent_syn)
 
 	S = h_tcp_connect(&h, 0, PEER_PORT);
 	ck_assert(h_next_tcp(&h, &syn));
-	uint64_t dt = advance_until_seg(&syn, 5 * SEC, "the SYN again");
+	uint64_t dt = h_advance_until_tcp(&h, &syn, 5 * SEC, "the SYN again");
 	ck_assert_uint_eq(dt, 1 * SEC);
 	h_conn_from_syn(&h, &c, &syn, 5000, NULL);
 	h_conn_expect(&h, &c, TH_ACK, 0);
@@ -1495,7 +1464,7 @@ END_TEST
 START_TEST(test_nodelay_sends_small_segments_at_once)
 {
 	open_conn(NULL);
-	ck_assert_int_eq(get_int(S, IPPROTO_TCP, TCP_NODELAY), 0);
+	ck_assert_int_eq(h_sock_get_int(S, IPPROTO_TCP, TCP_NODELAY), 0);
 	app_send(100);
 	expect_data(100);
 	app_send(50);
@@ -1503,7 +1472,7 @@ START_TEST(test_nodelay_sends_small_segments_at_once)
 	/* Linux: setting TCP_NODELAY pushes what Nagle held. */
 	ck_assert_int_eq(set_int(S, IPPROTO_TCP, TCP_NODELAY, 1), 0);
 	expect_data(50);
-	ck_assert_int_eq(get_int(S, IPPROTO_TCP, TCP_NODELAY), 1);
+	ck_assert_int_eq(h_sock_get_int(S, IPPROTO_TCP, TCP_NODELAY), 1);
 	app_send(30);
 	expect_data(30);
 	h_expect_none(&h);
@@ -1632,10 +1601,10 @@ START_TEST(test_keepalive_defaults_and_invalid_values)
 	struct mtcp_sock *s;
 
 	ck_assert_int_eq(mtcp_socket(h.st, SOCK_STREAM, &s), 0);
-	ck_assert_int_eq(get_int(s, SOL_SOCKET, SO_KEEPALIVE), 0);
-	ck_assert_int_eq(get_int(s, IPPROTO_TCP, TCP_KEEPIDLE), 7200);
-	ck_assert_int_eq(get_int(s, IPPROTO_TCP, TCP_KEEPINTVL), 75);
-	ck_assert_int_eq(get_int(s, IPPROTO_TCP, TCP_KEEPCNT), 9);
+	ck_assert_int_eq(h_sock_get_int(s, SOL_SOCKET, SO_KEEPALIVE), 0);
+	ck_assert_int_eq(h_sock_get_int(s, IPPROTO_TCP, TCP_KEEPIDLE), 7200);
+	ck_assert_int_eq(h_sock_get_int(s, IPPROTO_TCP, TCP_KEEPINTVL), 75);
+	ck_assert_int_eq(h_sock_get_int(s, IPPROTO_TCP, TCP_KEEPCNT), 9);
 	/* Linux: idle and interval 1..32767 s, count 1..127. */
 	ck_assert_int_eq(set_int(s, IPPROTO_TCP, TCP_KEEPIDLE, 0), -EINVAL);
 	ck_assert_int_eq(set_int(s, IPPROTO_TCP, TCP_KEEPIDLE, -1), -EINVAL);
@@ -1645,14 +1614,14 @@ START_TEST(test_keepalive_defaults_and_invalid_values)
 	ck_assert_int_eq(set_int(s, IPPROTO_TCP, TCP_KEEPCNT, 0), -EINVAL);
 	ck_assert_int_eq(set_int(s, IPPROTO_TCP, TCP_KEEPCNT, 128), -EINVAL);
 	ck_assert_int_eq(set_int(s, IPPROTO_TCP, TCP_USER_TIMEOUT, -1), -EINVAL);
-	ck_assert_int_eq(get_int(s, IPPROTO_TCP, TCP_KEEPIDLE), 7200);
-	ck_assert_int_eq(get_int(s, IPPROTO_TCP, TCP_KEEPCNT), 9);
+	ck_assert_int_eq(h_sock_get_int(s, IPPROTO_TCP, TCP_KEEPIDLE), 7200);
+	ck_assert_int_eq(h_sock_get_int(s, IPPROTO_TCP, TCP_KEEPCNT), 9);
 	ck_assert_int_eq(set_int(s, IPPROTO_TCP, TCP_KEEPIDLE, 32767), 0);
 	ck_assert_int_eq(set_int(s, IPPROTO_TCP, TCP_KEEPINTVL, 1), 0);
 	ck_assert_int_eq(set_int(s, IPPROTO_TCP, TCP_KEEPCNT, 127), 0);
-	ck_assert_int_eq(get_int(s, IPPROTO_TCP, TCP_KEEPIDLE), 32767);
-	ck_assert_int_eq(get_int(s, IPPROTO_TCP, TCP_KEEPINTVL), 1);
-	ck_assert_int_eq(get_int(s, IPPROTO_TCP, TCP_KEEPCNT), 127);
+	ck_assert_int_eq(h_sock_get_int(s, IPPROTO_TCP, TCP_KEEPIDLE), 32767);
+	ck_assert_int_eq(h_sock_get_int(s, IPPROTO_TCP, TCP_KEEPINTVL), 1);
+	ck_assert_int_eq(h_sock_get_int(s, IPPROTO_TCP, TCP_KEEPCNT), 127);
 	mtcp_close(s);
 }
 END_TEST
@@ -1707,7 +1676,7 @@ START_TEST(test_send_is_partial_when_the_send_buffer_fills_then_eagain)
 {
 	open_conn(NULL);
 	ck_assert_int_eq(set_int(S, SOL_SOCKET, SO_SNDBUF, 4096), 0);
-	ck_assert_int_eq(get_int(S, SOL_SOCKET, SO_SNDBUF), 8192);
+	ck_assert_int_eq(h_sock_get_int(S, SOL_SOCKET, SO_SNDBUF), 8192);
 	ssize_t n = mtcp_sendto(S, app_data, 10000, 0, NULL);
 	ck_assert_msg(n > 0 && n < 10000 && n <= 8192, "send of 10000 bytes into SO_SNDBUF "
 		      "4096 returned %zd", n);
@@ -1759,8 +1728,8 @@ START_TEST(test_getsockopt_maxseg_nodelay_and_tcp_info)
 	struct tcp_opts o = peer_opts(O_TS | O_SACK | O_WS, 7);
 
 	open_rtt(&o, 50 * MSEC);
-	ck_assert_int_eq(get_int(S, IPPROTO_TCP, TCP_MAXSEG), MSS_TS);
-	ck_assert_int_eq(get_int(S, IPPROTO_TCP, TCP_NODELAY), 0);
+	ck_assert_int_eq(h_sock_get_int(S, IPPROTO_TCP, TCP_MAXSEG), MSS_TS);
+	ck_assert_int_eq(h_sock_get_int(S, IPPROTO_TCP, TCP_NODELAY), 0);
 	struct tcp_info ti = tcpinfo();
 	ck_assert_uint_eq(ti.tcpi_state, LINUX_TCP_ESTABLISHED);
 	ck_assert_uint_eq(ti.tcpi_snd_mss, MSS_TS);
@@ -1920,7 +1889,7 @@ START_TEST(test_port_unreachable_does_not_end_an_established_connection)
 	peer_sends_port_unreachable(f);
 	ck_assert_int_eq(app_recv(b, sizeof(b), 0), -EAGAIN);
 	ck_assert(!(mtcp_poll(S) & (EPOLLERR | EPOLLHUP)));
-	ck_assert_int_eq(get_int(S, SOL_SOCKET, SO_ERROR), 0);
+	ck_assert_int_eq(h_sock_get_int(S, SOL_SOCKET, SO_ERROR), 0);
 	ck_assert_uint_eq(tcpinfo().tcpi_state, LINUX_TCP_ESTABLISHED);
 	peer_ack(data0() + 100);
 	app_send(50);
@@ -1958,7 +1927,7 @@ START_TEST(test_port_unreachable_in_syn_sent_refuses_the_connect)
 	unsigned ev = mtcp_poll(S);
 	ck_assert_msg((ev & (EPOLLERR | EPOLLHUP)) == (EPOLLERR | EPOLLHUP),
 		      "after the refusal: events 0x%x", ev);
-	ck_assert_int_eq(get_int(S, SOL_SOCKET, SO_ERROR), ECONNREFUSED);
+	ck_assert_int_eq(h_sock_get_int(S, SOL_SOCKET, SO_ERROR), ECONNREFUSED);
 	h_advance(&h, 5 * SEC);
 	h_expect_none(&h);
 }

@@ -169,13 +169,6 @@ static unsigned nseeds(unsigned n)
 	return v && *v && strtoul(v, NULL, 0) ? (unsigned)strtoul(v, NULL, 0) : n;
 }
 
-static void set_linger0(struct mtcp_sock *s)
-{
-	struct linger l = { .l_onoff = 1, .l_linger = 0 };
-
-	ck_assert_int_eq(mtcp_setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
-}
-
 static uint16_t local_port(struct mtcp_sock *s)
 {
 	struct sockaddr_in a;
@@ -675,7 +668,7 @@ static void churn_step_a(struct churn *ch, struct churn_conn *c)
 		churn_close(ch, c, true);
 		break;
 	case K_A_RST:
-		set_linger0(c->a);
+		h_sock_linger0(c->a);
 		churn_close(ch, c, true);
 		break;
 	case K_B_FIRST:
@@ -725,7 +718,7 @@ static void churn_step_b(struct churn *ch, struct churn_conn *c)
 		break;
 	case K_B_RST:
 		if (c->a_phase == 2) {          /* A has the reply */
-			set_linger0(c->b);
+			h_sock_linger0(c->b);
 			churn_close(ch, c, false);
 		}
 		break;

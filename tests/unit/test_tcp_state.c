@@ -71,15 +71,6 @@ static struct tcp_opts opts_ts(void)
 	return o;
 }
 
-static int so_error(struct mtcp_sock *s)
-{
-	int v = -1;
-	socklen_t len = sizeof(v);
-
-	ck_assert_int_eq(mtcp_getsockopt(s, SOL_SOCKET, SO_ERROR, &v, &len), 0);
-	return v;
-}
-
 /* The connection's state as Linux numbers it (TCP_INFO tcpi_state). */
 static int tcp_state(struct mtcp_sock *s)
 {
@@ -135,40 +126,11 @@ static void assert_sin(const struct sockaddr_in *a, uint32_t addr, uint16_t port
 		      ntohs(a->sin_port), addr, port);
 }
 
-static void set_linger0(struct mtcp_sock *s)
-{
-	struct linger l = { .l_onoff = 1, .l_linger = 0 };
-
-	ck_assert_int_eq(mtcp_setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
-}
-
-static void set_int(struct mtcp_sock *s, int level, int name, int v)
-{
-	ck_assert_int_eq(mtcp_setsockopt(s, level, name, &v, sizeof(v)), 0);
-}
-
-/* An unbound non-blocking TCP socket. */
-static struct mtcp_sock *tcp_socket(void)
-{
-	struct mtcp_sock *s;
-
-	ck_assert_int_eq(mtcp_socket(h.st, SOCK_STREAM, &s), 0);
-	mtcp_set_nonblock(s, true);
-	return s;
-}
-
 static int bind_port(struct mtcp_sock *s, uint16_t port)
 {
 	struct sockaddr_in a = h_sin(0, port);
 
 	return mtcp_bind(s, &a);
-}
-
-static int connect_to(struct mtcp_sock *s, uint32_t addr, uint16_t port)
-{
-	struct sockaddr_in a = h_sin(addr, port);
-
-	return mtcp_connect(s, (const struct sockaddr *)&a, sizeof(a));
 }
 
 /* Passive open from the peer's sport; the accepted socket. */
@@ -211,28 +173,6 @@ static void expect_reset(struct h_conn *c, const char *what)
 		      (!(f.tcp.flags & TH_ACK) || f.tcp.ack == c->snd_nxt) && f.data_len == 0,
 		      "%s: expected R seq=%u (or R. ack=%u), got %s", what, c->rcv_nxt,
 		      c->snd_nxt, got);
-}
-
-/* The peer's RST at its snd_nxt (exactly what the stack expects). */
-static void peer_rst(struct h_conn *c)
-{
-	h_conn_send_ex(&h, c, c->snd_nxt, TH_RST, NULL, NULL, 0);
-}
-
-/* Abort s from our side (SO_LINGER 0) and forget the RST it sends. */
-static void abort_sock(struct mtcp_sock *s)
-{
-	set_linger0(s);
-	mtcp_close(s);
-	h_drain(&h);
-}
-
-/* Close the listener and assert no control block is left. */
-static void close_listener_no_leak(struct mtcp_sock *l)
-{
-	mtcp_close(l);
-	h_drain(&h);
-	ck_assert_msg(pcbs() == 0, "%u TCP control blocks left", pcbs());
 }
 
 /* Stack closes first on c/s: FIN, the peer's ACK and FIN, our ACK. The
@@ -297,8 +237,8 @@ START_TEST(test_passive_synack_offers_mss_wscale_sack_ts_when_offered)
 	ck_assert_int_eq(wr(s, "abc", 3), 3);
 	h_conn_expect_data(&h, &c, TH_ACK, "abc", 3);
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -336,8 +276,8 @@ START_TEST(test_passive_synack_omits_options_the_syn_lacked_and_sends_536)
 	}
 	h_expect_none(&h);
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -359,8 +299,8 @@ START_TEST(test_peer_mss_less_timestamp_option_bounds_data_segments)
 	h_conn_expect(&h, &c, TH_ACK, 688);
 	h_expect_none(&h);
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -378,9 +318,9 @@ START_TEST(test_synack_mss_follows_the_link_mtu)
 	const struct frame *f = h_conn_expect_synack(&h, &c);
 	ck_assert_msg(f->tcp.opt.has_mss && f->tcp.opt.mss == 1240,
 		      "SYN-ACK MSS %u with MTU 1280, expected 1240", f->tcp.opt.mss);
-	peer_rst(&c);
+	h_conn_rst(&h, &c);
 	h_expect_none(&h);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -409,8 +349,8 @@ START_TEST(test_synack_resent_when_peer_retransmits_its_syn)
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	s = h_tcp_accept(&h, l);
 	assert_state(s, TCP_ESTABLISHED);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -448,7 +388,7 @@ START_TEST(test_synack_retransmitted_on_rto_then_child_given_up)
 	/* The peer's late ACK reaches the listener: RST seq = its ack. */
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	h_expect_tcp(&h, &f, TH_RST, c.irs + 1, 0);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -461,15 +401,15 @@ START_TEST(test_rst_in_syn_received_drops_the_child_quietly)
 	h_conn_send(&h, &c, TH_SYN, NULL, 0);
 	h_conn_expect_synack(&h, &c);
 	ck_assert_uint_eq(pcbs(), 2);
-	peer_rst(&c);
+	h_conn_rst(&h, &c);
 	/* RFC 9293 3.10.7.4: passive OPEN goes back to LISTEN, silently. */
 	h_expect_none(&h);
 	ck_assert_uint_eq(pcbs(), 1);
 	ck_assert_int_eq(mtcp_accept(l, NULL, &s), -EAGAIN);
 	/* The listener still works. */
 	s = passive_open(l, &d, PEER_PORT + 1, NULL);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -497,7 +437,7 @@ START_TEST(test_handshake_ack_carrying_data_and_fin)
 	h_conn_expect(&h, &c, TH_FIN | TH_ACK, 0);
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	h_expect_none(&h);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -527,7 +467,7 @@ START_TEST(test_active_connect_sends_syn_with_all_options_and_einprogress)
 
 	ck_assert_int_eq(mtcp_poll(s) & (EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLIN), 0);
 	assert_state(s, TCP_SYN_SENT);
-	ck_assert_int_eq(connect_to(s, PEER_IP, PEER_PORT), -EALREADY);
+	ck_assert_int_eq(h_sock_connect(s, PEER_IP, PEER_PORT), -EALREADY);
 	/* Linux inet_getname: no peer in SYN-SENT. */
 	ck_assert_int_eq(mtcp_getpeername(s, &a), -ENOTCONN);
 	/* Linux sk_stream_wait_connect, non-blocking. */
@@ -555,16 +495,16 @@ START_TEST(test_active_synack_completes_second_connect_0_then_eisconn)
 	h_expect_none(&h);
 
 	ck_assert_uint_eq(mtcp_poll(s), POLL_OUT);
-	ck_assert_int_eq(so_error(s), 0);
+	ck_assert_int_eq(h_sock_error(s), 0);
 	assert_state(s, TCP_ESTABLISHED);
 	/* Linux __inet_stream_connect: the connect that finds the handshake
 	 * done returns 0, the next one EISCONN. */
-	ck_assert_int_eq(connect_to(s, PEER_IP, PEER_PORT), 0);
-	ck_assert_int_eq(connect_to(s, PEER_IP, PEER_PORT), -EISCONN);
+	ck_assert_int_eq(h_sock_connect(s, PEER_IP, PEER_PORT), 0);
+	ck_assert_int_eq(h_sock_connect(s, PEER_IP, PEER_PORT), -EISCONN);
 	ck_assert_int_eq(mtcp_getpeername(s, &a), 0);
 	assert_sin(&a, PEER_IP, PEER_PORT, "getpeername");
 	h_expect_none(&h);
-	abort_sock(s);
+	h_tcp_abort(&h, s);
 	ck_assert_uint_eq(pcbs(), 0);
 }
 END_TEST
@@ -581,8 +521,8 @@ START_TEST(test_active_rst_to_syn_is_econnrefused)
 	unsigned ev = mtcp_poll(s);
 	ck_assert_msg(ev == POLL_DEAD_ERR, "poll 0x%x after a refused connect, expected 0x%x "
 		      "(EPOLLERR|EPOLLHUP|IN|RDHUP|OUT)", ev, POLL_DEAD_ERR);
-	ck_assert_int_eq(so_error(s), ECONNREFUSED);
-	ck_assert_int_eq(so_error(s), 0);
+	ck_assert_int_eq(h_sock_error(s), ECONNREFUSED);
+	ck_assert_int_eq(h_sock_error(s), 0);
 	assert_state(s, TCP_CLOSE);
 	mtcp_close(s);
 	h_expect_none(&h);
@@ -632,7 +572,7 @@ START_TEST(test_active_syn_backs_off_then_etimedout)
 	ck_assert_msg(h.now - last_syn <= 120 * SEC, "gave up %llu s after the last SYN",
 		      (unsigned long long)((h.now - last_syn) / SEC));
 	ck_assert_uint_eq(mtcp_poll(s), POLL_DEAD_ERR);
-	ck_assert_int_eq(so_error(s), ETIMEDOUT);
+	ck_assert_int_eq(h_sock_error(s), ETIMEDOUT);
 	h_expect_none(&h);
 	mtcp_close(s);
 	ck_assert_uint_eq(pcbs(), 0);
@@ -661,11 +601,11 @@ START_TEST(test_syn_sent_synack_with_bad_ack_draws_rst_seq_eq_ack)
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_SYN_SENT_BAD) - bad0, 2);
 	/* Still connecting; the right SYN-ACK completes it. */
 	assert_state(s, TCP_SYN_SENT);
-	ck_assert_int_eq(so_error(s), 0);
+	ck_assert_int_eq(h_sock_error(s), 0);
 	h_conn_from_syn(&h, &c, &syn, PEER_ISS, NULL);
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_uint_eq(mtcp_poll(s), POLL_OUT);
-	abort_sock(s);
+	h_tcp_abort(&h, s);
 	ck_assert_uint_eq(pcbs(), 0);
 }
 END_TEST
@@ -684,11 +624,11 @@ START_TEST(test_syn_sent_ignores_rst_without_acceptable_ack)
 	h_send_tcp(&h, PEER_PORT, lport, 0, syn.tcp.seq + 77, TH_RST | TH_ACK, 0, NULL, NULL, 0);
 	h_expect_none(&h);
 	assert_state(s, TCP_SYN_SENT);
-	ck_assert_int_eq(so_error(s), 0);
+	ck_assert_int_eq(h_sock_error(s), 0);
 	h_conn_from_syn(&h, &c, &syn, PEER_ISS, NULL);
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	assert_state(s, TCP_ESTABLISHED);
-	abort_sock(s);
+	h_tcp_abort(&h, s);
 	ck_assert_uint_eq(pcbs(), 0);
 }
 END_TEST
@@ -742,11 +682,11 @@ START_TEST(test_simultaneous_open_syn_then_ack_establishes)
 	h_expect_none(&h);
 	assert_state(s, TCP_ESTABLISHED);
 	ck_assert_uint_eq(mtcp_poll(s), POLL_OUT);
-	ck_assert_int_eq(connect_to(s, PEER_IP, PEER_PORT), 0);
+	ck_assert_int_eq(h_sock_connect(s, PEER_IP, PEER_PORT), 0);
 	ck_assert_int_eq(wr(s, "sim", 3), 3);
 	h_conn_expect_data(&h, &c, TH_ACK, "sim", 3);
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
-	abort_sock(s);
+	h_tcp_abort(&h, s);
 	ck_assert_uint_eq(pcbs(), 0);
 }
 END_TEST
@@ -770,7 +710,7 @@ START_TEST(test_simultaneous_open_crossing_synacks_establish)
 	h_expect_none(&h);
 	assert_state(s, TCP_ESTABLISHED);
 	ck_assert_uint_eq(mtcp_poll(s), POLL_OUT);
-	abort_sock(s);
+	h_tcp_abort(&h, s);
 	ck_assert_uint_eq(pcbs(), 0);
 }
 END_TEST
@@ -786,10 +726,10 @@ START_TEST(test_rst_after_simultaneous_open_is_econnrefused)
 	/* RFC 9293 3.10.7.4: SYN-RECEIVED reached from an active OPEN and a
 	 * RST -> "connection refused" (Linux's tcp_reset says ECONNRESET
 	 * here; the RFC is followed). */
-	peer_rst(&c);
+	h_conn_rst(&h, &c);
 	h_expect_none(&h);
 	ck_assert_uint_eq(mtcp_poll(s), POLL_DEAD_ERR);
-	ck_assert_int_eq(so_error(s), ECONNREFUSED);
+	ck_assert_int_eq(h_sock_error(s), ECONNREFUSED);
 	mtcp_close(s);
 	h_expect_none(&h);
 	ck_assert_uint_eq(pcbs(), 0);
@@ -828,7 +768,7 @@ START_TEST(test_stack_closes_first_fin_wait_then_time_wait_lasts_2msl)
 	/* The 4-tuple is free: an ACK for it reaches the listener -> RST. */
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	h_expect_tcp(&h, &f, TH_RST, c.rcv_nxt, 0);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -860,7 +800,7 @@ START_TEST(test_time_wait_lasts_twice_the_configured_msl)
 	ck_assert_msg(pcbs() == 2, "TIME-WAIT ended before 2 x 5 s");
 	h_advance(&h, 1);
 	ck_assert_msg(pcbs() == 1, "TIME-WAIT lasted beyond 2 x 5 s");
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -894,7 +834,7 @@ START_TEST(test_peer_closes_first_close_wait_then_last_ack)
 	h_expect_none(&h);
 	/* LAST-ACK -> CLOSED at once, no TIME-WAIT on this side. */
 	ck_assert_msg(pcbs() == 1, "connection still there after LAST-ACK was acknowledged");
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -923,7 +863,7 @@ START_TEST(test_simultaneous_close_goes_closing_then_time_wait)
 	ck_assert_uint_eq(pcbs(), 2);
 	h_advance(&h, 1);
 	ck_assert_uint_eq(pcbs(), 1);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -959,7 +899,7 @@ START_TEST(test_shutdown_wr_sends_fin_and_still_receives)
 	mtcp_close(s);
 	h_expect_none(&h);
 	h_advance(&h, TIME_WAIT_US);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -995,7 +935,7 @@ START_TEST(test_lost_fin_is_retransmitted_after_rto)
 	h_conn_send(&h, &c, TH_FIN | TH_ACK, NULL, 0);
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	h_advance(&h, TIME_WAIT_US);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1016,7 +956,7 @@ START_TEST(test_time_wait_reacks_retransmitted_fin_and_restarts_2msl)
 	ck_assert_msg(pcbs() == 2, "TIME-WAIT did not restart on the retransmitted FIN");
 	h_advance(&h, 1);
 	ck_assert_msg(pcbs() == 1, "TIME-WAIT did not end 2MSL after the last FIN");
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1038,7 +978,7 @@ START_TEST(test_orphan_fin_wait_2_times_out_with_rst)
 	h_advance(&h, 1);
 	expect_reset(&c, "FIN-WAIT-2 timeout");
 	ck_assert_uint_eq(pcbs(), 1);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1093,7 +1033,7 @@ START_TEST(test_close_with_unread_data_sends_rst_not_fin)
 	/* It is gone: the peer's next segment is answered with a RST. */
 	h_conn_send(&h, &c, TH_ACK | TH_PSH, "more", 4);
 	h_expect_tcp(&h, NULL, TH_RST, c.rcv_nxt, 0);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1108,14 +1048,14 @@ START_TEST(test_so_linger_zero_close_sends_rst)
 	ck_assert_int_eq(wr(s, "sent", 4), 4);
 	h_conn_expect_data(&h, &c, TH_ACK, "sent", 4);
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
-	set_linger0(s);
+	h_sock_linger0(s);
 	ck_assert_int_eq(mtcp_getsockopt(s, SOL_SOCKET, SO_LINGER, &lg, &len), 0);
 	ck_assert(lg.l_onoff == 1 && lg.l_linger == 0);
 	mtcp_close(s);
 	expect_reset(&c, "SO_LINGER {1, 0} close");
 	h_expect_none(&h);
 	ck_assert_uint_eq(pcbs(), 1);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1136,7 +1076,7 @@ START_TEST(test_data_after_close_draws_rst)
 	h_expect_none(&h);
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_DATA_AFTER_CLOSE) - d0, 1);
 	ck_assert_uint_eq(pcbs(), 1);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1149,17 +1089,17 @@ START_TEST(test_rst_at_rcv_nxt_resets_recv_econnreset)
 	struct mtcp_sock *s = passive_open(l, &c, PEER_PORT, NULL);
 	char buf[8];
 
-	peer_rst(&c);
+	h_conn_rst(&h, &c);
 	h_expect_none(&h);
 	ck_assert_uint_eq(mtcp_poll(s), POLL_DEAD_ERR);
 	assert_state(s, TCP_CLOSE);
 	/* Linux tcp_recvmsg: the error once, then end of stream. */
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), -ECONNRESET);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 0);
-	ck_assert_int_eq(so_error(s), 0);
+	ck_assert_int_eq(h_sock_error(s), 0);
 	mtcp_close(s);
 	h_expect_none(&h);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1178,7 +1118,7 @@ START_TEST(test_send_after_reset_is_econnreset_then_epipe)
 	h_expect_none(&h);
 	mtcp_close(s);
 	h_expect_none(&h);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1198,12 +1138,12 @@ START_TEST(test_rst_in_window_not_exact_draws_challenge_ack)
 	h_expect_none(&h);
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_RST_INVALID) - d0, 1);
 	assert_state(s, TCP_ESTABLISHED);
-	ck_assert_int_eq(so_error(s), 0);
+	ck_assert_int_eq(h_sock_error(s), 0);
 	h_conn_send(&h, &c, TH_ACK | TH_PSH, "alive", 5);
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 5);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1224,8 +1164,8 @@ START_TEST(test_rst_outside_window_is_ignored)
 	ck_assert_int_eq(wr(s, "ok", 2), 2);
 	h_conn_expect_data(&h, &c, TH_ACK, "ok", 2);
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1239,7 +1179,7 @@ START_TEST(test_rst_in_time_wait_is_ignored)
 	close_into_time_wait(s, &c);
 	h_advance(&h, 1 * SEC);
 	/* RFC 1337: TIME-WAIT assassination - a RST does not end it. */
-	peer_rst(&c);
+	h_conn_rst(&h, &c);
 	h_expect_none(&h);
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_TIME_WAIT) - d0, 1);
 	ck_assert_msg(pcbs() == 2, "a RST ended TIME-WAIT");
@@ -1248,7 +1188,7 @@ START_TEST(test_rst_in_time_wait_is_ignored)
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	h_advance(&h, TIME_WAIT_US);
 	ck_assert_uint_eq(pcbs(), 1);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1261,14 +1201,14 @@ START_TEST(test_rst_in_close_wait_reports_epipe)
 
 	h_conn_send(&h, &c, TH_FIN | TH_ACK, NULL, 0);
 	h_conn_expect(&h, &c, TH_ACK, 0);
-	peer_rst(&c);
+	h_conn_rst(&h, &c);
 	h_expect_none(&h);
 	/* Linux tcp_reset: EPIPE in CLOSE-WAIT. */
-	ck_assert_int_eq(so_error(s), EPIPE);
+	ck_assert_int_eq(h_sock_error(s), EPIPE);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 0);
 	mtcp_close(s);
 	h_expect_none(&h);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1292,12 +1232,12 @@ START_TEST(test_syn_on_established_draws_challenge_ack_not_reset)
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	h_expect_none(&h);
 	assert_state(s, TCP_ESTABLISHED);
-	ck_assert_int_eq(so_error(s), 0);
+	ck_assert_int_eq(h_sock_error(s), 0);
 	h_conn_send(&h, &c, TH_ACK | TH_PSH, "fine", 4);
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 4);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1322,8 +1262,8 @@ START_TEST(test_ack_beyond_snd_max_is_dropped_with_an_ack)
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 3);
 	ck_assert_mem_eq(buf, "bad", 3);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1357,8 +1297,8 @@ START_TEST(test_challenge_acks_limited_to_1000_per_second)
 	h_conn_send_ex(&h, &c, c.snd_nxt + 1, TH_RST, NULL, NULL, 0);
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	h_expect_none(&h);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1379,8 +1319,8 @@ START_TEST(test_out_of_window_data_acked_not_delivered)
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_OUT_OF_WINDOW) - d0, 1);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), -EAGAIN);
 	ck_assert_uint_eq(mtcp_poll(s) & EPOLLIN, 0);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1405,8 +1345,8 @@ START_TEST(test_old_duplicate_data_acked_not_redelivered)
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 2);
 	ck_assert_mem_eq(buf, "!!", 2);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1442,10 +1382,10 @@ START_TEST(test_backlog_1_holds_two_then_drops_syn_until_accept)
 	assert_sin(&peer, PEER_IP, PEER_PORT + 2, "third accept");
 	struct mtcp_sock *none = NULL;
 	ck_assert_int_eq(mtcp_accept(l, &peer, &none), -EAGAIN);
-	abort_sock(a);
-	abort_sock(b);
-	abort_sock(d);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, a);
+	h_tcp_abort(&h, b);
+	h_tcp_abort(&h, d);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1484,7 +1424,7 @@ START_TEST(test_fifty_connections_on_one_listener)
 	ck_assert_uint_eq(pcbs(), N + 1);
 	h_advance(&h, TIME_WAIT_US);
 	ck_assert_uint_eq(pcbs(), 1);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1542,13 +1482,13 @@ START_TEST(test_ack_to_listener_draws_rst)
 	h_expect_none(&h);
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_LISTEN_BAD) - d0, 3);
 	ck_assert_uint_eq(pcbs(), 1);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
 START_TEST(test_accept_on_non_listening_socket_is_einval)
 {
-	struct mtcp_sock *s = tcp_socket(), *out = NULL;
+	struct mtcp_sock *s = h_tcp_socket(&h), *out = NULL;
 
 	ck_assert_int_eq(mtcp_accept(s, NULL, &out), -EINVAL);
 	ck_assert_int_eq(bind_port(s, OUR_PORT), 0);
@@ -1576,8 +1516,8 @@ START_TEST(test_nonblocking_accept_on_empty_queue_is_eagain)
 	ck_assert_uint_eq(mtcp_poll(l), POLL_IN);
 	ck_assert_int_eq(mtcp_accept(l, NULL, &s), 0);
 	ck_assert_int_eq(mtcp_accept(l, NULL, &s), -EAGAIN);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1585,7 +1525,7 @@ END_TEST
 
 START_TEST(test_bind_same_port_twice_is_eaddrinuse)
 {
-	struct mtcp_sock *a = tcp_socket(), *b = tcp_socket();
+	struct mtcp_sock *a = h_tcp_socket(&h), *b = h_tcp_socket(&h);
 
 	ck_assert_int_eq(bind_port(a, 5000), 0);
 	ck_assert_int_eq(bind_port(b, 5000), -EADDRINUSE);
@@ -1599,12 +1539,12 @@ END_TEST
 
 START_TEST(test_bind_reuseaddr_shares_port_but_never_two_listeners)
 {
-	struct mtcp_sock *a = tcp_socket(), *b = tcp_socket(), *c = tcp_socket();
-	struct mtcp_sock *d = tcp_socket();
+	struct mtcp_sock *a = h_tcp_socket(&h), *b = h_tcp_socket(&h), *c = h_tcp_socket(&h);
+	struct mtcp_sock *d = h_tcp_socket(&h);
 
-	set_int(a, SOL_SOCKET, SO_REUSEADDR, 1);
-	set_int(b, SOL_SOCKET, SO_REUSEADDR, 1);
-	set_int(d, SOL_SOCKET, SO_REUSEADDR, 1);
+	h_sock_set_int(a, SOL_SOCKET, SO_REUSEADDR, 1);
+	h_sock_set_int(b, SOL_SOCKET, SO_REUSEADDR, 1);
+	h_sock_set_int(d, SOL_SOCKET, SO_REUSEADDR, 1);
 	ck_assert_int_eq(bind_port(a, 5000), 0);
 	/* Only one side asking is not enough (Linux inet_csk_bind_conflict). */
 	ck_assert_int_eq(bind_port(c, 5000), -EADDRINUSE);
@@ -1624,7 +1564,7 @@ END_TEST
 START_TEST(test_listen_unbound_binds_an_ephemeral_port)
 {
 	static struct h_conn c;
-	struct mtcp_sock *l = tcp_socket();
+	struct mtcp_sock *l = h_tcp_socket(&h);
 	uint16_t port;
 
 	ck_assert_int_eq(mtcp_listen(l, 8), 0);
@@ -1635,8 +1575,8 @@ START_TEST(test_listen_unbound_binds_an_ephemeral_port)
 	h_conn_init(&c, PEER_PORT, port, PEER_ISS, NULL);
 	h_conn_send(&h, &c, TH_SYN, NULL, 0);
 	h_conn_expect_synack(&h, &c);
-	peer_rst(&c);
-	close_listener_no_leak(l);
+	h_conn_rst(&h, &c);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1688,10 +1628,10 @@ START_TEST(test_isns_of_different_4tuples_are_unrelated)
 	int32_t diff = (int32_t)(d.irs - c.irs);
 	ck_assert_msg(diff > (1 << 20) || diff < -(1 << 20), "ISNs %u and %u differ by only %d",
 		      c.irs, d.irs, diff);
-	peer_rst(&c);
-	peer_rst(&d);
+	h_conn_rst(&h, &c);
+	h_conn_rst(&h, &d);
 	h_expect_none(&h);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1704,7 +1644,7 @@ START_TEST(test_isn_of_same_4tuple_grows_with_the_clock)
 	h_conn_send(&h, &c, TH_SYN, NULL, 0);
 	h_conn_expect_synack(&h, &c);
 	uint32_t isn1 = c.irs;
-	peer_rst(&c);
+	h_conn_rst(&h, &c);
 	h_expect_none(&h);
 	ck_assert_uint_eq(pcbs(), 1);
 
@@ -1716,8 +1656,8 @@ START_TEST(test_isn_of_same_4tuple_grows_with_the_clock)
 	ck_assert_msg(SEQ_GT(c.irs, isn1), "ISN %u 10 s later is not above %u", c.irs, isn1);
 	ck_assert_msg(c.irs - isn1 == 10 * SEC / 4, "ISN grew by %u in 10 s, expected %llu",
 		      c.irs - isn1, (unsigned long long)(10 * SEC / 4));
-	peer_rst(&c);
-	close_listener_no_leak(l);
+	h_conn_rst(&h, &c);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1743,8 +1683,8 @@ START_TEST(test_time_wait_accepts_new_syn_with_higher_seq)
 	s = h_tcp_accept(&h, l);
 	ck_assert_uint_eq(pcbs(), 2);   /* the TIME-WAIT block gave way */
 	assert_state(s, TCP_ESTABLISHED);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1765,7 +1705,7 @@ START_TEST(test_time_wait_refuses_syn_with_older_seq)
 	ck_assert_uint_eq(pcbs(), 2);
 	h_advance(&h, TIME_WAIT_US);
 	ck_assert_uint_eq(pcbs(), 1);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1787,8 +1727,8 @@ START_TEST(test_time_wait_accepts_syn_with_newer_timestamp)
 	h_conn_send(&h, &n, TH_ACK, NULL, 0);
 	s = h_tcp_accept(&h, l);
 	ck_assert_uint_eq(pcbs(), 2);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1807,8 +1747,8 @@ START_TEST(test_time_wait_accepts_syn_with_equal_timestamp_and_higher_seq)
 	h_conn_expect_synack(&h, &n);
 	h_conn_send(&h, &n, TH_ACK, NULL, 0);
 	s = h_tcp_accept(&h, l);
-	abort_sock(s);
-	close_listener_no_leak(l);
+	h_tcp_abort(&h, s);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1850,9 +1790,9 @@ START_TEST(test_time_wait_reuse_picks_iss_above_old_snd_max)
 	 * tw_snd_nxt + 65537), else its old segments may be taken as new. */
 	ck_assert_msg(SEQ_GT(n.irs, old_snd_max), "reused 4-tuple got ISS %u, not above the "
 		      "old incarnation's SND.MAX %u", n.irs, old_snd_max);
-	peer_rst(&n);
+	h_conn_rst(&h, &n);
 	h_expect_none(&h);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 
@@ -1861,11 +1801,11 @@ END_TEST
 START_TEST(test_connect_to_unanswering_neighbour_fails_ehostunreach)
 {
 	static struct frame f;
-	struct mtcp_sock *s = tcp_socket();
+	struct mtcp_sock *s = h_tcp_socket(&h);
 	uint64_t start = h.now;
 	unsigned arp_requests = 0;
 
-	ck_assert_int_eq(connect_to(s, OTHER_IP, PEER_PORT), -EINPROGRESS);
+	ck_assert_int_eq(h_sock_connect(s, OTHER_IP, PEER_PORT), -EINPROGRESS);
 	/* Nobody answers ARP for OTHER_IP: no SYN ever reaches the wire. */
 	while (!(mtcp_poll(s) & EPOLLERR)) {
 		ck_assert_msg(h.now - start < 600 * SEC, "connect still pending after 600 s");
@@ -1879,7 +1819,7 @@ START_TEST(test_connect_to_unanswering_neighbour_fails_ehostunreach)
 	ck_assert_uint_gt(arp_requests, 0);
 	/* What the stack does: the ARP failure is remembered as a soft
 	 * error (EHOSTUNREACH) and reported when the SYN retries run out. */
-	ck_assert_int_eq(so_error(s), EHOSTUNREACH);
+	ck_assert_int_eq(h_sock_error(s), EHOSTUNREACH);
 	ck_assert_uint_eq(mtcp_poll(s), POLL_DEAD_ERR & ~EPOLLERR);
 	mtcp_close(s);
 	ck_assert_uint_eq(pcbs(), 0);
@@ -1888,7 +1828,7 @@ END_TEST
 
 START_TEST(test_recv_on_never_connected_socket_is_enotconn)
 {
-	struct mtcp_sock *s = tcp_socket();
+	struct mtcp_sock *s = h_tcp_socket(&h);
 	char buf[4];
 
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), -ENOTCONN);
@@ -1904,14 +1844,14 @@ END_TEST
 
 START_TEST(test_getpeername_before_connect_is_enotconn)
 {
-	struct mtcp_sock *s = tcp_socket(), *l = h_tcp_listen(&h, OUR_PORT, 4);
+	struct mtcp_sock *s = h_tcp_socket(&h), *l = h_tcp_listen(&h, OUR_PORT, 4);
 	struct sockaddr_in a;
 
 	ck_assert_int_eq(mtcp_getpeername(s, &a), -ENOTCONN);
 	ck_assert_int_eq(mtcp_getpeername(l, &a), -ENOTCONN);
 	ck_assert_int_eq(mtcp_shutdown(s, SHUT_RDWR), -ENOTCONN);
 	mtcp_close(s);
-	close_listener_no_leak(l);
+	h_tcp_close_last(&h, l);
 }
 END_TEST
 

@@ -59,13 +59,9 @@ static ssize_t rd(struct mtcp_sock *s, char *buf, size_t len, int flags)
 
 static void close_all(struct mtcp_sock *s, struct mtcp_sock *l)
 {
-
-	struct linger lg = { 1, 0 };
-	ck_assert_int_eq(mtcp_setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	h_sock_linger0(s);
 	mtcp_close(s);
-	mtcp_close(l);
-	h_drain(&h);
-	ck_assert_uint_eq(h.st->tcp_pcbs, 0);
+	h_tcp_close_last(&h, l);
 }
 
 START_TEST(test_urgent_byte_out_of_band_with_epollpri_and_mark)
