@@ -158,7 +158,6 @@ bool tcp_cc_recovery_ack(struct tcpcb *tp, tcp_seq ack, uint32_t acked)
 		 * NOTE: the first option, min(ssthresh, FlightSize + SMSS),
 		 * leaves one segment when the full ACK empties the pipe, and
 		 * a receiver then holds its ACK for the delayed-ACK timer. */
-		(void)mss;
 		tp->snd_cwnd = tp->snd_ssthresh;
 		tp->t_flags &= ~TF_FASTRECOVERY;
 		tp->t_dupacks = 0;

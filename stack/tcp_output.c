@@ -76,31 +76,39 @@ void tcp_setpersist(struct tcpcb *tp)
 	tp->t_flags |= TF_PERSIST;
 }
 
+/* The next contiguous run of queued out-of-order data from *p (moved past
+ * it); false at the end of the queue. */
+static bool ooo_run(const struct pbuf **p, struct tcp_sack_block *out)
+{
+	const struct pbuf *q = *p;
+
+	if (!q)
+		return false;
+	out->left = q->addr;
+	out->right = q->addr + (uint32_t)q->len;
+	for (q = q->next; q && q->addr == out->right; q = q->next)
+		out->right = q->addr + (uint32_t)q->len;
+	*p = q;
+	return true;
+}
+
 /* The contiguous run of queued out-of-order data that holds seq. */
 static bool ooo_block(const struct tcpcb *tp, tcp_seq seq, struct tcp_sack_block *out)
 {
-	struct pbuf *p = tp->reass;
+	const struct pbuf *p = tp->reass;
 
-	while (p) {
-		tcp_seq l = p->addr, r = p->addr + (uint32_t)p->len;
-		for (p = p->next; p && p->addr == r; p = p->next)
-			r = p->addr + (uint32_t)p->len;
-		if (SEQ_LEQ(l, seq) && SEQ_LT(seq, r)) {
-			out->left = l;
-			out->right = r;
+	while (ooo_run(&p, out))
+		if (SEQ_LEQ(out->left, seq) && SEQ_LT(seq, out->right))
 			return true;
-		}
-	}
 	return false;
 }
 
-static bool sack_add_unique(struct tcp_opts *o, const struct tcp_sack_block *b)
+static void sack_add_unique(struct tcp_opts *o, const struct tcp_sack_block *b)
 {
 	for (unsigned i = 0; i < o->nsack; i++)
 		if (o->sack[i].left == b->left)
-			return false;
+			return;
 	o->sack[o->nsack++] = *b;
-	return true;
 }
 
 /* Our SACK blocks (RFC 2018 4): the first holds the most recently
@@ -116,13 +124,8 @@ static void fill_sack(struct tcpcb *tp, struct tcp_opts *o)
 	for (unsigned i = 0; i < tp->nsack_hist && o->nsack < TCP_MAX_SACK; i++)
 		if (ooo_block(tp, tp->sack_hist[i].left, &b))
 			sack_add_unique(o, &b);
-	for (struct pbuf *p = tp->reass; p && o->nsack < TCP_MAX_SACK;) {
-		b.left = p->addr;
-		b.right = p->addr + (uint32_t)p->len;
-		for (p = p->next; p && p->addr == b.right; p = p->next)
-			b.right = p->addr + (uint32_t)p->len;
+	for (const struct pbuf *p = tp->reass; o->nsack < TCP_MAX_SACK && ooo_run(&p, &b);)
 		sack_add_unique(o, &b);
-	}
 	memcpy(tp->sack_hist, o->sack, o->nsack * sizeof(o->sack[0]));
 	tp->nsack_hist = o->nsack;
 }
@@ -343,10 +346,13 @@ int tcp_output(struct tcpcb *tp)
 	    (TF_FASTRECOVERY | TF_SACK_PERMIT)) {
 		tcp_seq hs;
 		uint32_t hl;
-		while (sack_pipe(tp) + tp->t_maxseg <= tp->snd_cwnd &&
-		       tcp_sack_next_hole(tp, &hs, &hl)) {
+		/* Each hole resent adds exactly its bytes to the pipe: what
+		 * lies between the old sack_rexmit and the hole is SACKed. */
+		uint32_t pipe = sack_pipe(tp);
+		while (pipe + tp->t_maxseg <= tp->snd_cwnd && tcp_sack_next_hole(tp, &hs, &hl)) {
 			if ((rc = rexmit_one(tp, hs, hl)) <= 0)
 				break;
+			pipe += (uint32_t)rc;
 			tp->sack_rexmit = hs + (uint32_t)rc;
 			tp->rexmit_mark = tp->snd_max;
 			st->stats.tcp_sack_rexmits++;
@@ -589,8 +595,8 @@ void tcp_respond(struct stack *st, const struct tcpcb *tp, uint32_t laddr, uint3
 
 	if (tp && !(flags & TH_RST)) {
 		uint32_t win = tcp_rcv_space(tp);
-		if (win > (uint32_t)65535 << tp->rcv_scale)
-			win = (uint32_t)65535 << tp->rcv_scale;
+		if (win > max_window(tp))
+			win = max_window(tp);
 		r.win = scaled_window(tp, win);
 	}
 	if (tp && (tp->t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) ==

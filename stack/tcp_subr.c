@@ -269,11 +269,8 @@ struct tcpcb *tcp_lookup_listener(struct stack *st, uint32_t laddr, uint16_t lpo
 	return wild;
 }
 
-/* Linux inet_csk_bind_conflict: two sockets may share a port when their
- * addresses differ (neither a wildcard), or when both set SO_REUSEADDR and
- * the one already there is not listening. */
-static bool bind_conflict(struct stack *st, const struct tcpcb *tp, uint32_t laddr,
-			  uint16_t lport)
+bool tcp_port_conflict(struct stack *st, const struct tcpcb *tp, uint32_t laddr,
+		       uint16_t lport, bool listen)
 {
 	for (struct tcpcb *o = st->tcp_bhash[bhash(lport)]; o; o = o->bnext) {
 		if (o == tp || o->so->lport != lport)
@@ -281,6 +278,11 @@ static bool bind_conflict(struct stack *st, const struct tcpcb *tp, uint32_t lad
 		bool overlap = !o->so->laddr || !laddr || o->so->laddr == laddr;
 		if (!overlap)
 			continue;
+		if (listen) {
+			if (o->t_state == TCPS_LISTEN)
+				return true;
+			continue;
+		}
 		if (tp->so->reuseaddr && o->so->reuseaddr && o->t_state != TCPS_LISTEN)
 			continue;
 		return true;
@@ -323,7 +325,7 @@ int tcp_bind_port(struct tcpcb *tp, uint32_t laddr, uint16_t lport,
 	if (lport == 0) {
 		if ((rc = ephemeral_port(st, tp, laddr, raddr, rport, &lport)) < 0)
 			return rc == -EADDRNOTAVAIL && !rport ? -EADDRINUSE : rc;
-	} else if (bind_conflict(st, tp, laddr, lport)) {
+	} else if (tcp_port_conflict(st, tp, laddr, lport, false)) {
 		return -EADDRINUSE;
 	}
 	s->laddr = laddr;

@@ -68,13 +68,8 @@ int tcp_usr_listen(struct mtcp_sock *s, int backlog)
 	if (!s->bound) {
 		if ((rc = tcp_bind_port(tp, INADDR_ANY, 0, 0, 0, false)) < 0)
 			return rc;
-	} else {
-		/* Two listeners never share a port and address, whatever
-		 * SO_REUSEADDR says (Linux's inet_csk_get_port on listen). */
-		for (struct tcpcb *o = st->tcp_bhash[s->lport & (TCP_BHASH - 1)]; o; o = o->bnext)
-			if (o != tp && o->t_state == TCPS_LISTEN && o->so->lport == s->lport &&
-			    (!o->so->laddr || !s->laddr || o->so->laddr == s->laddr))
-				return -EADDRINUSE;
+	} else if (tcp_port_conflict(st, tp, s->laddr, s->lport, true)) {
+		return -EADDRINUSE;
 	}
 	tp->request_r_scale = wscale_for(tp);
 	tcp_set_state(tp, TCPS_LISTEN);

@@ -221,11 +221,6 @@ struct tcpcb {
 	uint64_t t_last_oow_ack;                /* last ACK to an out-of-window ACK */
 };
 
-static inline struct tcpcb *sototcpcb(const struct mtcp_sock *s)
-{
-	return s->tp;
-}
-
 /* Timer values (microseconds) */
 #define TCP_RTO_INIT            (1 * USEC_PER_SEC)      /* RFC 6298 2.1 */
 #define TCP_RTO_MIN             (200 * USEC_PER_MSEC)   /* NOTE: Linux's; RFC 6298 2.4 says 1 s */
@@ -279,6 +274,13 @@ void tcp_ehash_insert(struct stack *st, struct tcpcb *tp);
 struct tcpcb *tcp_lookup(struct stack *st, uint32_t laddr, uint16_t lport,
 			 uint32_t raddr, uint16_t rport);
 struct tcpcb *tcp_lookup_listener(struct stack *st, uint32_t laddr, uint16_t lport);
+/* Linux inet_csk_bind_conflict: two sockets may share a port when their
+ * addresses differ (neither a wildcard), or when both set SO_REUSEADDR and
+ * the one already there is not listening. With listen, the question is
+ * whether another listener overlaps: two never share a port and address,
+ * whatever SO_REUSEADDR says (inet_csk_get_port on listen). */
+bool tcp_port_conflict(struct stack *st, const struct tcpcb *tp, uint32_t laddr,
+		       uint16_t lport, bool listen);
 /* A bind (user: true) or an automatic one (port 0: ephemeral, RFC 6056).
  * raddr/rport, when set, make the ephemeral choice avoid that 4-tuple. */
 int tcp_bind_port(struct tcpcb *tp, uint32_t laddr, uint16_t lport,
