@@ -1734,6 +1734,28 @@ START_TEST(test_must58_59_segments_queued_together_draw_one_ack)
 }
 END_TEST
 
+/* A connection accepted on a listener with the smallest receive buffer
+ * (so no larger window was ever offered), then filled by the peer until
+ * the stack's window is zero. */
+static struct mtcp_sock *zero_window_conn(struct mtcp_sock **lp, struct h_conn *c)
+{
+	static char fill[8192];
+	struct mtcp_sock *l = h_tcp_socket(&h), *s;
+
+	h_sock_set_int(l, SOL_SOCKET, SO_RCVBUF, 1);
+	ck_assert_int_eq(bind_to(l, INADDR_ANY, OUR_PORT), 0);
+	ck_assert_int_eq(mtcp_listen(l, 4), 0);
+	s = passive_open(l, c, PEER_PORT, NULL);
+	uint32_t space = tcp_rcv_space(s->tp);
+	ck_assert_uint_le(space, sizeof(fill));
+	memset(fill, 'f', sizeof(fill));
+	h_conn_send(&h, c, TH_ACK | TH_PSH, fill, space);
+	h_conn_expect(&h, c, TH_ACK, 0);
+	ck_assert_uint_eq(c->stack_wnd, 0);
+	*lp = l;
+	return s;
+}
+
 /* ---- MUST-66: RST with a zero window ------------------------------------------------- */
 
 /* MUST-66: with the receive window at zero, a RST is still processed (the
@@ -1741,19 +1763,7 @@ END_TEST
 START_TEST(test_must66_rst_processed_with_a_zero_receive_window)
 {
 	static struct h_conn c;
-	static char fill[8192];
-	struct mtcp_sock *l = h_tcp_socket(&h), *s;
-
-	h_sock_set_int(l, SOL_SOCKET, SO_RCVBUF, 1);
-	ck_assert_int_eq(bind_to(l, INADDR_ANY, OUR_PORT), 0);
-	ck_assert_int_eq(mtcp_listen(l, 4), 0);
-	s = passive_open(l, &c, PEER_PORT, NULL);
-	uint32_t space = tcp_rcv_space(s->tp);
-	ck_assert_uint_le(space, sizeof(fill));
-	memset(fill, 'f', sizeof(fill));
-	h_conn_send(&h, &c, TH_ACK | TH_PSH, fill, space);
-	h_conn_expect(&h, &c, TH_ACK, 0);
-	ck_assert_uint_eq(c.stack_wnd, 0);
+	struct mtcp_sock *l, *s = zero_window_conn(&l, &c);
 	ck_assert_uint_eq(tcp_rcv_space(s->tp), 0);
 	h_conn_rst(&h, &c);
 	h_expect_none(&h);
@@ -1819,18 +1829,7 @@ END_TEST
 START_TEST(test_may8_our_window_stays_closed_while_nobody_reads)
 {
 	static struct h_conn c;
-	static char fill[8192];
-	struct mtcp_sock *l = h_tcp_socket(&h), *s;
-
-	h_sock_set_int(l, SOL_SOCKET, SO_RCVBUF, 1);
-	ck_assert_int_eq(bind_to(l, INADDR_ANY, OUR_PORT), 0);
-	ck_assert_int_eq(mtcp_listen(l, 4), 0);
-	s = passive_open(l, &c, PEER_PORT, NULL);
-	uint32_t space = tcp_rcv_space(s->tp);
-	memset(fill, 'f', sizeof(fill));
-	h_conn_send(&h, &c, TH_ACK | TH_PSH, fill, space);
-	h_conn_expect(&h, &c, TH_ACK, 0);
-	ck_assert_uint_eq(c.stack_wnd, 0);
+	struct mtcp_sock *l, *s = zero_window_conn(&l, &c);
 	for (int i = 0; i < 6; i++) {
 		h_advance(&h, 600 * SEC);
 		h_conn_send_ex(&h, &c, c.snd_nxt, TH_ACK, NULL, "p", 1);
