@@ -27,8 +27,9 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 STACK_SRC   := $(wildcard stack/*.c stack/wire/*.c stack/dev/*.c)
-PRELOAD_SRC := $(wildcard preload/*.c fdtable/*.c)
+PRELOAD_SRC := $(wildcard preload/*.c)
 TOOL_SRC    := $(wildcard stack/tools/*.c)
+FDT_SRC     := $(wildcard fdtable/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNITLIB_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
@@ -36,9 +37,18 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 STACK_OBJ   := $(call obj,$(STACK_SRC))
 PRELOAD_OBJ := $(call obj,$(PRELOAD_SRC))
+FDT_OBJ     := $(call obj,$(FDT_SRC))
 UNITLIB_OBJ := $(call obj,$(UNITLIB_SRC))
 TOOLS       := $(patsubst stack/tools/%.c,$(BUILD)/%,$(TOOL_SRC))
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# tests/api/*.c: the differential API suite's programs (one behaviour each,
+# run on the kernel and under libmtcp.so); tests/prog/*.c: other programs
+# the integration tests run (both plain C, no stack library linked in).
+API_SRC     := $(wildcard tests/api/*.c)
+API_BINS    := $(patsubst tests/api/%.c,$(BUILD)/api/%,$(API_SRC))
+PROG_SRC    := $(wildcard tests/prog/*.c)
+PROG_BINS   := $(patsubst tests/prog/%.c,$(BUILD)/prog/%,$(PROG_SRC))
+URCU_LIBS   := -lurcu-bp
 
 .PHONY: all check unit integration demo asan tsan check-asan check-tsan deps fuzz clean
 .DELETE_ON_ERROR:
@@ -46,7 +56,7 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # rules, which make would otherwise delete after every build.
 .SECONDARY:
 
-all: $(BUILD)/libmtcpstack.a $(BUILD)/libmtcp.so $(TOOLS) $(UNIT_BINS)
+all: $(BUILD)/libmtcpstack.a $(BUILD)/libmtcp.so $(TOOLS) $(UNIT_BINS) $(API_BINS) $(PROG_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -57,15 +67,24 @@ $(BUILD)/libmtcpstack.a: $(STACK_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/libmtcp.so: $(PRELOAD_OBJ) $(STACK_OBJ)
-	$(CC) -shared -Wl,-z,defs $(LDFLAGS) -o $@ $^ -ldl
+$(BUILD)/libmtcp.so: $(PRELOAD_OBJ) $(FDT_OBJ) $(STACK_OBJ) preload/exports.map
+	$(CC) -shared -Wl,-z,defs -Wl,--version-script=preload/exports.map $(LDFLAGS) \
+		-o $@ $(filter %.o,$^) $(URCU_LIBS) -ldl
 
 $(BUILD)/%: $(BUILD)/obj/stack/tools/%.o $(BUILD)/libmtcpstack.a
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNITLIB_OBJ) $(BUILD)/libmtcpstack.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNITLIB_OBJ) $(FDT_OBJ) $(BUILD)/libmtcpstack.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(URCU_LIBS)
+
+$(BUILD)/api/%: tests/api/%.c $(wildcard tests/api/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/api -o $@ $< $(LDFLAGS)
+
+$(BUILD)/prog/%: tests/prog/%.c $(wildcard tests/prog/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/prog -o $@ $< $(LDFLAGS)
 
 deps:
 	@scripts/deps

@@ -15,7 +15,7 @@
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 #define LOG_MODULES(X) \
-	X(core) X(dev) X(eth) X(arp) X(ip) X(icmp) X(udp) X(tcp) X(sock)
+	X(core) X(dev) X(eth) X(arp) X(ip) X(icmp) X(udp) X(tcp) X(sock) X(pre)
 
 enum log_module {
 #define LOG_MOD_ENUM(name) LOGM_##name,

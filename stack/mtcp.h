@@ -44,6 +44,10 @@ int mtcp_stack_open(const struct mtcp_config *cfg, struct stack **out,
 int mtcp_stack_start(struct stack *st);
 /* Stop the thread (if running) and wake every blocked caller. */
 void mtcp_stack_stop(struct stack *st);
+/* Wait (at most timeout_us) until every closed TCP connection has had its
+ * data and FIN acknowledged (or died): what the kernel keeps doing after a
+ * process exits. Returns how many were still closing. */
+unsigned mtcp_stack_drain(struct stack *st, uint64_t timeout_us);
 /* Free everything; every socket must have been closed. */
 void mtcp_stack_destroy(struct stack *st);
 
@@ -97,8 +101,11 @@ void mtcp_set_nonblock(struct mtcp_sock *s, bool on);
  * (with the matching EPOLLRDNORM / EPOLLWRNORM), as Linux reports it. */
 unsigned mtcp_poll(struct mtcp_sock *s);
 /* Called (stack lock held; must not block or call back into the stack)
- * whenever the socket's readiness may have changed. */
-void mtcp_set_notify(struct mtcp_sock *s, void (*fn)(struct mtcp_sock *, void *), void *ctx);
+ * whenever the socket's readiness may have changed, with the events the
+ * change is about (EPOLLIN: data or a connection arrived; EPOLLOUT: room
+ * to write; EPOLLPRI: urgent data; all bits: a state change), as Linux
+ * keys its socket wakeups. */
+void mtcp_set_notify(struct mtcp_sock *s, void (*fn)(struct mtcp_sock *, unsigned, void *), void *ctx);
 /* Bytes waiting: FIONREAD/SIOCINQ (readable) and SIOCOUTQ (sent, not yet
  * acknowledged, or queued). 0 or -errno (-EINVAL on a listening socket). */
 int mtcp_ioctl_inq(struct mtcp_sock *s, int *out);

@@ -128,12 +128,12 @@ void mtcp_close(struct mtcp_sock *s)
 	pthread_mutex_unlock(&st->lock);
 }
 
-void sock_wake(struct mtcp_sock *s)
+void sock_wake_ev(struct mtcp_sock *s, unsigned ev)
 {
 	if (s->waiters)
 		pthread_cond_broadcast(&s->cond);
 	if (s->notify)
-		s->notify(s, s->notify_ctx);
+		s->notify(s, ev, s->notify_ctx);
 }
 
 int sock_error(struct mtcp_sock *s)
@@ -592,7 +592,7 @@ unsigned mtcp_poll(struct mtcp_sock *s)
 	return ev;
 }
 
-void mtcp_set_notify(struct mtcp_sock *s, void (*fn)(struct mtcp_sock *, void *), void *ctx)
+void mtcp_set_notify(struct mtcp_sock *s, void (*fn)(struct mtcp_sock *, unsigned, void *), void *ctx)
 {
 	pthread_mutex_lock(&s->st->lock);
 	s->notify = fn;

@@ -44,7 +44,7 @@ struct mtcp_sock {
 
 	pthread_cond_t cond;    /* waiters sleep here, with the stack lock */
 	unsigned waiters;
-	void (*notify)(struct mtcp_sock *, void *);
+	void (*notify)(struct mtcp_sock *, unsigned, void *);
 	void *notify_ctx;
 
 	struct mtcp_sock *hnext;        /* protocol hash chain */
@@ -57,8 +57,17 @@ int mtcp_socket_locked(struct stack *st, int type, struct mtcp_sock **out);
  * block). Lock held. */
 void sock_put_locked(struct mtcp_sock *s);
 
-/* Readiness changed: wake blocked callers and the notify hook. */
-void sock_wake(struct mtcp_sock *s);
+/* Readiness changed: wake blocked callers and the notify hook. ev says
+ * which events the change is about, as the key of Linux's wakeups:
+ * EPOLLIN (data arrived, sk_data_ready), EPOLLOUT (room to write,
+ * sk_write_space), EPOLLPRI (urgent data); sock_wake means any
+ * (a state change). */
+void sock_wake_ev(struct mtcp_sock *s, unsigned ev);
+#define SOCK_WAKE_ANY   0xffffffffu
+static inline void sock_wake(struct mtcp_sock *s)
+{
+	sock_wake_ev(s, SOCK_WAKE_ANY);
+}
 /* The pending error, reported once: -so_error (then cleared), or 0.
  * Linux's sock_error(). */
 int sock_error(struct mtcp_sock *s);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mtcp.h"
@@ -186,6 +187,46 @@ int mtcp_stack_open(const struct mtcp_config *cfg, struct stack **out,
 	}
 	(*out)->pcap = pcap;
 	return 0;
+}
+
+/* Connections closed by their owner that still have a FIN (and the data
+ * before it) to deliver. Lock held. */
+static unsigned closing_connections(struct stack *st)
+{
+	unsigned n = 0;
+
+	for (struct mtcp_sock *s = st->socks; s; s = s->all_next) {
+		if (!s->tp)
+			continue;
+		switch (s->tp->t_state) {
+		case TCPS_FIN_WAIT_1:
+		case TCPS_CLOSING:
+		case TCPS_LAST_ACK:
+			n++;
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
+}
+
+unsigned mtcp_stack_drain(struct stack *st, uint64_t timeout_us)
+{
+	struct timespec nap = { 0, 2 * 1000 * 1000 };
+	uint64_t waited = 0;
+	unsigned n;
+
+	for (;;) {
+		pthread_mutex_lock(&st->lock);
+		n = st->running ? closing_connections(st) : 0;
+		pthread_mutex_unlock(&st->lock);
+		if (n == 0 || waited >= timeout_us)
+			return n;
+		/* NOTE: a short sleep, not a wakeup: this runs once, at exit. */
+		nanosleep(&nap, NULL);
+		waited += 2000;
+	}
 }
 
 void mtcp_stack_destroy(struct stack *st)

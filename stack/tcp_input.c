@@ -516,7 +516,7 @@ static bool ack_input(struct tcpcb *tp, const struct seg *sg, bool *need_output)
 		/* Writers wake when the buffer becomes writeable again, as
 		 * Linux's sk_stream_write_space: not on every ACK. */
 		if (!was_writeable && tcp_writeable(tp))
-			sock_wake(tp->so);
+			sock_wake_ev(tp->so, EPOLLOUT | EPOLLWRNORM);
 
 		if (finacked) {
 			switch (tp->t_state) {
@@ -590,7 +590,7 @@ static void data_input(struct tcpcb *tp, const struct seg *sg)
 			tp->t_flags |= TF_DELACK;
 			tcp_delack_arm(tp);
 		}
-		sock_wake(tp->so);
+		sock_wake_ev(tp->so, EPOLLIN | EPOLLRDNORM);
 	} else {
 		reass_insert(tp, sg->seq, sg->data, sg->len);
 		tp->t_flags |= TF_ACKNOW | TF_ACK_NOBATCH;
@@ -612,7 +612,7 @@ static void urg_input(struct tcpcb *tp, const struct seg *sg)
 		return;
 	tp->urg_state = URG_NOTYET;
 	tp->urg_seq = ptr;
-	sock_wake(tp->so);
+	sock_wake_ev(tp->so, EPOLLPRI);
 }
 
 /* The urgent byte has arrived in order: keep a copy for MSG_OOB. */
@@ -624,7 +624,7 @@ static void urg_capture(struct tcpcb *tp)
 		return;
 	ring_peek(&tp->rcv, tp->urg_seq - copied, &tp->urg_byte, 1);
 	tp->urg_state = URG_VALID;
-	sock_wake(tp->so);
+	sock_wake_ev(tp->so, EPOLLIN | EPOLLRDNORM | EPOLLPRI);
 }
 
 /* The FIN, once everything before it has arrived (RFC 9293 3.10.7.4,

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -677,7 +678,7 @@ void tcp_child_established(struct tcpcb *tp)
 	else
 		lp->acceptq_head = tp->so;
 	lp->acceptq_tail = tp->so;
-	sock_wake(lp->so);
+	sock_wake_ev(lp->so, EPOLLIN | EPOLLRDNORM);
 }
 
 void tcp_init(struct stack *st)

@@ -337,7 +337,7 @@ static void deliver(struct stack *st, struct mtcp_sock *s, const struct ipv4_pkt
 		s->rxq_head = p;
 	s->rxq_tail = p;
 	s->rxq_bytes += len + RX_OVERHEAD;
-	sock_wake(s);
+	sock_wake_ev(s, EPOLLIN | EPOLLRDNORM);
 }
 
 /* Does s accept a datagram from src:sport to dst? Higher is a better match;

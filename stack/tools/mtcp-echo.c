@@ -217,9 +217,10 @@ static unsigned ready_count(void)
 }
 
 /* The notify hook: stack lock held; must not call into the stack. */
-static void notify(struct mtcp_sock *s, void *ctx)
+static void notify(struct mtcp_sock *s, unsigned ev, void *ctx)
 {
 	(void)s;
+	(void)ev;
 	ready_add(ctx);
 }
 

@@ -1,0 +1,369 @@
+/*
+ * fdcalls.c - the calls on any fd that must know about ours: close, the
+ * dup family, fcntl, ioctl, fstat; and every call that hands out a new fd
+ * number, which cannot be ours any more (a stale entry, left by a close
+ * we did not see, is forgotten).
+ */
+#include <linux/sockios.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+
+#include "preload.h"
+
+/* A new fd from the kernel: nothing of ours is at that number. */
+static int fresh(int fd)
+{
+	if (fd >= 0)
+		fdt_forget(fd);
+	return fd;
+}
+
+int close(int fd)
+{
+	struct fdobj *o = fdt_remove(fd);
+	int rc = REAL(close)(fd);
+
+	if (o)
+		fdt_put(o);
+	return rc;
+}
+
+int dup(int old)
+{
+	struct fdobj *o = fdt_get(old);
+	int fd = REAL(dup)(old);
+
+	if (fd >= 0) {
+		if (o)
+			fdt_install(fd, o);
+		else
+			fdt_forget(fd);
+	}
+	if (o)
+		fdt_put(o);
+	return fd;
+}
+
+static int dup_to(int old, int fd, int rc)
+{
+	struct fdobj *o;
+
+	if (rc < 0 || old == fd)
+		return rc;
+	o = fdt_get(old);
+	if (o) {
+		fdt_install(fd, o);     /* drops what fd named, if anything */
+		fdt_put(o);
+	} else {
+		fdt_forget(fd);
+	}
+	return rc;
+}
+
+int dup2(int old, int fd)
+{
+	return dup_to(old, fd, REAL(dup2)(old, fd));
+}
+
+int dup3(int old, int fd, int flags)
+{
+	return dup_to(old, fd, REAL(dup3)(old, fd, flags));
+}
+
+static int collect(int fd, struct fdobj *o, void *arg)
+{
+	(void)o;
+	(void)arg;
+	struct fdobj *mine = fdt_remove(fd);
+	if (mine)
+		fdt_put(mine);
+	return 0;
+}
+
+int close_range(unsigned first, unsigned last, int flags)
+{
+	int rc;
+
+	if (!REAL(close_range)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	rc = REAL(close_range)(first, last, flags);
+	if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && first <= (unsigned)fdt_max())
+		fdt_each((int)first, last > (unsigned)fdt_max() ? fdt_max() : (int)last,
+			 collect, NULL);
+	return rc;
+}
+
+void closefrom(int lowfd)
+{
+	if (REAL(closefrom))
+		REAL(closefrom)(lowfd);
+	if (lowfd < 0)
+		lowfd = 0;
+	if (lowfd <= fdt_max())
+		fdt_each(lowfd, fdt_max(), collect, NULL);
+}
+
+/* ------------------------------------------------------------ fcntl */
+
+static int fcntl_common(int fd, int cmd, void *arg)
+{
+	struct fdobj *o;
+	int rc;
+
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		o = fdt_get(fd);
+		rc = REAL(fcntl)(fd, cmd, arg);
+		if (rc >= 0) {
+			if (o)
+				fdt_install(rc, o);
+			else
+				fdt_forget(rc);
+		}
+		if (o)
+			fdt_put(o);
+		return rc;
+	case F_SETFL: {
+		struct psock *ps = psock_get(fd);
+		if (ps && (long)arg & O_ASYNC) {
+			log_warn(pre, "fd %d: O_ASYNC (SIGIO) is not supported on "
+				 "microtcp's sockets: EINVAL", fd);
+			psock_put(ps);
+			errno = EINVAL;
+			return -1;
+		}
+		/* The eventfd keeps the flags (F_GETFL reads them back);
+		 * the socket follows O_NONBLOCK. */
+		rc = REAL(fcntl)(fd, cmd, arg);
+		if (ps) {
+			if (rc == 0)
+				ps->nonblock = ((long)arg & O_NONBLOCK) != 0;
+			psock_put(ps);
+		}
+		return rc;
+	}
+	case F_SETOWN:
+	case F_SETOWN_EX:
+	case F_SETSIG: {
+		struct psock *ps = psock_get(fd);
+		if (ps) {
+			log_warn(pre, "fd %d: signal-driven I/O (F_SETOWN/F_SETSIG) is not "
+				 "supported on microtcp's sockets: EINVAL", fd);
+			psock_put(ps);
+			errno = EINVAL;
+			return -1;
+		}
+		return REAL(fcntl)(fd, cmd, arg);
+	}
+	default:
+		return REAL(fcntl)(fd, cmd, arg);
+	}
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(fd, cmd, arg);
+}
+
+int fcntl64(int fd, int cmd, ...);
+int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(fd, cmd, arg);
+}
+
+/* ------------------------------------------------------------ ioctl */
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	struct psock *ps;
+	va_list ap;
+	void *arg;
+	int rc, v;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	ps = psock_get(fd);
+	if (!ps)
+		return REAL(ioctl)(fd, req, arg);
+	if (psock_dead(ps)) {
+		psock_put(ps);
+		return -1;
+	}
+	switch (req) {
+	case FIONBIO:
+		v = *(int *)arg;
+		rc = REAL(ioctl)(fd, FIONBIO, &v) < 0 ? -errno : 0;
+		if (rc == 0)
+			ps->nonblock = v != 0;
+		break;
+	case FIONREAD:          /* = SIOCINQ */
+		rc = mtcp_ioctl_inq(ps->s, &v);
+		if (rc == 0)
+			*(int *)arg = v;
+		break;
+	case SIOCOUTQ:
+		rc = mtcp_ioctl_outq(ps->s, &v);
+		if (rc == 0)
+			*(int *)arg = v;
+		break;
+	case SIOCATMARK:
+		rc = mtcp_ioctl_atmark(ps->s, &v);
+		if (rc == 0)
+			*(int *)arg = v;
+		break;
+	case FIOCLEX:
+	case FIONCLEX:
+		rc = REAL(ioctl)(fd, req, arg) < 0 ? -errno : 0;
+		break;
+	default:
+		/* Linux answers ENOTTY (ENOIOCTLCMD) for what a socket does
+		 * not know; what we do not serve is said once per request. */
+		log_warn(pre, "fd %d: ioctl 0x%lx is not supported on microtcp's "
+			 "sockets: ENOTTY", fd, req);
+		rc = -ENOTTY;
+		break;
+	}
+	psock_put(ps);
+	return pl_ret(rc);
+}
+
+/* ------------------------------------------------------------ fstat */
+
+/* A stack socket looks like a socket (S_IFSOCK), as it would on Linux. */
+static int sockstat(int fd, struct stat *st, int rc)
+{
+	struct psock *ps;
+
+	if (rc < 0)
+		return rc;
+	ps = psock_get(fd);
+	if (ps) {
+		st->st_mode = S_IFSOCK | 0777;
+		st->st_size = 0;
+		st->st_blksize = 4096;
+		psock_put(ps);
+	}
+	return rc;
+}
+
+int fstat(int fd, struct stat *st)
+{
+	return sockstat(fd, st, REAL(fstat)(fd, st));
+}
+
+int fstat64(int fd, struct stat64 *st)
+{
+	return sockstat(fd, (struct stat *)st, REAL(fstat)(fd, (struct stat *)st));
+}
+
+/* ------------------------------------------------------------ new fds */
+
+static mode_t open_mode(int flags, va_list ap)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ?
+	       (mode_t)va_arg(ap, int) : 0;
+}
+
+int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return fresh(REAL(open)(path, flags, mode));
+}
+
+int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return fresh(REAL(open)(path, flags, mode));
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return fresh(REAL(openat)(dirfd, path, flags, mode));
+}
+
+int openat64(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = open_mode(flags, ap);
+	va_end(ap);
+	return fresh(REAL(openat)(dirfd, path, flags, mode));
+}
+
+/* _FORTIFY_SOURCE's open without a mode. */
+int __open_2(const char *path, int flags);
+int __open_2(const char *path, int flags)
+{
+	return fresh(REAL(open)(path, flags, 0));
+}
+
+int __open64_2(const char *path, int flags);
+int __open64_2(const char *path, int flags)
+{
+	return fresh(REAL(open)(path, flags, 0));
+}
+
+int pipe(int fds[2])
+{
+	int rc = REAL(pipe)(fds);
+
+	if (rc == 0) {
+		fresh(fds[0]);
+		fresh(fds[1]);
+	}
+	return rc;
+}
+
+int pipe2(int fds[2], int flags)
+{
+	int rc = REAL(pipe2)(fds, flags);
+
+	if (rc == 0) {
+		fresh(fds[0]);
+		fresh(fds[1]);
+	}
+	return rc;
+}
+
+int eventfd(unsigned init, int flags)
+{
+	return fresh(REAL(eventfd)(init, flags));
+}

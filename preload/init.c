@@ -1,0 +1,151 @@
+/*
+ * init.c - the preload's process-wide state: the stack (started by the
+ * first AF_INET socket() a program makes), fork(), and exit.
+ *
+ * A process that never opens an AF_INET socket never reads the
+ * configuration, never opens the device and never starts a thread.
+ */
+#include <dlfcn.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "preload.h"
+
+/* Set on the stack thread and while the stack starts: the stack's own
+ * calls (its AF_PACKET socket, its ioctls, its poll) go straight to libc. */
+__thread int pl_inside __attribute__((tls_model("initial-exec")));
+bool pl_child;
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stack *stack;
+static int init_err;            /* the first start's failure, repeated */
+static unsigned long handovers;
+static pid_t stack_pid;
+
+struct stack *pl_stack(int *err)
+{
+	struct stack *st = __atomic_load_n(&stack, __ATOMIC_ACQUIRE);
+	struct mtcp_config cfg;
+	char msg[512];
+	int rc;
+
+	if (st)
+		return st;
+	pthread_mutex_lock(&init_lock);
+	if (stack || init_err) {
+		st = stack;
+		*err = init_err;
+		pthread_mutex_unlock(&init_lock);
+		return st;
+	}
+	pl_inside++;
+	rc = config_from_env(&cfg, msg, sizeof(msg));
+	if (rc == 0)
+		rc = mtcp_stack_open(&cfg, &st, msg, sizeof(msg));
+	if (rc == 0) {
+		rc = mtcp_stack_start(st);
+		if (rc < 0) {
+			snprintf(msg, sizeof(msg), "cannot start the stack thread: %s",
+				 strerror(-rc));
+			mtcp_stack_destroy(st);
+		}
+	}
+	pl_inside--;
+	if (rc < 0) {
+		/* The variable is named in msg; every later socket() fails the
+		 * same way without repeating it. */
+		log_error(pre, "%s: AF_INET sockets fail with EAFNOSUPPORT", msg);
+		init_err = -EAFNOSUPPORT;
+		*err = init_err;
+		st = NULL;
+	} else {
+		stack_pid = getpid();
+		log_info(pre, "stack started on %s (%s)", cfg.iface,
+			 cfg.driver == MTCP_DRIVER_TAP ? "tap" : "packet");
+		__atomic_store_n(&stack, st, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&init_lock);
+	return st;
+}
+
+bool pl_called_from_libc(const void *ra)
+{
+	static void *libc_base;
+	Dl_info info;
+
+	if (!libc_base) {
+		if (!dladdr((void *)REAL(socket), &info))
+			return false;
+		libc_base = info.dli_fbase;
+	}
+	return dladdr(ra, &info) && info.dli_fbase == libc_base;
+}
+
+void pl_count_handover(void)
+{
+	__atomic_add_fetch(&handovers, 1, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------ fork */
+
+void pl_waiter_after_fork_child(void);
+
+pid_t fork(void)
+{
+	pid_t pid;
+
+	fdt_before_fork();
+	pthread_mutex_lock(&pl_lock);
+	pid = REAL(fork)();
+	if (pid == 0) {
+		pthread_mutex_init(&pl_lock, NULL);
+		fdt_after_fork_child();
+		pl_waiter_after_fork_child();
+		if (__atomic_load_n(&stack, __ATOMIC_ACQUIRE))
+			pl_child = true;
+	} else {
+		pthread_mutex_unlock(&pl_lock);
+		fdt_after_fork_parent();
+	}
+	return pid;
+}
+
+/* ------------------------------------------------------------ exit */
+
+static int close_at_exit(int fd, struct fdobj *o, void *arg)
+{
+	(void)arg;
+	if (o->ops != &psock_ops)
+		return 0;
+	struct fdobj *mine = fdt_remove(fd);
+	if (mine)
+		fdt_put(mine);
+	return 0;
+}
+
+/*
+ * The process is exiting: the kernel would close every socket and go on
+ * delivering what was written (and the FIN) after the process is gone. A
+ * user-space stack dies with its process, so it closes them now and waits
+ * (a bounded time) for the peers to acknowledge.
+ */
+__attribute__((destructor))
+static void pl_fini(void)
+{
+	struct stack *st = __atomic_load_n(&stack, __ATOMIC_ACQUIRE);
+
+	if (!st || pl_child || getpid() != stack_pid)
+		return;
+	fdt_each(0, fdt_max(), close_at_exit, NULL);
+	/* NOTE: 10 s, then what is left is abandoned (logged). */
+	unsigned left = mtcp_stack_drain(st, 10 * 1000 * 1000);
+	if (left)
+		log_warn(pre, "exit: %u connection(s) still delivering data after 10 s "
+			 "abandoned", left);
+	if (handovers)
+		log_info(pre, "exit: %lu socket(s) were handed to the kernel", handovers);
+	mtcp_stack_stop(st);
+}

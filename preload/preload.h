@@ -1,0 +1,163 @@
+/*
+ * preload.h - what the preload's files share.
+ *
+ * Objects behind fd numbers (fdtable.h):
+ *   struct psock   a stack socket; its fd is an eventfd of ours
+ *   struct pep     an epoll instance; its fd is the real epoll fd, which
+ *                  also watches a wake-up eventfd the stack signals
+ *
+ * Waking. The stack calls psock_notify (stack lock held) whenever a
+ * socket's readiness may change. Whoever waits on a socket hangs a
+ * struct pwatch on its watch list: a blocked call or a poll/select caller
+ * (a pwaiter, woken through its thread's eventfd), or an epoll item (put
+ * on its instance's ready list, whose wake-up eventfd is then signalled).
+ *
+ * Locking. pl_lock guards every watch list, every epoll instance's item
+ * and ready lists, and the replay list of a socket's options. The order
+ * is: stack lock, then pl_lock. Never call into the stack (mtcp_*) with
+ * pl_lock held.
+ */
+#ifndef MTCP_PRELOAD_H
+#define MTCP_PRELOAD_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "fdtable.h"
+#include "log.h"
+#include "mtcp.h"
+#include "real.h"
+
+struct pwatch;
+struct pitem;
+
+/* A recorded setsockopt, replayed on the kernel socket at a handover. */
+struct sockopt_rec {
+	struct sockopt_rec *next;
+	int level, name;
+	socklen_t len;
+	unsigned char val[];
+};
+
+struct psock {
+	struct fdobj fo;
+	struct mtcp_sock *s;    /* always non-blocking in the stack */
+	int type;               /* SOCK_STREAM or SOCK_DGRAM */
+	pid_t pid;              /* the process that created it */
+	_Atomic bool nonblock;  /* O_NONBLOCK of its open file description */
+	_Atomic uint64_t rcvtimeo, sndtimeo;    /* microseconds; 0: none */
+	struct pwatch *watchers;        /* pl_lock */
+	struct sockopt_rec *opts;       /* pl_lock */
+	struct sockaddr_in bound;       /* what bind(2) asked for (replay) */
+	bool has_bound;
+};
+
+/* One waiting thread (a blocked call, poll or select): its eventfd is
+ * written when a watched socket signals while it sleeps. */
+struct pwaiter {
+	int efd;
+	bool signaled;          /* pl_lock: a notify came since the last check */
+	bool sleeping;          /* pl_lock: write efd to wake it */
+};
+
+enum { PW_WAITER, PW_EPOLL };
+
+struct pwatch {
+	struct pwatch *next, *prev;     /* on ps->watchers (pl_lock) */
+	struct psock *ps;
+	int kind;                       /* PW_WAITER or PW_EPOLL */
+	unsigned events;                /* PW_WAITER: what it waits for */
+	struct pwaiter *w;              /* PW_WAITER */
+};
+
+extern pthread_mutex_t pl_lock;
+
+/* init.c */
+extern __thread int pl_inside __attribute__((tls_model("initial-exec")));
+extern bool pl_child;           /* in a fork()ed child: the stack is the parent's */
+/* The stack, started on first use: NULL with -errno in *err on failure
+ * (the message already logged). */
+struct stack *pl_stack(int *err);
+/* Is a socket() call from this return address libc's own (its resolver)? */
+bool pl_called_from_libc(const void *ra);
+/* A kernel socket stood in for a stack socket (handover) / was created in
+ * a fork()ed child: counters for the log. */
+void pl_count_handover(void);
+
+/* psock.c */
+extern const struct fdobj_ops psock_ops;
+/* The stack socket behind fd, with a reference, or NULL. */
+static inline struct psock *psock_get(int fd)
+{
+	struct fdobj *o = fdt_get(fd);
+
+	if (o && o->ops != &psock_ops) {
+		fdt_put(o);
+		return NULL;
+	}
+	return (struct psock *)o;
+}
+static inline void psock_put(struct psock *ps)
+{
+	fdt_put(&ps->fo);
+}
+/* Wrap s (whose reference passes to the psock) for fd number efd. */
+struct psock *psock_new(struct mtcp_sock *s, int type, bool nonblock);
+/* In a fork()ed child every inherited stack socket is dead: true (with
+ * errno EBADFD and one log line per socket) when ps is one. */
+bool psock_dead(struct psock *ps);
+/* Wait until ps signals something in events (or a timeout, or a signal):
+ * 0 to try again, -EAGAIN when timeout_us (0: none) has passed since
+ * *deadline was set (0 on the first call), -EINTR after a signal handler
+ * (restarted transparently, as the kernel does with SA_RESTART, when there
+ * is no timeout). The waiter must already be registered (psock_watch). */
+int psock_wait(struct psock *ps, struct pwatch *pw, uint64_t timeout_us, uint64_t *deadline);
+/* This thread's waiter (its eventfd made on first use). NULL + -errno
+ * when no eventfd could be made. */
+struct pwaiter *pl_waiter(int *err);
+/* Hang pw (kind PW_WAITER, for events) on ps / take it off. */
+void psock_watch(struct psock *ps, struct pwatch *pw, struct pwaiter *w, unsigned events);
+void psock_unwatch(struct pwatch *pw);
+/* Sleep on w until a signal, a notify or the absolute CLOCK_MONOTONIC
+ * deadline (µs, 0: none). 0, -ETIMEDOUT or -EINTR. restart: let the kernel
+ * restart the sleep after an SA_RESTART handler. */
+int pl_sleep(struct pwaiter *w, uint64_t deadline, bool restart);
+uint64_t pl_now_us(void);
+
+/* sockcalls.c: the send/receive core shared with sendfile, read, write */
+ssize_t ps_sendmsg(struct psock *ps, const struct msghdr *msg, int flags);
+ssize_t ps_recvmsg(struct psock *ps, struct msghdr *msg, int flags);
+
+/* epoll.c */
+extern const struct fdobj_ops pep_ops;
+/* The notify path for epoll items (pl_lock held): true when pw is an
+ * EPOLLEXCLUSIVE item whose instance had a thread waiting (that ends an
+ * exclusive wake-up). */
+bool pep_item_notify(struct pwatch *pw, unsigned events);
+/* ps is going away: unhook its epoll items (pl_lock held). */
+void pep_item_drop(struct pwatch *pw);
+
+/* Set errno from a negative stack return and give -1, or pass rc. */
+static inline int pl_ret(int rc)
+{
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	return rc;
+}
+static inline ssize_t pl_sret(ssize_t rc)
+{
+	if (rc < 0) {
+		errno = (int)-rc;
+		return -1;
+	}
+	return rc;
+}
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * psock.c - the preload's socket object, and how threads wait for one.
+ *
+ * A blocking call never sleeps inside the stack (its sockets are all
+ * non-blocking there): it tries, and when the stack says -EAGAIN it
+ * sleeps on its thread's eventfd, which psock_notify writes. Sleeping in
+ * the kernel gives the kernel's signal semantics for free: a read(2) of
+ * the eventfd is restarted after an SA_RESTART handler and fails with
+ * EINTR otherwise, as a socket call without a timeout is; with a timeout
+ * (SO_RCVTIMEO/SO_SNDTIMEO) ppoll(2) fails with EINTR whatever the flags,
+ * as signal(7) says such socket calls do.
+ */
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "preload.h"
+
+pthread_mutex_t pl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void psock_release(struct fdobj *o);
+static void psock_free(struct fdobj *o);
+
+const struct fdobj_ops psock_ops = {
+	.name = "socket",
+	.release = psock_release,
+	.free = psock_free,
+};
+
+/* The stack's hook: stack lock held, so only pl_lock may be taken. */
+static void psock_notify(struct mtcp_sock *s, unsigned events, void *ctx)
+{
+	struct psock *ps = ctx;
+	bool exclusive_woken = false;
+
+	(void)s;
+	pthread_mutex_lock(&pl_lock);
+	for (struct pwatch *pw = ps->watchers; pw; pw = pw->next) {
+		if (pw->kind == PW_EPOLL) {
+			/* EPOLLEXCLUSIVE: the walk stops at the first
+			 * instance someone sleeps on (Linux's ep_poll_callback
+			 * return value ends an exclusive wake-up). */
+			if (exclusive_woken && (pw->events & EPOLLEXCLUSIVE))
+				continue;
+			if (pep_item_notify(pw, events))
+				exclusive_woken = true;
+			continue;
+		}
+		if (!(events & (pw->events | EPOLLERR | EPOLLHUP)))
+			continue;
+		struct pwaiter *w = pw->w;
+
+		w->signaled = true;
+		if (w->sleeping) {
+			uint64_t one = 1;
+			w->sleeping = false;
+			if (REAL(write)(w->efd, &one, sizeof(one)) < 0)
+				log_error(pre, "waking a waiter: %s", strerror(errno));
+		}
+	}
+	pthread_mutex_unlock(&pl_lock);
+}
+
+struct psock *psock_new(struct mtcp_sock *s, int type, bool nonblock)
+{
+	struct psock *ps = calloc(1, sizeof(*ps));
+
+	if (!ps)
+		return NULL;
+	fdobj_init(&ps->fo, &psock_ops);
+	ps->s = s;
+	ps->type = type;
+	ps->pid = getpid();
+	ps->nonblock = nonblock;
+	mtcp_set_nonblock(s, true);
+	mtcp_set_notify(s, psock_notify, ps);
+	return ps;
+}
+
+/* The last reference: every fd naming it is closed and no call is using
+ * it. */
+static void psock_release(struct fdobj *o)
+{
+	struct psock *ps = (struct psock *)o;
+
+	pthread_mutex_lock(&pl_lock);
+	while (ps->watchers) {
+		struct pwatch *pw = ps->watchers;
+
+		/* Only epoll items can be left (a waiter holds a reference
+		 * while it waits): Linux drops a file's epoll items when the
+		 * file is released. */
+		ps->watchers = pw->next;
+		pw->next = pw->prev = NULL;
+		pw->ps = NULL;
+		pep_item_drop(pw);
+	}
+	for (struct sockopt_rec *r = ps->opts, *n; r; r = n) {
+		n = r->next;
+		free(r);
+	}
+	ps->opts = NULL;
+	pthread_mutex_unlock(&pl_lock);
+	/* In a fork()ed child the stack belongs to the parent: leave it. */
+	if (ps->s && !pl_child) {
+		mtcp_set_notify(ps->s, NULL, NULL);
+		mtcp_close(ps->s);
+	}
+	ps->s = NULL;
+}
+
+static void psock_free(struct fdobj *o)
+{
+	free(o);
+}
+
+bool psock_dead(struct psock *ps)
+{
+	if (!pl_child)
+		return false;
+	if (ps->s) {
+		/* Logged once per socket: the pointer is cleared (the stack's
+		 * memory is the parent's, never touched here). */
+		log_warn(pre, "a socket of microtcp's inherited across fork() is not "
+			 "usable in the child (multi-process serving is not supported "
+			 "yet): EBADFD");
+		ps->s = NULL;
+	}
+	errno = EBADFD;
+	return true;
+}
+
+/* ------------------------------------------------------------ waiting */
+
+static pthread_key_t waiter_key;
+static pthread_once_t waiter_once = PTHREAD_ONCE_INIT;
+static __thread struct pwaiter *tls_waiter __attribute__((tls_model("initial-exec")));
+
+static void waiter_destroy(void *p)
+{
+	struct pwaiter *w = p;
+
+	REAL(close)(w->efd);
+	free(w);
+}
+
+static void waiter_key_init(void)
+{
+	pthread_key_create(&waiter_key, waiter_destroy);
+}
+
+struct pwaiter *pl_waiter(int *err)
+{
+	struct pwaiter *w = tls_waiter;
+
+	if (w)
+		return w;
+	pthread_once(&waiter_once, waiter_key_init);
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	w->efd = REAL(eventfd)(0, EFD_CLOEXEC);
+	if (w->efd < 0) {
+		*err = -errno;
+		free(w);
+		return NULL;
+	}
+	tls_waiter = w;
+	pthread_setspecific(waiter_key, w);
+	return w;
+}
+
+/* After fork() the child's copy of this thread's waiter shares its
+ * eventfd with the parent: forget it (the child never waits on the stack). */
+void pl_waiter_after_fork_child(void);
+void pl_waiter_after_fork_child(void)
+{
+	tls_waiter = NULL;
+}
+
+void psock_watch(struct psock *ps, struct pwatch *pw, struct pwaiter *w, unsigned events)
+{
+	pw->ps = ps;
+	pw->kind = PW_WAITER;
+	pw->events = events;
+	pw->w = w;
+	pw->prev = NULL;
+	pthread_mutex_lock(&pl_lock);
+	w->signaled = false;
+	pw->next = ps->watchers;
+	if (ps->watchers)
+		ps->watchers->prev = pw;
+	ps->watchers = pw;
+	pthread_mutex_unlock(&pl_lock);
+}
+
+void psock_unwatch(struct pwatch *pw)
+{
+	pthread_mutex_lock(&pl_lock);
+	if (pw->ps) {
+		if (pw->prev)
+			pw->prev->next = pw->next;
+		else
+			pw->ps->watchers = pw->next;
+		if (pw->next)
+			pw->next->prev = pw->prev;
+		pw->ps = NULL;
+	}
+	pthread_mutex_unlock(&pl_lock);
+}
+
+uint64_t pl_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int pl_sleep(struct pwaiter *w, uint64_t deadline, bool restart)
+{
+	uint64_t v;
+	int rc = 0;
+
+	pthread_mutex_lock(&pl_lock);
+	if (w->signaled) {
+		w->signaled = false;
+		pthread_mutex_unlock(&pl_lock);
+		return 0;
+	}
+	w->sleeping = true;
+	pthread_mutex_unlock(&pl_lock);
+
+	if (deadline == 0 && restart) {
+		/* Restarted by the kernel after an SA_RESTART handler. */
+		if (REAL(read)(w->efd, &v, sizeof(v)) < 0)
+			rc = -errno;
+	} else {
+		struct pollfd p = { .fd = w->efd, .events = POLLIN };
+		struct timespec ts, *tsp = NULL;
+
+		if (deadline) {
+			uint64_t now = pl_now_us();
+			uint64_t left = deadline > now ? deadline - now : 0;
+			ts.tv_sec = (time_t)(left / 1000000u);
+			ts.tv_nsec = (long)(left % 1000000u) * 1000;
+			tsp = &ts;
+		}
+		int n = REAL(ppoll)(&p, 1, tsp, NULL);
+		if (n < 0)
+			rc = -errno;
+		else if (n == 0)
+			rc = -ETIMEDOUT;
+		else if (REAL(read)(w->efd, &v, sizeof(v)) < 0)
+			rc = -errno;
+	}
+	pthread_mutex_lock(&pl_lock);
+	w->sleeping = false;
+	w->signaled = false;
+	pthread_mutex_unlock(&pl_lock);
+	return rc;
+}
+
+int psock_wait(struct psock *ps, struct pwatch *pw, uint64_t timeout_us, uint64_t *deadline)
+{
+	(void)ps;
+	if (timeout_us && *deadline == 0)
+		*deadline = pl_now_us() + timeout_us;
+	int rc = pl_sleep(pw->w, timeout_us ? *deadline : 0, true);
+	if (rc == -ETIMEDOUT)
+		return -EAGAIN;
+	return rc;
+}
