@@ -25,6 +25,11 @@ static int init_err;            /* the first start's failure, repeated */
 static unsigned long handovers;
 static pid_t stack_pid;
 
+static void mark_stack_thread(void)
+{
+	pl_inside = 1;
+}
+
 struct stack *pl_stack(int *err)
 {
 	struct stack *st = __atomic_load_n(&stack, __ATOMIC_ACQUIRE);
@@ -42,6 +47,7 @@ struct stack *pl_stack(int *err)
 		return st;
 	}
 	pl_inside++;
+	mtcp_set_thread_hook(mark_stack_thread);
 	rc = config_from_env(&cfg, msg, sizeof(msg));
 	if (rc == 0)
 		rc = mtcp_stack_open(&cfg, &st, msg, sizeof(msg));

@@ -629,9 +629,10 @@ ssize_t ps_recvmsg(struct psock *ps, struct msghdr *msg, int flags)
 	return done ? (ssize_t)done : rc;
 }
 
-/* send-side entry: fd's psock, or the real call. */
+/* Entry of the data calls: fd's psock, or the real call (always the real
+ * one on the stack thread). */
 #define SOCK_OR_REAL(fd, realcall)                      \
-	struct psock *ps = psock_get(fd);               \
+	struct psock *ps = pl_inside ? NULL : psock_get(fd); \
 	if (!ps)                                        \
 		return realcall;                        \
 	if (psock_dead(ps)) {                           \

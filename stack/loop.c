@@ -13,9 +13,19 @@
 #include "socket.h"
 #include "stack.h"
 
+static void (*thread_hook)(void);
+
+void mtcp_set_thread_hook(void (*fn)(void))
+{
+	thread_hook = fn;
+}
+
 static void *stack_thread(void *arg)
 {
 	struct stack *st = arg;
+
+	if (thread_hook)
+		thread_hook();
 	struct pollfd pfd[2] = {
 		{ .fd = st->dev->fd, .events = POLLIN },
 		{ .fd = st->wake_fd, .events = POLLIN },

@@ -42,6 +42,10 @@ int mtcp_stack_open(const struct mtcp_config *cfg, struct stack **out,
 /* Announce ourselves (gratuitous ARP, RFC 5227 2.3 style) and run the stack
  * thread. 0 or -errno. */
 int mtcp_stack_start(struct stack *st);
+/* A function the stack thread runs first, before any I/O (the preload
+ * marks the thread there, so its calls go straight to libc). Process-wide;
+ * set it before mtcp_stack_start. */
+void mtcp_set_thread_hook(void (*fn)(void));
 /* Stop the thread (if running) and wake every blocked caller. */
 void mtcp_stack_stop(struct stack *st);
 /* Wait (at most timeout_us) until every closed TCP connection has had its
