@@ -134,6 +134,7 @@ static void item_unlink(struct pitem *it)
 			pw->ps->watchers = pw->next;
 		if (pw->next)
 			pw->next->prev = pw->prev;
+		pw->ps->nitems--;
 		pw->ps = NULL;
 	}
 	if (it->prev)
@@ -144,6 +145,55 @@ static void item_unlink(struct pitem *it)
 		it->next->prev = it->prev;
 	it->linked = false;
 	item_unref(it);
+}
+
+static void wake_clear(struct pep *ep)
+{
+	uint64_t v;
+
+	if (!ep->wake_set)
+		return;
+	if (REAL(read)(ep->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_error(pre, "epoll wake-up: %s", strerror(errno));
+	ep->wake_set = false;
+}
+
+/* Take it off its instance's ready list (a short list: a walk). */
+static void rdy_remove(struct pitem *it)
+{
+	struct pep *ep = it->ep;
+	struct pitem **pp, *prev = NULL;
+
+	for (pp = &ep->rdy_head; *pp; prev = *pp, pp = &(*pp)->rnext) {
+		if (*pp != it)
+			continue;
+		*pp = it->rnext;
+		if (ep->rdy_tail == it)
+			ep->rdy_tail = prev;
+		it->on_rdy = false;
+		item_unref(it);
+		return;
+	}
+}
+
+void pep_recheck(struct psock *ps)
+{
+	unsigned rev = mtcp_poll(ps->s);
+
+	pthread_mutex_lock(&pl_lock);
+	for (struct pwatch *pw = ps->watchers, *next; pw; pw = next) {
+		struct pitem *it = (struct pitem *)pw;
+
+		next = pw->next;
+		if (pw->kind != PW_EPOLL || !it->on_rdy ||
+		    (rev & ((pw->events & ~EP_FLAGS) | EPOLLERR | EPOLLHUP)))
+			continue;
+		struct pep *ep = it->ep;
+		rdy_remove(it);
+		if (!ep->rdy_head)
+			wake_clear(ep);
+	}
+	pthread_mutex_unlock(&pl_lock);
 }
 
 bool pep_item_notify(struct pwatch *pw, unsigned events)
@@ -275,6 +325,7 @@ static int ctl_sock(struct pep *ep, int op, int fd, struct psock *ps, struct epo
 		it->data = ev->data;
 		it->linked = true;
 		it->refs = 1;
+		ps->nitems++;
 		it->pw.next = ps->watchers;
 		if (ps->watchers)
 			ps->watchers->prev = &it->pw;
@@ -359,12 +410,7 @@ static int harvest(struct pep *ep, struct epoll_event *out, int max)
 	int ns = 0, n = 0;
 
 	pthread_mutex_lock(&pl_lock);
-	if (ep->wake_set) {
-		uint64_t v;
-		if (REAL(read)(ep->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
-			log_error(pre, "epoll wake-up: %s", strerror(errno));
-		ep->wake_set = false;
-	}
+	wake_clear(ep);
 	while (ns < max && ns < SNAP) {
 		struct pitem *it = rdy_pop(ep);
 

@@ -52,6 +52,7 @@ struct psock {
 	_Atomic bool nonblock;  /* O_NONBLOCK of its open file description */
 	_Atomic uint64_t rcvtimeo, sndtimeo;    /* microseconds; 0: none */
 	struct pwatch *watchers;        /* pl_lock */
+	_Atomic unsigned nitems;        /* epoll items on watchers (a hint) */
 	struct sockopt_rec *opts;       /* pl_lock */
 	struct sockaddr_in bound;       /* what bind(2) asked for (replay) */
 	bool has_bound;
@@ -141,6 +142,16 @@ extern const struct fdobj_ops pep_ops;
 bool pep_item_notify(struct pwatch *pw, unsigned events);
 /* ps is going away: unhook its epoll items (pl_lock held). */
 void pep_item_drop(struct pwatch *pw);
+/* The program consumed from ps: take its items that are no longer ready
+ * off their ready lists, so an epoll fd polled from outside (nested in
+ * another epoll, poll or select) stops looking readable, as Linux's
+ * ep_eventpoll_poll would see. */
+void pep_recheck(struct psock *ps);
+static inline void pep_consumed(struct psock *ps)
+{
+	if (__atomic_load_n(&ps->nitems, __ATOMIC_RELAXED))
+		pep_recheck(ps);
+}
 
 /* Set errno from a negative stack return and give -1, or pass rc. */
 static inline int pl_ret(int rc)

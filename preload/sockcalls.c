@@ -340,6 +340,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 		psock_put(ps);
 		return pl_ret(-ENOMEM);
 	}
+	pep_consumed(ps);
 	/* Socket-level timeouts are copied to the child (sk_clone_lock). */
 	nps->rcvtimeo = ps->rcvtimeo;
 	nps->sndtimeo = ps->sndtimeo;
@@ -590,8 +591,11 @@ ssize_t ps_recvmsg(struct psock *ps, struct msghdr *msg, int flags)
 
 	/* Urgent data never blocks (tcp_recv_urg). */
 	if (nb || (flags & MSG_OOB) ||
-	    !(rc == -EAGAIN || (waitall && rc > 0 && (size_t)rc < total)))
+	    !(rc == -EAGAIN || (waitall && rc > 0 && (size_t)rc < total))) {
+		if (rc >= 0 && !(flags & MSG_PEEK))
+			pep_consumed(ps);
 		return rc;
+	}
 
 	struct msghdr m = *msg;
 	struct iovcopy ic = { .v = NULL };
@@ -623,6 +627,8 @@ ssize_t ps_recvmsg(struct psock *ps, struct msghdr *msg, int flags)
 	if (watching)
 		psock_unwatch(&pw);
 	iov_free(&ic);
+	if (done || rc >= 0)
+		pep_consumed(ps);
 	msg->msg_namelen = m.msg_namelen;
 	msg->msg_controllen = m.msg_controllen;
 	msg->msg_flags = m.msg_flags;
@@ -792,6 +798,11 @@ int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *
 ssize_t read(int fd, void *buf, size_t len)
 {
 	SOCK_OR_REAL(fd, REAL(read)(fd, buf, len));
+	if (len == 0) {
+		/* sock_read_iter: a zero-length read is 0, at once. */
+		psock_put(ps);
+		return 0;
+	}
 	struct iovec v = { buf, len };
 	return recv_iov(ps, &v, 1, 0, NULL, NULL);
 }
@@ -802,6 +813,10 @@ ssize_t readv(int fd, const struct iovec *iov, int n)
 	if (n < 0 || n > UIO_MAXIOV) {
 		psock_put(ps);
 		return pl_sret(-EINVAL);
+	}
+	if (iov_total(iov, (size_t)n) == 0) {
+		psock_put(ps);
+		return 0;
 	}
 	return recv_iov(ps, iov, n, 0, NULL, NULL);
 }

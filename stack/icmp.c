@@ -184,7 +184,8 @@ static void icmp_error_input(struct stack *st, const struct icmp_repr *r,
 	char a[16];
 	log_debug(icmp, "error %u/%u from %s about proto %u", r->type, r->code,
 		  ipv4_ntoa(orig.dst, a), orig.proto);
-	fn(st, err, hard, &orig, body + orig.hlen, len - orig.hlen);
+	fn(st, err, hard ? IPV4_ERR_HARD : IPV4_ERR_SOFT, &orig, body + orig.hlen,
+	   len - orig.hlen);
 }
 
 static void icmp_input(struct stack *st, const struct ipv4_pkt *pkt)

@@ -281,9 +281,7 @@ void ipv4_local_error(struct stack *st, const struct pbuf *p, int err)
 		return;
 	ipv4_err_fn fn = st->proto_err[ip.proto];
 	if (fn)
-		/* Linux maps a failed neighbour to host unreachable, a soft
-		 * error (icmp_err_convert): reported to no UDP socket. */
-		fn(st, err, false, &ip, p->data + ip.hlen, ip.total_len - ip.hlen);
+		fn(st, err, IPV4_ERR_LOCAL, &ip, p->data + ip.hlen, ip.total_len - ip.hlen);
 }
 
 void ipv4_negative_advice(struct stack *st, uint32_t dst)

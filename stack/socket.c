@@ -49,6 +49,7 @@ int mtcp_socket_locked(struct stack *st, int type, struct mtcp_sock **out)
 	s->refs = 1;
 	s->rcvbuf = DEFAULT_RCVBUF;
 	s->sndbuf = DEFAULT_SNDBUF;
+	s->rcvlowat = 1;
 	if (type == SOCK_STREAM && tcp_attach(s) < 0) {
 		free(s);
 		return -ENOMEM;
@@ -435,6 +436,16 @@ int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, s
 		case SO_REUSEADDR:
 			s->reuseaddr = v != 0;
 			break;
+		case SO_REUSEPORT:
+			/* NOTE: sockets sharing a port this way are not load
+			 * balanced: the first listener (or bound UDP socket)
+			 * found gets the traffic. */
+			s->reuseport = v != 0;
+			break;
+		case SO_RCVLOWAT:
+			/* Linux sock_setsockopt: negative is INT_MAX, 0 is 1. */
+			s->rcvlowat = v < 0 ? INT_MAX : v ? v : 1;
+			break;
 		case SO_RCVBUF:
 		case SO_RCVBUFFORCE:
 			/* socket(7): the kernel doubles the value */
@@ -462,9 +473,10 @@ int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, s
 	} else if (level == IPPROTO_IP) {
 		switch (name) {
 		case IP_TTL:
+			/* Linux: 1..255, or -1 for the default. */
 			if (v == -1)
-				v = 0;
-			if (v < 0 || v > 255)
+				s->ttl = 0;
+			else if (v < 1 || v > 255)
 				rc = -EINVAL;
 			else
 				s->ttl = (uint8_t)v;
@@ -524,6 +536,8 @@ int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen
 		case SO_ERROR:          v = -sock_error(s); break;
 		case SO_BROADCAST:      v = s->broadcast; break;
 		case SO_REUSEADDR:      v = s->reuseaddr; break;
+		case SO_REUSEPORT:      v = s->reuseport; break;
+		case SO_RCVLOWAT:       v = s->rcvlowat; break;
 		case SO_RCVBUF:         v = s->rcvbuf; break;
 		case SO_SNDBUF:         v = s->sndbuf; break;
 		case SO_DOMAIN:         v = AF_INET; break;
@@ -540,7 +554,9 @@ int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen
 		default:                rc = -ENOPROTOOPT;
 		}
 	} else {
-		rc = -ENOPROTOOPT;
+		/* Linux's do_ip_getsockopt: an unknown level is EOPNOTSUPP
+		 * here (setsockopt says ENOPROTOOPT). */
+		rc = is_tcp(s) || level != IPPROTO_UDP ? -EOPNOTSUPP : -ENOPROTOOPT;
 	}
 	pthread_mutex_unlock(&s->st->lock);
 	if (rc < 0)

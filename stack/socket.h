@@ -26,10 +26,12 @@ struct mtcp_sock {
 	uint16_t lport, rport;  /* host order; 0: unbound / unconnected */
 	bool bound, connected, closed;
 	bool connecting;        /* TCP: SS_CONNECTING (a connect in progress) */
+	bool handshaken;        /* TCP: this connect reached ESTABLISHED */
 	/* Linux's SOCK_BINDADDR_LOCK / SOCK_BINDPORT_LOCK: the application
 	 * chose the address / port, so disconnecting keeps them. */
 	bool addr_locked, port_locked;
-	bool nonblock, broadcast, reuseaddr, keepalive, oobinline;
+	bool nonblock, broadcast, reuseaddr, reuseport, keepalive, oobinline;
+	int rcvlowat;           /* SO_RCVLOWAT: bytes that make it readable */
 	bool linger;            /* SO_LINGER on, for linger_us */
 	uint64_t linger_us;
 	bool shut_rd, shut_wr;

@@ -37,11 +37,18 @@ struct tcpcb;
 
 /* Called for each packet of a protocol, payload validated by the IPv4 layer. */
 typedef void (*ipv4_input_fn)(struct stack *st, const struct ipv4_pkt *pkt);
+/* How an error about a packet we sent came to be known. */
+enum ipv4_err_kind {
+	IPV4_ERR_SOFT,          /* an ICMP soft error (RFC 1122 4.2.3.9) */
+	IPV4_ERR_HARD,          /* an ICMP hard error: ends a connection attempt */
+	IPV4_ERR_LOCAL,         /* found here: the next hop never answered ARP */
+};
+
 /* Called for each ICMP error about a packet of the protocol we sent: err is
- * the errno it maps to, hard says whether it ends a connection attempt
- * (RFC 1122 4.2.3.9), orig the IPv4 header of our packet as quoted and
- * data/len what of its payload was quoted (at least 8 bytes). */
-typedef void (*ipv4_err_fn)(struct stack *st, int err, bool hard,
+ * the errno it maps to, kind where it comes from, orig the IPv4 header of
+ * our packet as quoted and data/len what of its payload was quoted (at
+ * least 8 bytes). */
+typedef void (*ipv4_err_fn)(struct stack *st, int err, enum ipv4_err_kind kind,
 			    const struct ipv4_repr *orig, const uint8_t *data, size_t len);
 
 struct route {

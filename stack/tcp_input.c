@@ -104,6 +104,7 @@ static void established(struct tcpcb *tp, const struct seg *sg)
 	tp->t_quickack = 16;
 	tp->t_rcvtime = now;
 	tcp_set_state(tp, TCPS_ESTABLISHED);
+	tp->so->handshaken = true;
 	tcp_keep_arm(tp);
 	/* shutdown(SHUT_WR) during the handshake: the FIN goes now. */
 	if (tp->so->shut_wr)
@@ -950,9 +951,11 @@ static void tcp_input(struct stack *st, const struct ipv4_pkt *pkt)
  * errors end only a connection still being opened; on a synchronized one
  * they are remembered as the soft error a timeout reports. The quoted
  * sequence number must be in flight (RFC 5927 4.1). */
-static void tcp_err(struct stack *st, int err, bool hard, const struct ipv4_repr *orig,
-		    const uint8_t *data, size_t len)
+static void tcp_err(struct stack *st, int err, enum ipv4_err_kind kind,
+		    const struct ipv4_repr *orig, const uint8_t *data, size_t len)
 {
+	bool hard = kind == IPV4_ERR_HARD;
+
 	if (len < 8) {
 		stack_drop(st, DROP_ICMP_MALFORMED);
 		return;
@@ -974,6 +977,13 @@ static void tcp_err(struct stack *st, int err, bool hard, const struct ipv4_repr
 	 * it as EPROTO, as Linux does). */
 	if (err == EPROTO)
 		hard = false;
+	/* NOTE: a SYN whose next hop never answered ARP ends the connect
+	 * with EHOSTUNREACH, as Linux's neighbour failure does (it reaches
+	 * tcp_v4_err as a local ICMP host unreachable, which aborts
+	 * SYN-SENT). ICMP soft errors from the network still do not
+	 * (MUST-56). */
+	if (kind == IPV4_ERR_LOCAL && tp->t_state == TCPS_SYN_SENT)
+		hard = true;
 	if (hard && (tp->t_state == TCPS_SYN_SENT || tp->t_state == TCPS_SYN_RECEIVED)) {
 		tcp_drop(tp, err, false);
 		return;

@@ -279,6 +279,9 @@ bool tcp_port_conflict(struct stack *st, const struct tcpcb *tp, uint32_t laddr,
 		bool overlap = !o->so->laddr || !laddr || o->so->laddr == laddr;
 		if (!overlap)
 			continue;
+		/* SO_REUSEPORT on both: they share it, listeners too. */
+		if (tp->so->reuseport && o->so->reuseport)
+			continue;
 		if (listen) {
 			if (o->t_state == TCPS_LISTEN)
 				return true;

@@ -173,6 +173,7 @@ int tcp_usr_connect(struct mtcp_sock *s, uint32_t addr, uint16_t port)
 		if ((rc = tcp_open(tp, addr, port)) < 0)
 			return rc;
 		s->connecting = true;
+		s->handshaken = false;
 		rc = -EINPROGRESS;
 	}
 
@@ -186,12 +187,17 @@ int tcp_usr_connect(struct mtcp_sock *s, uint32_t addr, uint16_t port)
 		if (w < 0)
 			return w;
 	}
-	if (tp->t_state == TCPS_CLOSED) {
+	if (tp->t_state == TCPS_CLOSED && !s->handshaken) {
 		/* Refused, reset, timed out or unreachable. */
 		rc = sock_error(s);
 		s->connecting = false;
 		return rc ? rc : -ECONNABORTED;
 	}
+	/* NOTE: established, and maybe reset since: the connect succeeded
+	 * and the error waits for the next call (Linux returns it here
+	 * when the RST beats the woken connecting thread: a race it
+	 * nearly always wins, and a caller that blocks through the
+	 * preload sees later than the kernel's would). */
 	s->connecting = false;
 	s->connected = true;
 	return 0;
@@ -210,7 +216,7 @@ int tcp_usr_disconnect(struct mtcp_sock *s)
 	}
 	/* A fresh start: the socket may connect again. */
 	tcp_reinit(tp);
-	s->connected = s->connecting = false;
+	s->connected = s->connecting = s->handshaken = false;
 	s->shut_rd = s->shut_wr = false;
 	s->so_error = 0;
 	return 0;
@@ -397,7 +403,10 @@ ssize_t tcp_usr_recv(struct mtcp_sock *s, struct msghdr *msg, int flags)
 					tcp_output(tp);
 			}
 		}
-		if (copied >= target && (copied || !total))
+		/* A zero-length read returns 0 once there is data (or EOF);
+		 * with nothing queued it is EAGAIN or waits, as tcp_recvmsg
+		 * (its target is at least one byte). */
+		if (copied >= target && (copied || (!total && tp->rcv.len)))
 			break;
 		if (copied) {
 			if (s->so_error || s->shut_rd || tp->t_state == TCPS_CLOSED || nonblock)
@@ -490,6 +499,7 @@ int tcp_usr_shutdown(struct mtcp_sock *s, int how)
 
 	switch (tp->t_state) {
 	case TCPS_CLOSED:
+	case TCPS_TIME_WAIT:    /* Linux's socket is TCP_CLOSE by then */
 		rc = -ENOTCONN;
 		break;
 	case TCPS_LISTEN:
@@ -589,7 +599,7 @@ unsigned tcp_usr_poll(struct mtcp_sock *s)
 	if (s->shut_rd)
 		ev |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
 	if (tp->t_state != TCPS_SYN_SENT && tp->t_state != TCPS_SYN_RECEIVED) {
-		if (tp->rcv.len)
+		if (tp->rcv.len && tp->rcv.len >= (uint32_t)s->rcvlowat)
 			ev |= EPOLLIN | EPOLLRDNORM;
 		if (!s->shut_wr) {
 			if (tcp_writeable(tp))
@@ -713,7 +723,9 @@ int tcp_usr_setsockopt(struct mtcp_sock *s, int level, int name, int v)
 static void fill_info(const struct tcpcb *tp, struct tcp_info *ti)
 {
 	memset(ti, 0, sizeof(*ti));
-	ti->tcpi_state = linux_state[tp->t_state];
+	/* Linux moves TIME-WAIT into a separate mini socket: the
+	 * application's socket reads TCP_CLOSE from then on. */
+	ti->tcpi_state = linux_state[tp->t_state == TCPS_TIME_WAIT ? TCPS_CLOSED : tp->t_state];
 	ti->tcpi_retransmits = (uint8_t)tp->t_rxtshift;
 	ti->tcpi_backoff = (uint8_t)tp->t_backoff;
 	if ((tp->t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) == (TF_REQ_TSTMP | TF_RCVD_TSTMP))

@@ -94,7 +94,8 @@ int udp_bind(struct mtcp_sock *s, uint32_t addr, uint16_t port, bool user)
 			if (o->lport != port)
 				continue;
 			bool overlap = !o->laddr || !addr || o->laddr == addr;
-			if (overlap && !(o->reuseaddr && s->reuseaddr))
+			if (overlap && !(o->reuseaddr && s->reuseaddr) &&
+			    !(o->reuseport && s->reuseport))
 				return -EADDRINUSE;
 		}
 	}
@@ -191,6 +192,11 @@ ssize_t udp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 	}
 	if ((rc = ipv4_route(st, daddr, &nexthop, &rsrc)) < 0)
 		return rc;
+	/* Linux routes the limited broadcast like any address (no default
+	 * route: unreachable) unless the socket is bound to a source
+	 * address, which names the interface (ip_route_output_key_hash). */
+	if (daddr == 0xffffffffu && !s->laddr && !st->cfg.gateway)
+		return -ENETUNREACH;
 	if (ipv4_is_bcast(st, daddr) && !s->broadcast)
 		return -EACCES;
 	if (len > UDP_MAX_PAYLOAD)
@@ -418,9 +424,13 @@ static void udp_input(struct stack *st, const struct ipv4_pkt *pkt)
 /* An ICMP error about a datagram we sent. Like Linux without IP_RECVERR,
  * only hard errors, and only to a connected socket (RFC 1122 4.1.3.3 leaves
  * the reporting to the application interface). */
-static void udp_err(struct stack *st, int err, bool hard, const struct ipv4_repr *orig,
-		    const uint8_t *data, size_t len)
+static void udp_err(struct stack *st, int err, enum ipv4_err_kind kind,
+		    const struct ipv4_repr *orig, const uint8_t *data, size_t len)
 {
+	/* Linux maps a failed neighbour to host unreachable, a soft error
+	 * (icmp_err_convert): reported to no UDP socket. */
+	bool hard = kind == IPV4_ERR_HARD;
+
 	if (len < UDP_HLEN) {
 		stack_drop(st, DROP_ICMP_MALFORMED);
 		return;

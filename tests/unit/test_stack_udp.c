@@ -298,7 +298,10 @@ START_TEST(test_broadcast_without_so_broadcast_is_eacces)
 {
 	const uint32_t dst[] = { SUBNET_BCAST, INADDR_BROADCAST };
 	struct mtcp_sock *s = udp_socket();
+	struct sockaddr_in me = h_sin(STACK_IP, 0);
 	struct frame f;
+
+	ck_assert_int_eq(mtcp_bind(s, &me), 0);
 
 	for (int i = 0; i < 2; i++) {
 		struct sockaddr_in to = h_sin(dst[i], PEER_PORT);
@@ -312,11 +315,30 @@ START_TEST(test_broadcast_without_so_broadcast_is_eacces)
 }
 END_TEST
 
+START_TEST(test_limited_broadcast_unbound_without_gateway_is_enetunreach)
+{
+	struct mtcp_sock *s = udp_socket();
+	struct sockaddr_in to = h_sin(INADDR_BROADCAST, PEER_PORT);
+	struct frame f;
+
+	set_opt(s, SO_BROADCAST, 1);
+	ck_assert_int_eq(mtcp_sendto(s, "x", 1, 0, &to), -ENETUNREACH);
+	ck_assert(!h_next(&h, &f));
+	mtcp_close(s);
+}
+END_TEST
+
 START_TEST(test_broadcast_with_so_broadcast_goes_to_ethernet_broadcast)
 {
 	const uint32_t dst[] = { SUBNET_BCAST, INADDR_BROADCAST };
 	struct mtcp_sock *s = udp_socket();
+	struct sockaddr_in me = h_sin(STACK_IP, 0);
 	struct frame f;
+
+	/* Bound to our address: that names the interface for the limited
+	 * broadcast (unbound and without a default route it is
+	 * ENETUNREACH, as on Linux). */
+	ck_assert_int_eq(mtcp_bind(s, &me), 0);
 
 	set_opt(s, SO_BROADCAST, 1);
 	ck_assert_int_eq(get_opt(s, SO_BROADCAST), 1);
@@ -956,6 +978,7 @@ static Suite *stack_udp_suite(void)
 	tcase_add_test(tc, test_payload_65508_is_emsgsize);
 	tcase_add_test(tc, test_payload_65507_goes_out_in_fragments_that_reassemble);
 	tcase_add_test(tc, test_broadcast_without_so_broadcast_is_eacces);
+	tcase_add_test(tc, test_limited_broadcast_unbound_without_gateway_is_enetunreach);
 	tcase_add_test(tc, test_broadcast_with_so_broadcast_goes_to_ethernet_broadcast);
 	tcase_add_test(tc, test_connected_send_without_address_goes_to_peer);
 	tcase_add_test(tc, test_emitted_datagram_checksum_verifies);
