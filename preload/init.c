@@ -80,14 +80,16 @@ struct stack *pl_stack(int *err)
 bool pl_called_from_libc(const void *ra)
 {
 	static void *libc_base;
+	void *base = __atomic_load_n(&libc_base, __ATOMIC_RELAXED);
 	Dl_info info;
 
-	if (!libc_base) {
+	if (!base) {
 		if (!dladdr((void *)REAL(socket), &info))
 			return false;
-		libc_base = info.dli_fbase;
+		base = info.dli_fbase;
+		__atomic_store_n(&libc_base, base, __ATOMIC_RELAXED);
 	}
-	return dladdr(ra, &info) && info.dli_fbase == libc_base;
+	return dladdr(ra, &info) && info.dli_fbase == base;
 }
 
 void pl_count_handover(void)

@@ -2,6 +2,7 @@
  * real.c - resolve libc's functions behind ours (real.h).
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
@@ -12,11 +13,16 @@ int real_ready;
 
 static __thread int resolving __attribute__((tls_model("initial-exec")));
 
+static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void real_resolve(void)
 {
 	if (resolving || __atomic_load_n(&real_ready, __ATOMIC_ACQUIRE))
 		return;
 	resolving = 1;
+	pthread_mutex_lock(&resolve_lock);
+	if (real_ready)
+		goto out;
 	/* What dlsym's own paths may call, first. */
 	real_fns.write = (real_write_t)dlsym(RTLD_NEXT, "write");
 	real_fns.read = (real_read_t)dlsym(RTLD_NEXT, "read");
@@ -29,5 +35,7 @@ void real_resolve(void)
 	REAL_FUNCS(RESOLVE)
 #undef RESOLVE
 	__atomic_store_n(&real_ready, 1, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&resolve_lock);
 	resolving = 0;
 }

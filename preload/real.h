@@ -108,7 +108,7 @@ extern int real_ready;
 void real_resolve(void);
 
 #define REAL(name)                                                         \
-	(__builtin_expect(real_ready, 1) ? real_fns.name :                 \
-	 (real_resolve(), real_fns.name))
+	(__builtin_expect(__atomic_load_n(&real_ready, __ATOMIC_ACQUIRE), 1) ? \
+	 real_fns.name : (real_resolve(), real_fns.name))
 
 #endif
