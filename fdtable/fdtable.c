@@ -411,24 +411,27 @@ void fdt_forget(int fd)
 /* --- fork --- */
 
 /*
- * Order matters. call_rcu's workers are paused first: a worker in the
- * middle of a callback may need urcu-bp's grace-period lock (a callback
- * may put objects), which urcu_bp_before_fork takes. fdt_lock comes
- * before urcu-bp's locks, as on every writer path (a writer holding
- * fdt_lock may register with urcu-bp through call_rcu's read lock).
+ * The order matters; every lock is taken in the order the other paths
+ * take them. fdt_lock first: a writer holding it may call call_rcu (the
+ * first call takes call_rcu's mutex to create the worker) and may
+ * register with urcu-bp (its registry lock). Then call_rcu's workers are
+ * paused: a worker finishes the callback it is in (ops->free, which never
+ * takes fdt_lock) and may need urcu-bp's grace-period lock to get there,
+ * which urcu_bp_before_fork takes last. The after-fork handlers undo it
+ * in reverse.
  */
 void fdt_before_fork(void)
 {
-	urcu_bp_call_rcu_before_fork();
 	pthread_mutex_lock(&fdt_lock);
+	urcu_bp_call_rcu_before_fork();
 	urcu_bp_before_fork();
 }
 
 void fdt_after_fork_parent(void)
 {
 	urcu_bp_after_fork_parent();
-	pthread_mutex_unlock(&fdt_lock);
 	urcu_bp_call_rcu_after_fork_parent();
+	pthread_mutex_unlock(&fdt_lock);
 }
 
 void fdt_after_fork_child(void)
@@ -436,10 +439,6 @@ void fdt_after_fork_child(void)
 	sigset_t all, old;
 
 	urcu_bp_after_fork_child();
-	/* Only this thread exists in the child: the lock's owner (us) is
-	 * consistent, but start from a fresh mutex rather than rely on
-	 * unlocking one that was locked in another process. */
-	pthread_mutex_init(&fdt_lock, NULL);
 	/* call_rcu_after_fork_child starts a new default worker (when
 	 * call_rcu was ever used): it must be born with signals blocked
 	 * too. */
@@ -447,4 +446,7 @@ void fdt_after_fork_child(void)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	urcu_bp_call_rcu_after_fork_child();
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* Only this thread exists in the child: start from a fresh mutex
+	 * rather than unlock one that was locked in another process. */
+	pthread_mutex_init(&fdt_lock, NULL);
 }

@@ -32,7 +32,9 @@ struct fdobj;
  * release runs on the thread that drops the last reference, outside every
  * fdtable lock and read-side section: it may block and may call fdt_*
  * (remove other fds, ...). free runs later on liburcu's call_rcu thread
- * (signals blocked), after a grace period; it must not block long. Either
+ * (signals blocked), after a grace period; it must not block long nor
+ * change the table (no fdt_install/remove/forget, no last fdt_put): a
+ * fork waits for it with the writer lock held. Either
  * may be NULL: a NULL free means the memory is not the table's business
  * (it must then stay readable for a grace period after release).
  */

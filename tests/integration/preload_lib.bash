@@ -1,0 +1,212 @@
+# tests/integration/preload_lib.bash - helpers for the preload_*.sh tests:
+# real programs (curl, wget, python, socat, nc, iperf3) run on microtcp
+# through scripts/mtcp run, against kernel peers in the same namespace.
+# Sourced after lib.sh (not a test itself: tests/run runs only *.sh).
+#
+#   pl_setup TAG NET      namespace + TAP mt0: the kernel is NET.1/24 on mt0,
+#                         microtcp NET.2/24 (K, S), fixed MAC (PL_MAC)
+#   mt_run NAME SECS CMD...   CMD on microtcp in $NS, bounded by SECS;
+#                         stdout/stderr in $TMP_DIR/NAME.out / NAME.err,
+#                         stdin from $PL_IN (default /dev/null);
+#                         returns CMD's status (124: timed out)
+#   mt_bg NAME SECS CMD...    the same in the background; BG_PID
+#   k_run / k_bg NAME SECS CMD...   the same on the kernel (no preload)
+#   bg_wait PID SECS      wait for a background job: its status, or 124 (killed)
+#   bg_stop PID           TERM it (timeout(1) passes it on) and reap it
+#   tails NAME...         print the last lines of NAME.out and NAME.err
+#   pl_fail MSG NAME...   tails of those runs, then fail MSG
+#   k_listening PORT      a kernel socket listens on TCP PORT in $NS
+#   same_file WHAT A B NAME...  sha256 of A and B equal, and via_tap; or pl_fail
+#   via_tap WHAT MIN      at least MIN bytes crossed mt0 since the last
+#                         mt_run/mt_bg started: the program really ran on
+#                         microtcp (on the kernel, a client's connection to
+#                         K, the namespace's own address, would go over lo)
+#   mkdata FILE MIB       FILE with MIB MiB of random bytes
+#
+# The preload's own messages go to the program's stderr (NAME.err);
+# MTCP_LOG defaults to warn.
+#
+# PL_PCAP=1 captures every run on microtcp to $TMP_DIR/NAME.pcap (MTCP_PCAP).
+#
+# PL_KERNEL_ONLY=1 checks the test itself without microtcp: S is added to
+# mt0 as a second kernel address and every "microtcp" program runs on the
+# kernel, without the preload (and without via_tap's check).
+
+PY=/usr/bin/python3
+MTCP=$REPO_DIR/scripts/mtcp
+PL_LIB=$MTCP_BUILD/libmtcp.so
+PL_MAC=02:00:00:00:00:02
+export MTCP_LOG=${MTCP_LOG:-warn}
+
+[ -x "$PY" ] || fail "$PY not found (the tests use it explicitly, not a python3 from PATH)"
+PL_KERNEL_ONLY=${PL_KERNEL_ONLY:-0}
+[ -f "$PL_LIB" ] || fail "$PL_LIB not found (run make)"
+[ "$PL_KERNEL_ONLY" = 1 ] || nm -D --defined-only "$PL_LIB" 2>/dev/null | grep -qw socket ||
+	fail "$PL_LIB defines no socket(): the preload library is not built yet"
+
+# pl_setup TAG NET: e.g. pl_setup a 10.61.50
+pl_setup() {
+	make_ns NS "$1"
+	tap_topology "$NS" "$2.1/24"
+	K=$2.1 S=$2.2
+	# The same MAC for every program run on microtcp here: each is a new
+	# stack, and a new random MAC would leave the kernel's neighbour entry
+	# for S pointing at the previous one for seconds.
+	MT_OPTS=(--netns "$NS" --iface mt0 --addr "$S/24" --mac "$PL_MAC")
+	if [ "$PL_KERNEL_ONLY" = 1 ]; then
+		run ip -n "$NS" addr add "$S/24" dev mt0 || fail "addr add $S failed"
+		log "PL_KERNEL_ONLY=1: $S is the kernel's too; nothing runs on microtcp"
+	fi
+}
+
+# _mt_cmd NAME: how mt_run/mt_bg start a program (in _MT)
+_mt_cmd() {
+	if [ "$PL_KERNEL_ONLY" = 1 ]; then
+		_MT=(ip netns exec "$NS")
+	else
+		_MT=("$MTCP" run "${MT_OPTS[@]}")
+		[ "${PL_PCAP:-0}" = 1 ] && _MT+=(--pcap "$TMP_DIR/$1.pcap")
+		_MT+=(--)
+	fi
+}
+
+_pl_cmdlog() { # WHERE NAME CMD...
+	local where=$1 name=$2 c; shift 2
+	c="$*"; c=${c//$'\n'/ }
+	[ ${#c} -gt 240 ] && c="${c:0:240}..."
+	log "[$where] $name: $c"
+}
+
+# curl_rate FILE: curl's -w "$CURL_W" output as "CODE, BYTES bytes, R MB/s"
+CURL_W='%{http_code} %{size_download} %{speed_download}\n'
+curl_rate() {
+	awk '{printf "HTTP %s, %d bytes, %.1f MB/s", $1, $2, $3 / 1e6}' "$1"
+}
+
+mt_run() {
+	local name=$1 secs=$2 rc; shift 2
+	_tap_mark
+	_pl_cmdlog microtcp "$name" "$@"
+	_mt_cmd "$name"
+	timeout -k 5 "$secs" "${_MT[@]}" "$@" \
+		>"$TMP_DIR/$name.out" 2>"$TMP_DIR/$name.err" <"${PL_IN:-/dev/null}"
+	rc=$?
+	_pl_status "$name" $rc
+	return $rc
+}
+
+mt_bg() {
+	local name=$1 secs=$2; shift 2
+	_tap_mark
+	_pl_cmdlog "microtcp, background" "$name" "$@"
+	_mt_cmd "$name"
+	timeout -k 5 "$secs" "${_MT[@]}" "$@" \
+		>"$TMP_DIR/$name.out" 2>"$TMP_DIR/$name.err" <"${PL_IN:-/dev/null}" &
+	BG_PID=$!
+}
+
+k_run() {
+	local name=$1 secs=$2 rc; shift 2
+	_pl_cmdlog kernel "$name" "$@"
+	ip netns exec "$NS" timeout -k 5 "$secs" "$@" \
+		>"$TMP_DIR/$name.out" 2>"$TMP_DIR/$name.err" <"${PL_IN:-/dev/null}"
+	rc=$?
+	_pl_status "$name" $rc
+	return $rc
+}
+
+k_bg() {
+	local name=$1 secs=$2; shift 2
+	_pl_cmdlog "kernel, background" "$name" "$@"
+	ip netns exec "$NS" timeout -k 5 "$secs" "$@" \
+		>"$TMP_DIR/$name.out" 2>"$TMP_DIR/$name.err" <"${PL_IN:-/dev/null}" &
+	BG_PID=$!
+}
+
+# _pl_status NAME RC: log a run's end; a non-empty stderr is shown (short).
+_pl_status() {
+	local name=$1 rc=$2
+	log "    $name: exit $rc$([ "$rc" = 124 ] && echo ' (timed out)')"
+	if [ -s "$TMP_DIR/$name.err" ]; then
+		tail -n 5 "$TMP_DIR/$name.err" | sed "s/^/    | $name.err: /"
+	fi
+}
+
+bg_wait() { # PID SECS
+	local pid=$1 secs=$2 i
+	for ((i = 0; i < secs * 20; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 124
+	fi
+	wait "$pid"
+}
+
+bg_stop() { # PID
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+tails() {
+	local n f
+	for n in "$@"; do
+		for f in "$TMP_DIR/$n.out" "$TMP_DIR/$n.err"; do
+			[ -s "$f" ] || continue
+			echo "---- last lines of $f:" >&2
+			tail -n 20 "$f" | cut -c 1-300 >&2
+		done
+	done
+}
+
+pl_fail() { # MSG NAME...
+	local msg=$1; shift
+	tails "$@"
+	fail "$msg"
+}
+
+k_listening() { # PORT
+	[ -n "$(ip netns exec "$NS" ss -Hltn "sport = :$1" 2>/dev/null)" ]
+}
+
+# wait_grep SECS FILE REGEX: FILE has a line matching REGEX within SECS
+wait_grep() {
+	wait_until "$1" grep -Eq -- "$3" "$2"
+}
+
+same_file() { # WHAT A B NAME...
+	local what=$1 a=$2 b=$3; shift 3
+	[ -f "$b" ] || pl_fail "$what: $b was not written" "$@"
+	local ha hb
+	ha=$(sha256sum <"$a" | cut -d' ' -f1)
+	hb=$(sha256sum <"$b" | cut -d' ' -f1)
+	[ "$ha" = "$hb" ] ||
+		pl_fail "$what: sha256 differs: sent $(stat -c %s "$a") bytes ($ha), got $(stat -c %s "$b") bytes ($hb)" "$@"
+	log "ok: $what: $(stat -c %s "$b") bytes, sha256 equal (${ha:0:16}...)"
+	via_tap "$what" "$(stat -c %s "$a")"
+}
+
+# _tap_bytes: bytes through mt0 so far, both directions (0: no mt0)
+_tap_bytes() {
+	local d=/sys/class/net/mt0/statistics
+	ip netns exec "$NS" sh -c "cat $d/rx_bytes $d/tx_bytes 2>/dev/null" |
+		awk '{n += $1} END {print n + 0}'
+}
+TAP_MARK=0
+_tap_mark() { TAP_MARK=$(_tap_bytes); }
+
+via_tap() { # WHAT MIN
+	[ "$PL_KERNEL_ONLY" = 1 ] && return 0
+	local moved=$(($(_tap_bytes) - TAP_MARK))
+	[ "$moved" -ge "$2" ] ||
+		fail "$1: only $moved bytes crossed mt0 (expected >= $2): the program did not run on microtcp"
+	log "ok: $1: $moved bytes crossed mt0 (microtcp's device)"
+}
+
+mkdata() { # FILE MIB
+	head -c $(($2 * 1048576)) /dev/urandom >"$1" || fail "could not write $1"
+}
