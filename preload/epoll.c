@@ -62,13 +62,7 @@ const struct fdobj_ops pep_ops = {
 
 static struct pep *pep_get(int fd)
 {
-	struct fdobj *o = fdt_get(fd);
-
-	if (o && o->ops != &pep_ops) {
-		fdt_put(o);
-		return NULL;
-	}
-	return (struct pep *)o;
+	return (struct pep *)fdt_get_kind(fd, &pep_ops);
 }
 
 /* pl_lock held for all of the item helpers. */

@@ -32,14 +32,13 @@ int close(int fd)
 	return rc;
 }
 
-int dup(int old)
+/* fd is now a duplicate of what o (from fdt_get(old), or NULL) was:
+ * name the same object there, or nothing; drops o's reference. */
+static int alias(struct fdobj *o, int fd)
 {
-	struct fdobj *o = fdt_get(old);
-	int fd = REAL(dup)(old);
-
 	if (fd >= 0) {
 		if (o)
-			fdt_install(fd, o);
+			fdt_install(fd, o);     /* drops what fd named, if anything */
 		else
 			fdt_forget(fd);
 	}
@@ -48,19 +47,18 @@ int dup(int old)
 	return fd;
 }
 
+int dup(int old)
+{
+	struct fdobj *o = fdt_get(old);
+
+	return alias(o, REAL(dup)(old));
+}
+
 static int dup_to(int old, int fd, int rc)
 {
-	struct fdobj *o;
-
 	if (rc < 0 || old == fd)
 		return rc;
-	o = fdt_get(old);
-	if (o) {
-		fdt_install(fd, o);     /* drops what fd named, if anything */
-		fdt_put(o);
-	} else {
-		fdt_forget(fd);
-	}
+	alias(fdt_get(old), fd);
 	return rc;
 }
 
@@ -120,16 +118,7 @@ static int fcntl_common(int fd, int cmd, void *arg)
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
 		o = fdt_get(fd);
-		rc = REAL(fcntl)(fd, cmd, arg);
-		if (rc >= 0) {
-			if (o)
-				fdt_install(rc, o);
-			else
-				fdt_forget(rc);
-		}
-		if (o)
-			fdt_put(o);
-		return rc;
+		return alias(o, REAL(fcntl)(fd, cmd, arg));
 	case F_SETFL: {
 		struct psock *ps = psock_get(fd);
 		if (ps && (long)arg & O_ASYNC) {

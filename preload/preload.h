@@ -90,18 +90,24 @@ bool pl_called_from_libc(const void *ra);
  * a fork()ed child: counters for the log. */
 void pl_count_handover(void);
 
+/* The object of kind ops behind fd, with a reference, or NULL. */
+static inline struct fdobj *fdt_get_kind(int fd, const struct fdobj_ops *ops)
+{
+	struct fdobj *o = fdt_get(fd);
+
+	if (o && o->ops != ops) {
+		fdt_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* psock.c */
 extern const struct fdobj_ops psock_ops;
 /* The stack socket behind fd, with a reference, or NULL. */
 static inline struct psock *psock_get(int fd)
 {
-	struct fdobj *o = fdt_get(fd);
-
-	if (o && o->ops != &psock_ops) {
-		fdt_put(o);
-		return NULL;
-	}
-	return (struct psock *)o;
+	return (struct psock *)fdt_get_kind(fd, &psock_ops);
 }
 static inline void psock_put(struct psock *ps)
 {

@@ -253,16 +253,22 @@ int bind(int fd, const struct sockaddr *a, socklen_t len)
 	return pl_ret(rc);
 }
 
+/* A call that is one stack call on our socket (stackcall, using ps),
+ * the real call otherwise. */
+#define ONE_CALL(fd, realcall, stackcall)                               \
+	do {                                                            \
+		struct psock *ps = psock_get(fd);                       \
+		int rc_;                                                \
+		if (!ps)                                                \
+			return realcall;                                \
+		rc_ = psock_dead(ps) ? -EBADFD : (stackcall);           \
+		psock_put(ps);                                          \
+		return pl_ret(rc_);                                     \
+	} while (0)
+
 int listen(int fd, int backlog)
 {
-	struct psock *ps = psock_get(fd);
-	int rc;
-
-	if (!ps)
-		return REAL(listen)(fd, backlog);
-	rc = psock_dead(ps) ? -EBADFD : mtcp_listen(ps->s, backlog);
-	psock_put(ps);
-	return pl_ret(rc);
+	ONE_CALL(fd, REAL(listen)(fd, backlog), mtcp_listen(ps->s, backlog));
 }
 
 /* Sleep on ps until events (or error/hangup), honouring the call's
@@ -414,14 +420,7 @@ int connect(int fd, const struct sockaddr *a, socklen_t len)
 
 int shutdown(int fd, int how)
 {
-	struct psock *ps = psock_get(fd);
-	int rc;
-
-	if (!ps)
-		return REAL(shutdown)(fd, how);
-	rc = psock_dead(ps) ? -EBADFD : mtcp_shutdown(ps->s, how);
-	psock_put(ps);
-	return pl_ret(rc);
+	ONE_CALL(fd, REAL(shutdown)(fd, how), mtcp_shutdown(ps->s, how));
 }
 
 static int name_out(int rc, const struct sockaddr_in *in, struct sockaddr *a, socklen_t *len)
@@ -464,14 +463,8 @@ int getpeername(int fd, struct sockaddr *a, socklen_t *len)
 
 int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-	struct psock *ps = psock_get(fd);
-	int rc;
-
-	if (!ps)
-		return REAL(getsockopt)(fd, level, name, val, len);
-	rc = psock_dead(ps) ? -EBADFD : mtcp_getsockopt(ps->s, level, name, val, len);
-	psock_put(ps);
-	return pl_ret(rc);
+	ONE_CALL(fd, REAL(getsockopt)(fd, level, name, val, len),
+		 mtcp_getsockopt(ps->s, level, name, val, len));
 }
 
 /* Remember an option for a handover (the latest value of each). */
