@@ -6,8 +6,8 @@
  *   MTCP_DRIVER    tap | packet                        (default tap)
  *   MTCP_ADDR      A.B.C.D/P                           (required)
  *   MTCP_GATEWAY   A.B.C.D, inside the MTCP_ADDR subnet (optional)
- *   MTCP_MAC       aa:bb:cc:dd:ee:ff, unicast          (default: random,
- *                  locally administered)
+ *   MTCP_MAC       aa:bb:cc:dd:ee:ff, unicast          (default: locally
+ *                  administered, a hash of MTCP_IFACE and MTCP_ADDR)
  *   MTCP_MTU       68..9000                            (default: the device's)
  *   MTCP_PCAP      file to write every frame to        (optional)
  *   MTCP_LOG       LEVEL or MODULE:LEVEL,...            (default warn)

@@ -89,6 +89,25 @@ static void random_mac(struct stack *st, uint8_t *mac)
 	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);     /* unicast, locally administered */
 }
 
+/* Without MTCP_MAC, a device's stack takes a MAC of its own that stays the
+ * same from one run to the next (a hash of the interface name and the
+ * address): a program restarted within a second would otherwise find the
+ * kernel's neighbour entry holding the previous run's MAC, which Linux
+ * does not replace on a gratuitous ARP inside its locktime (1 s), and
+ * its replies would go to the old MAC for seconds. FNV-1a, 64 bits. */
+static void stable_mac(const struct mtcp_config *cfg, uint8_t *mac)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const char *p = cfg->iface; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+	for (int i = 0; i < 4; i++)
+		h = (h ^ (uint8_t)(cfg->addr >> (8 * i))) * 0x100000001b3ULL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);     /* unicast, locally administered */
+}
+
 int mtcp_stack_create(const struct mtcp_config *cfg, struct netdev *dev,
 		      const struct mtcp_clock *clock, struct stack **out)
 {
@@ -113,6 +132,8 @@ int mtcp_stack_create(const struct mtcp_config *cfg, struct netdev *dev,
 
 	if (cfg->has_mac)
 		memcpy(st->mac, cfg->mac, ETH_ALEN);
+	else if (cfg->iface[0])
+		stable_mac(cfg, st->mac);
 	else
 		random_mac(st, st->mac);
 	st->addr = cfg->addr;

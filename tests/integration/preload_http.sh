@@ -4,6 +4,7 @@
 # (kernel 10.61.50.1, microtcp 10.61.50.2):
 #   - curl, wget and python3's urllib download 20 MiB from the kernel's
 #     python3 -m http.server: sha256 equal
+#   - a python3 asyncio client (epoll, non-blocking connect) downloads 20 MiB
 #   - curl fetches two files over one kept-alive connection (HTTP/1.1
 #     server), and gets "connection refused" (exit 7) from a closed port
 #   - python3 -m http.server runs on microtcp; the kernel's curl downloads
@@ -48,6 +49,23 @@ print("urllib: status %d, %d bytes in %.2f s" % (r.status, n, time.monotonic() -
 ' "http://$K:8000/f20" "$TMP_DIR/urllib.dl" || pl_fail "python3 urllib on microtcp failed" urllib khttp
 log "$(cat "$TMP_DIR/urllib.out")"
 same_file "python3 urllib http://$K:8000/f20" "$F" "$TMP_DIR/urllib.dl" urllib khttp
+mt_run aio 20 "$PY" -c '
+import asyncio, sys
+async def main(host, port, out):
+    r, w = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 10)
+    w.write(b"GET /f20 HTTP/1.0\r\nHost: x\r\nConnection: close\r\n\r\n")
+    await w.drain()
+    data = await asyncio.wait_for(r.read(), 15)
+    w.close()
+    await w.wait_closed()
+    head, _, body = data.partition(b"\r\n\r\n")
+    print(head.split(b"\r\n")[0].decode(), len(body))
+    open(out, "wb").write(body)
+asyncio.run(main(*sys.argv[1:]))
+' "$K" 8000 "$TMP_DIR/aio.dl" || pl_fail "python3 asyncio client on microtcp failed" aio khttp
+log "asyncio: $(cat "$TMP_DIR/aio.out")"
+same_file "python3 asyncio GET http://$K:8000/f20" "$F" "$TMP_DIR/aio.dl" aio khttp
+
 mt_run keep 20 curl -sS -f -o "$TMP_DIR/keep1.dl" -o "$TMP_DIR/keep2.dl" \
 	-w '%{num_connects}\n' "http://$K:8000/f2" "http://$K:8000/f20" ||
 	pl_fail "curl on microtcp: two files on one connection failed" keep khttp
