@@ -105,8 +105,10 @@ pid_t fork(void)
 {
 	pid_t pid;
 
-	fdt_before_fork();
+	/* pl_lock first: nothing under it reaches the table's locks, and
+	 * fdt_before_fork pauses the call_rcu worker. */
 	pthread_mutex_lock(&pl_lock);
+	fdt_before_fork();
 	pid = REAL(fork)();
 	if (pid == 0) {
 		pthread_mutex_init(&pl_lock, NULL);
@@ -115,8 +117,8 @@ pid_t fork(void)
 		if (__atomic_load_n(&stack, __ATOMIC_ACQUIRE))
 			pl_child = true;
 	} else {
-		pthread_mutex_unlock(&pl_lock);
 		fdt_after_fork_parent();
+		pthread_mutex_unlock(&pl_lock);
 	}
 	return pid;
 }

@@ -104,11 +104,12 @@ udp_echo()
 print("peers: ready", flush=True)
 while True:
     line = sys.stdin.readline()
-    with lock:
-        print("peers: " + " ".join("%s=%d" % kv for kv in sorted(counts.items())),
-              flush=True)
     if not line:
         time.sleep(3600)
+        continue
+    with lock:
+        print("peers: %s " % line.strip() +
+              " ".join("%s=%d" % kv for kv in sorted(counts.items())), flush=True)
 PY
 
 # The peers read stdin from a fifo: a line asks for their counters.
@@ -121,14 +122,15 @@ wait_grep 5 "$TMP_DIR/peers.out" '^peers: ready' || pl_fail "the python peers di
 log "peers (pid $PEERS_PID) on $K: TCP echo $ECHO_PORT, TCP delay $DELAY_PORT, UDP echo $UDP_PORT"
 
 # peer_counts: the peers' counters (echo/delay connections served, UDP
-# datagrams echoed, errors), as one line.
+# datagrams echoed, errors), as one line; for the log only.
+# peer_counts TAG: TAG names the question (each call its own).
 peer_counts() {
-	local n
-	n=$(grep -c '^peers: .*errors=' "$TMP_DIR/peers.out")
-	echo >&9
-	wait_until 5 test "$(grep -c '^peers: .*errors=' "$TMP_DIR/peers.out")" -gt "$n" ||
-		fail "the peers did not answer for their counters"
-	grep '^peers: .*errors=' "$TMP_DIR/peers.out" | tail -n 1
+	echo "$1" >&9
+	if wait_until 15 grep -q "^peers: $1 " "$TMP_DIR/peers.out"; then
+		grep "^peers: $1 " "$TMP_DIR/peers.out"
+	else
+		echo "peers: no answer for their counters within 15 s"
+	fi
 }
 
 # check_run NAME RC: mt_threads printed its summary, no FAIL, exited 0.
@@ -141,7 +143,7 @@ check_run() {
 		grep '^FAIL' "$TMP_DIR/$name.out" | head -n 20 | sed 's/^/    | /' >&2
 		pl_fail "$name: mt_threads exited $rc with the failures above" "$name" peers
 	fi
-	log "    $(peer_counts)"
+	log "    $(peer_counts "after-$name")"
 }
 
 ARGS=($K $ECHO_PORT $DELAY_PORT $UDP_PORT)

@@ -67,14 +67,17 @@ static struct sockaddr_in echo_sa, delay_sa, udp_sa;
 /* Results: every check prints one line. */
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static int n_checks, n_failed;	/* out_lock */
+static struct timespec t_start;	/* set before the threads start */
 
 static void report(int good, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void report(int good, const char *fmt, ...)
 {
+	struct timespec t;
 	va_list ap;
 
+	clock_gettime(CLOCK_MONOTONIC, &t);
 	pthread_mutex_lock(&out_lock);
 	n_checks++;
 	if (!good)
@@ -83,6 +86,9 @@ static void report(int good, const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
+	if (!good)	/* when, to match with a capture or a log */
+		printf(" (at %.3f s)", (t.tv_sec - t_start.tv_sec) +
+		       (t.tv_nsec - t_start.tv_nsec) / 1e9);
 	fputc('\n', stdout);
 	fflush(stdout);
 	pthread_mutex_unlock(&out_lock);
@@ -436,7 +442,7 @@ static void *c_closer(void *arg)
 
 static void *c_main(void *arg)
 {
-	int i, reused = 0, echoes_ok = 0, opened = 0;
+	int i, reused = 0, echoes_ok = 0, opened = 0, reuse_fd[MAX_K];
 	pthread_t closer;
 	uint8_t hdr[8];
 	char who[32];
@@ -472,18 +478,24 @@ static void *c_main(void *arg)
 	pthread_join(closer, NULL);
 
 	/* The readers are still blocked (the service holds every request
-	 * for opt_delay ms): new sockets get the closed numbers. */
+	 * for opt_delay ms): new sockets, all open at once, get the lowest
+	 * free numbers, the closed ones among them. */
 	for (i = 0; i < opt_k; i++) {
-		uint8_t out[1000], in[1000];
-		int fd, j;
+		int j;
 
 		snprintf(who, sizeof(who), "(c) reuse %d", i);
-		fd = tcp_connect(&echo_sa, who);
+		reuse_fd[i] = tcp_connect(&echo_sa, who);
+		for (j = 0; j < opt_k; j++)
+			if (reuse_fd[i] >= 0 && c_conns[j].fd == reuse_fd[i])
+				reused++;
+	}
+	for (i = 0; i < opt_k; i++) {
+		uint8_t out[1000], in[1000];
+		int fd = reuse_fd[i];
+
 		if (fd < 0)
 			continue;
-		for (j = 0; j < opt_k; j++)
-			if (c_conns[j].fd == fd)
-				reused++;
+		snprintf(who, sizeof(who), "(c) reuse %d", i);
 		pat_fill(out, sizeof(out), opt_seed * 1000 + 800 + (uint32_t)i, 0);
 		if (send_all(fd, out, sizeof(out)))
 			fail("%s: send on fd %d: %s", who, fd, strerror(errno));
@@ -493,8 +505,10 @@ static void *c_main(void *arg)
 			     "its old socket's reader waits) wrong", who, fd);
 		else
 			echoes_ok++;
-		close_checked(fd, who);
 	}
+	for (i = 0; i < opt_k; i++)
+		if (reuse_fd[i] >= 0)
+			close_checked(reuse_fd[i], "(c) reuse");
 	if (echoes_ok == opt_k)
 		pass("(c) %d new connections echo correctly while the closed "
 		     "sockets' readers wait (%d reused a closed number)",
@@ -717,7 +731,7 @@ int main(int argc, char **argv)
 {
 	static const char groups[] = "abcu";
 	pthread_t th[sizeof(groups)];
-	struct timespec t0, t1;
+	struct timespec t1;
 	struct in_addr a;
 	int c, i;
 
@@ -747,7 +761,7 @@ int main(int argc, char **argv)
 	       "under recv (delay %d ms), (u) %d x %d datagrams, seed %u\n",
 	       opt_a, opt_mib_a, opt_mib_b, opt_k, opt_delay, opt_u,
 	       opt_dgrams, opt_seed);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	for (i = 0; groups[i]; i++)
 		pthread_create(&th[i], NULL, run_group,
 			       (void *)(intptr_t)groups[i]);
@@ -757,7 +771,8 @@ int main(int argc, char **argv)
 
 	pthread_mutex_lock(&out_lock);
 	printf("mt_threads: %d checks, %d failed, %.2f s\n", n_checks, n_failed,
-	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	       (t1.tv_sec - t_start.tv_sec) +
+	       (t1.tv_nsec - t_start.tv_nsec) / 1e9);
 	c = n_failed || !n_checks;
 	pthread_mutex_unlock(&out_lock);
 	return c;
