@@ -371,12 +371,29 @@ int fdt_install(int fd, struct fdobj *o)
 	return 0;
 }
 
+/* Is anything at fd? A look without the writer lock: the common case is
+ * a libc fd that was never ours (every close() asks). An entry installed
+ * after this look is a new one, made for a number the kernel handed out
+ * after the caller's. */
+static bool fdt_occupied(int fd)
+{
+	struct fdt_array *t;
+	bool there = false;
+
+	fdt_read_lock();
+	t = fdt_array_deref();
+	if (fd < t->size)
+		there = rcu_dereference(t->slot[fd]) != NULL;
+	fdt_read_unlock();
+	return there;
+}
+
 struct fdobj *fdt_remove(int fd)
 {
 	struct fdt_array *t;
 	struct fdobj *o = NULL;
 
-	if (fd < 0 || !fdt_used())
+	if (fd < 0 || !fdt_used() || !fdt_occupied(fd))
 		return NULL;
 	pthread_mutex_lock(&fdt_lock);
 	t = fdt_table;
@@ -391,21 +408,7 @@ struct fdobj *fdt_remove(int fd)
 
 void fdt_forget(int fd)
 {
-	struct fdt_array *t;
-	bool there = false;
-
-	if (fd < 0 || !fdt_used())
-		return;
-	/* Look before taking the lock: the common case is a libc fd that
-	 * was never ours. An entry installed after this look is a new one,
-	 * made for a number the kernel handed out after ours. */
-	fdt_read_lock();
-	t = fdt_array_deref();
-	if (fd < t->size)
-		there = rcu_dereference(t->slot[fd]) != NULL;
-	fdt_read_unlock();
-	if (there)
-		fdt_put(fdt_remove(fd));
+	fdt_put(fdt_remove(fd));
 }
 
 /* --- fork --- */

@@ -99,8 +99,6 @@ void pl_count_handover(void)
 
 /* ------------------------------------------------------------ fork */
 
-void pl_waiter_after_fork_child(void);
-
 pid_t fork(void)
 {
 	pid_t pid;

@@ -107,18 +107,9 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		struct timespec zero = { 0, 0 }, rem, *tsp = NULL;
 		bool block = ready == 0 && !(ts && deadline <= pl_now_us());
 
-		if (block) {
-			/* Sleep only if nothing was signalled since we looked
-			 * (psock_notify writes the eventfd of a sleeper). */
-			pthread_mutex_lock(&pl_lock);
-			if (w->signaled) {
-				w->signaled = false;
-				pthread_mutex_unlock(&pl_lock);
-				continue;
-			}
-			w->sleeping = true;
-			pthread_mutex_unlock(&pl_lock);
-		}
+		/* Sleep only if nothing was signalled since we looked. */
+		if (block && !pl_sleep_begin(w))
+			continue;
 		if (!block) {
 			tsp = &zero;
 		} else if (ts) {
@@ -132,12 +123,8 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		rc = REAL(ppoll)(kfds, block ? n + 1 : n, tsp, block ? sigmask : NULL);
 		if (rc < 0)
 			rc = -errno;
-		if (block) {
-			pthread_mutex_lock(&pl_lock);
-			w->sleeping = false;
-			w->signaled = false;
-			pthread_mutex_unlock(&pl_lock);
-		}
+		if (block)
+			pl_sleep_end(w);
 		if (rc < 0)
 			break;
 		for (nfds_t i = 0; i < n; i++) {

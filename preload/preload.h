@@ -86,8 +86,8 @@ extern bool pl_child;           /* in a fork()ed child: the stack is the parent'
 struct stack *pl_stack(int *err);
 /* Is a socket() call from this return address libc's own (its resolver)? */
 bool pl_called_from_libc(const void *ra);
-/* A kernel socket stood in for a stack socket (handover) / was created in
- * a fork()ed child: counters for the log. */
+/* A kernel socket stood in for a stack socket (a loopback handover):
+ * counted for the exit log. */
 void pl_count_handover(void);
 
 /* The object of kind ops behind fd, with a reference, or NULL. */
@@ -118,15 +118,18 @@ struct psock *psock_new(struct mtcp_sock *s, int type, bool nonblock);
 /* In a fork()ed child every inherited stack socket is dead: true (with
  * errno EBADFD and one log line per socket) when ps is one. */
 bool psock_dead(struct psock *ps);
-/* Wait until ps signals something in events (or a timeout, or a signal):
+/* Wait until pw's socket signals something in its events (or a timeout,
+ * or a signal):
  * 0 to try again, -EAGAIN when timeout_us (0: none) has passed since
  * *deadline was set (0 on the first call), -EINTR after a signal handler
  * (restarted transparently, as the kernel does with SA_RESTART, when there
  * is no timeout). The waiter must already be registered (psock_watch). */
-int psock_wait(struct psock *ps, struct pwatch *pw, uint64_t timeout_us, uint64_t *deadline);
+int psock_wait(struct pwatch *pw, uint64_t timeout_us, uint64_t *deadline);
 /* This thread's waiter (its eventfd made on first use). NULL + -errno
  * when no eventfd could be made. */
 struct pwaiter *pl_waiter(int *err);
+/* In a fork()ed child: forget the waiter, whose eventfd is the parent's. */
+void pl_waiter_after_fork_child(void);
 /* Hang pw (kind PW_WAITER, for events) on ps / take it off. */
 void psock_watch(struct psock *ps, struct pwatch *pw, struct pwaiter *w, unsigned events);
 void psock_unwatch(struct pwatch *pw);
@@ -134,6 +137,11 @@ void psock_unwatch(struct pwatch *pw);
  * deadline (µs, 0: none). 0, -ETIMEDOUT or -EINTR. restart: let the kernel
  * restart the sleep after an SA_RESTART handler. */
 int pl_sleep(struct pwaiter *w, uint64_t deadline, bool restart);
+/* The two halves of any sleep on w's eventfd: begin says whether to sleep
+ * (false: a notify came since the last look, look again) and marks w
+ * sleeping, so psock_notify writes its eventfd; end clears both. */
+bool pl_sleep_begin(struct pwaiter *w);
+void pl_sleep_end(struct pwaiter *w);
 uint64_t pl_now_us(void);
 
 /* sockcalls.c: the send/receive core shared with sendfile, read, write */

@@ -176,7 +176,6 @@ struct pwaiter *pl_waiter(int *err)
 
 /* After fork() the child's copy of this thread's waiter shares its
  * eventfd with the parent: forget it (the child never waits on the stack). */
-void pl_waiter_after_fork_child(void);
 void pl_waiter_after_fork_child(void)
 {
 	tls_waiter = NULL;
@@ -221,19 +220,33 @@ uint64_t pl_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+bool pl_sleep_begin(struct pwaiter *w)
+{
+	bool sleep;
+
+	pthread_mutex_lock(&pl_lock);
+	sleep = !w->signaled;
+	w->signaled = false;
+	w->sleeping = sleep;
+	pthread_mutex_unlock(&pl_lock);
+	return sleep;
+}
+
+void pl_sleep_end(struct pwaiter *w)
+{
+	pthread_mutex_lock(&pl_lock);
+	w->sleeping = false;
+	w->signaled = false;
+	pthread_mutex_unlock(&pl_lock);
+}
+
 int pl_sleep(struct pwaiter *w, uint64_t deadline, bool restart)
 {
 	uint64_t v;
 	int rc = 0;
 
-	pthread_mutex_lock(&pl_lock);
-	if (w->signaled) {
-		w->signaled = false;
-		pthread_mutex_unlock(&pl_lock);
+	if (!pl_sleep_begin(w))
 		return 0;
-	}
-	w->sleeping = true;
-	pthread_mutex_unlock(&pl_lock);
 
 	if (deadline == 0 && restart) {
 		/* Restarted by the kernel after an SA_RESTART handler. */
@@ -258,16 +271,12 @@ int pl_sleep(struct pwaiter *w, uint64_t deadline, bool restart)
 		else if (REAL(read)(w->efd, &v, sizeof(v)) < 0)
 			rc = -errno;
 	}
-	pthread_mutex_lock(&pl_lock);
-	w->sleeping = false;
-	w->signaled = false;
-	pthread_mutex_unlock(&pl_lock);
+	pl_sleep_end(w);
 	return rc;
 }
 
-int psock_wait(struct psock *ps, struct pwatch *pw, uint64_t timeout_us, uint64_t *deadline)
+int psock_wait(struct pwatch *pw, uint64_t timeout_us, uint64_t *deadline)
 {
-	(void)ps;
 	if (timeout_us && *deadline == 0)
 		*deadline = pl_now_us() + timeout_us;
 	int rc = pl_sleep(pw->w, timeout_us ? *deadline : 0, true);

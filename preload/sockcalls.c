@@ -286,7 +286,7 @@ static int wait_on(struct psock *ps, struct pwatch *pw, bool *watching,
 		*watching = true;
 		return 0;       /* registered: try once more before sleeping */
 	}
-	return psock_wait(ps, pw, timeout, deadline);
+	return psock_wait(pw, timeout, deadline);
 }
 
 int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
@@ -525,48 +525,67 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 /* ------------------------------------------------------------ send */
 
+/*
+ * The blocking part of a send or a receive (rx) whose first try gave rc:
+ * try again after each wakeup until data moved, or, with all, until all
+ * of msg went; an error, a signal or the call's timeout stops it. Returns
+ * the bytes moved, or the error when none did; msg's output fields are
+ * those of the last try.
+ */
+static ssize_t ps_block(struct psock *ps, struct msghdr *msg, int flags, ssize_t rc,
+			bool rx, bool all)
+{
+	size_t total = iov_total(msg->msg_iov, msg->msg_iovlen), done = 0;
+	struct msghdr m = *msg;
+	struct iovcopy ic = { .v = NULL };
+	struct pwatch pw;
+	bool watching = false;
+	uint64_t deadline = 0;
+
+	if (iov_copy(&ic, &m) < 0)
+		return -ENOMEM;
+	for (;;) {
+		if (rc > 0) {
+			done += (size_t)rc;
+			if (!all || done >= total)
+				break;
+			iov_advance(&m, (size_t)rc);
+		} else if (rc != -EAGAIN) {
+			break;
+		} else {
+			int w = rx ? wait_on(ps, &pw, &watching, EPOLLIN | EPOLLPRI | EPOLLRDHUP,
+					     ps->rcvtimeo, &deadline)
+				   : wait_on(ps, &pw, &watching, EPOLLOUT,
+					     ps->sndtimeo, &deadline);
+			if (w < 0) {
+				rc = w;
+				break;
+			}
+		}
+		rc = rx ? mtcp_recvmsg(ps->s, &m, flags | MSG_DONTWAIT)
+			: mtcp_sendmsg(ps->s, &m, flags | MSG_DONTWAIT);
+	}
+	if (watching)
+		psock_unwatch(&pw);
+	iov_free(&ic);
+	msg->msg_namelen = m.msg_namelen;
+	msg->msg_controllen = m.msg_controllen;
+	msg->msg_flags = m.msg_flags;
+	return done ? (ssize_t)done : rc;
+}
+
 ssize_t ps_sendmsg(struct psock *ps, const struct msghdr *msg, int flags)
 {
 	bool nb = ps->nonblock || (flags & MSG_DONTWAIT);
 	bool stream = ps->type == SOCK_STREAM;
-	size_t total = iov_total(msg->msg_iov, msg->msg_iovlen);
 	ssize_t rc = mtcp_sendmsg(ps->s, msg, flags | MSG_DONTWAIT);
 
-	if (!nb && (rc == -EAGAIN || (stream && rc >= 0 && (size_t)rc < total))) {
-		/* Blocking: all of it goes, unless an error, a signal or
-		 * SO_SNDTIMEO stops it (then what went is the result). */
-		struct msghdr m = *msg;
-		struct iovcopy ic = { .v = NULL };
-		struct pwatch pw;
-		bool watching = false;
-		uint64_t deadline = 0;
-		size_t done = 0;
-
-		if (iov_copy(&ic, &m) < 0)
-			return -ENOMEM;
-		for (;;) {
-			if (rc > 0) {
-				done += (size_t)rc;
-				if (done >= total || !stream)
-					break;
-				iov_advance(&m, (size_t)rc);
-			} else if (rc != -EAGAIN) {
-				break;
-			} else {
-				int w = wait_on(ps, &pw, &watching, EPOLLOUT,
-						ps->sndtimeo, &deadline);
-				if (w < 0) {
-					rc = w;
-					break;
-				}
-			}
-			rc = mtcp_sendmsg(ps->s, &m, flags | MSG_DONTWAIT);
-		}
-		if (watching)
-			psock_unwatch(&pw);
-		iov_free(&ic);
-		if (done)
-			return (ssize_t)done;
+	/* Blocking: all of it goes, unless an error, a signal or
+	 * SO_SNDTIMEO stops it (then what went is the result). */
+	if (!nb && (rc == -EAGAIN ||
+		    (stream && rc >= 0 && (size_t)rc < iov_total(msg->msg_iov, msg->msg_iovlen)))) {
+		struct msghdr m = *msg;         /* its output fields are not ours to set */
+		rc = ps_block(ps, &m, flags, rc, false, stream);
 	}
 	if (rc == -EPIPE && !(flags & MSG_NOSIGNAL))
 		sigpipe();
@@ -579,53 +598,16 @@ ssize_t ps_recvmsg(struct psock *ps, struct msghdr *msg, int flags)
 	/* NOTE: MSG_PEEK with MSG_WAITALL waits for some data, not all. */
 	bool waitall = ps->type == SOCK_STREAM &&
 		       (flags & (MSG_WAITALL | MSG_PEEK | MSG_TRUNC)) == MSG_WAITALL;
-	size_t total = iov_total(msg->msg_iov, msg->msg_iovlen);
 	ssize_t rc = mtcp_recvmsg(ps->s, msg, flags | MSG_DONTWAIT);
 
 	/* Urgent data never blocks (tcp_recv_urg). */
-	if (nb || (flags & MSG_OOB) ||
-	    !(rc == -EAGAIN || (waitall && rc > 0 && (size_t)rc < total))) {
-		if (rc >= 0 && !(flags & MSG_PEEK))
-			pep_consumed(ps);
-		return rc;
-	}
-
-	struct msghdr m = *msg;
-	struct iovcopy ic = { .v = NULL };
-	struct pwatch pw;
-	bool watching = false;
-	uint64_t deadline = 0;
-	size_t done = 0;
-
-	if (iov_copy(&ic, &m) < 0)
-		return -ENOMEM;
-	for (;;) {
-		if (rc > 0) {
-			done += (size_t)rc;
-			if (!waitall || done >= total)
-				break;
-			iov_advance(&m, (size_t)rc);
-		} else if (rc != -EAGAIN) {
-			break;
-		} else {
-			int w = wait_on(ps, &pw, &watching, EPOLLIN | EPOLLPRI | EPOLLRDHUP,
-					ps->rcvtimeo, &deadline);
-			if (w < 0) {
-				rc = w;
-				break;
-			}
-		}
-		rc = mtcp_recvmsg(ps->s, &m, flags | MSG_DONTWAIT);
-	}
-	if (watching)
-		psock_unwatch(&pw);
-	iov_free(&ic);
-	if (done || rc >= 0)
+	if (!nb && !(flags & MSG_OOB) &&
+	    (rc == -EAGAIN ||
+	     (waitall && rc > 0 && (size_t)rc < iov_total(msg->msg_iov, msg->msg_iovlen))))
+		rc = ps_block(ps, msg, flags, rc, true, waitall);
+	if (rc >= 0 && !(flags & MSG_PEEK))
 		pep_consumed(ps);
-	msg->msg_namelen = m.msg_namelen;
-	msg->msg_controllen = m.msg_controllen;
-	msg->msg_flags = m.msg_flags;
-	return done ? (ssize_t)done : rc;
+	return rc;
 }
 
 /* Entry of the data calls: fd's psock, or the real call (always the real
