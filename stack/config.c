@@ -144,6 +144,15 @@ int config_from_env(struct mtcp_config *c, char *err, size_t errlen)
 		strcpy(c->pcap, v);
 	}
 
+	if ((v = env("MTCP_OFFLOAD"))) {
+		if (strcmp(v, "on") && strcmp(v, "off")) {
+			snprintf(err, errlen, "MTCP_OFFLOAD: invalid value \"%s\" (expected "
+				 "on or off)", v);
+			return -EINVAL;
+		}
+		c->no_offload = !strcmp(v, "off");
+	}
+
 	if ((v = env("MTCP_TCP_MSL"))) {
 		char *end;
 		errno = 0;

@@ -12,6 +12,8 @@
  *   MTCP_PCAP      file to write every frame to        (optional)
  *   MTCP_LOG       LEVEL or MODULE:LEVEL,...            (default warn)
  *   MTCP_IMPAIR    loss=P,dup=P,reorder=P,corrupt=P,seed=N (optional)
+ *   MTCP_OFFLOAD   on | off: use the device's checksum and segmentation
+ *                  offloads where it has them             (default on)
  *   MTCP_TCP_MSL   TCP's maximum segment lifetime, seconds (default 30:
  *                  TIME-WAIT lasts 2*MSL = 60 s, as on Linux)
  *
@@ -44,6 +46,7 @@ struct mtcp_config {
 	struct impair_cfg impair;
 	uint64_t seed;          /* for the stack's PRNG; 0: from getrandom() */
 	uint64_t msl_us;        /* TCP MSL, microseconds; 0: the default */
+	bool no_offload;        /* MTCP_OFFLOAD=off */
 };
 
 /* Fill c from the environment. 0, or -EINVAL with "MTCP_X: ..." in err. */

@@ -147,6 +147,11 @@ void ipv4_input(struct stack *st, const uint8_t *buf, size_t len, bool link_bcas
 	pkt.hdr = buf;
 	pkt.payload = buf + pkt.ip.hlen;
 	pkt.len = pkt.ip.total_len - pkt.ip.hlen;
+	/* What the device vouched for (stack_poll_locked sets st->rx for the
+	 * frame in hand; loopback and reassembled packets have none). A
+	 * merged TCP frame (GRO) is never a fragment. */
+	pkt.csum_ok = st->rx.csum != NETDEV_CSUM_NONE;
+	pkt.gso_size = st->rx.gso_size;
 
 	if (pkt.ip.mf || pkt.ip.frag_off) {
 		st->stats.ip_frags_rx++;
@@ -235,7 +240,8 @@ int ipv4_output(struct stack *st, struct pbuf *p, uint8_t proto, uint32_t src,
 	}
 	ip.id = st->ip_id++;
 
-	if (len + IPV4_HLEN <= st->mtu || dst == st->addr) {
+	/* A TCP super-frame is cut to size by the device (TSO). */
+	if (len + IPV4_HLEN <= st->mtu || dst == st->addr || p->gso_size) {
 		ip.df = tx->df;
 		ip.total_len = (uint16_t)(len + IPV4_HLEN);
 		ipv4_emit(&ip, pbuf_push(p, IPV4_HLEN));

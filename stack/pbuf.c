@@ -18,6 +18,8 @@ struct pbuf *pbuf_alloc(size_t payload)
 	p->stamp = 0;
 	p->addr = 0;
 	p->port = 0;
+	p->l4_pos = p->csum_offset = 0;
+	p->gso_size = p->payload_pos = 0;
 	return p;
 }
 

@@ -23,6 +23,14 @@ struct pbuf {
 	uint64_t stamp;         /* free for the queue owner (e.g. enqueue time) */
 	uint32_t addr;          /* free for the queue owner (a datagram's source) */
 	uint16_t port;
+	/* Offloads (set by the transport, used by netif_xmit): l4_pos is the
+	 * index in buf of a TCP/UDP header whose checksum field, at
+	 * csum_offset, holds only the pseudo-header sum for the device to
+	 * finish (0: the checksum is complete); gso_size, when not 0, asks
+	 * the device to cut the TCP payload, which starts at payload_pos,
+	 * into segments of that size. */
+	uint16_t l4_pos, csum_offset;
+	uint16_t gso_size, payload_pos;
 	uint8_t buf[];
 };
 

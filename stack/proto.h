@@ -35,6 +35,8 @@ struct ipv4_pkt {
 	size_t len;             /* payload bytes */
 	bool link_bcast;        /* arrived in a link-layer broadcast frame */
 	bool ip_bcast;          /* to a broadcast address */
+	bool csum_ok;           /* the device vouched for the L4 checksum */
+	uint16_t gso_size;      /* a merged TCP frame: the sender's segment size */
 };
 
 struct ipv4_tx {

@@ -70,7 +70,18 @@ int netif_xmit(struct stack *st, struct pbuf *p)
 
 	if (st->pcap)
 		pcap_write(st->pcap, st->clock.wall(st->clock.ctx), p->data, p->len);
-	rc = netdev_send(st->dev, p->data, p->len, now);
+	if (p->l4_pos) {
+		size_t start = pbuf_headroom(p);
+		struct netdev_offload o = {
+			.csum_start = (uint16_t)(p->l4_pos - start),
+			.csum_offset = p->csum_offset,
+			.gso_size = p->gso_size,
+			.hdr_len = (uint16_t)(p->payload_pos - start),
+		};
+		rc = netdev_send_offload(st->dev, p->data, p->len, &o, now);
+	} else {
+		rc = netdev_send(st->dev, p->data, p->len, now);
+	}
 	if (rc < 0) {
 		stack_drop(st, DROP_DEV_TX_FAIL);
 	} else {
@@ -142,6 +153,15 @@ int mtcp_stack_create(const struct mtcp_config *cfg, struct netdev *dev,
 	st->mtu = cfg->mtu ? cfg->mtu : dev->mtu ? dev->mtu : 1500;
 	if (st->mtu > ETH_MTU_MAX)
 		st->mtu = ETH_MTU_MAX;
+	st->offload = cfg->no_offload ? 0 : dev->features;
+	if (!dev->ops->send_offload)
+		st->offload &= ~(NETDEV_F_TXCSUM | NETDEV_F_TSO);
+	/* TSO needs the checksum offload too (virtio-net's rule). The
+	 * kernel takes GSO packets of up to 64 KiB (gso_max_size). */
+	if ((st->offload & (NETDEV_F_TSO | NETDEV_F_TXCSUM)) == (NETDEV_F_TSO | NETDEV_F_TXCSUM))
+		st->tso_max = TSO_MAX_PAYLOAD;
+	else
+		st->offload &= ~NETDEV_F_TSO;
 
 	st->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (st->wake_fd < 0) {
@@ -155,8 +175,12 @@ int mtcp_stack_create(const struct mtcp_config *cfg, struct netdev *dev,
 	tcp_init(st);
 
 	char a[16], m[18];
-	log_info(core, "stack %s/%u mac %s mtu %u on %s", ipv4_ntoa(st->addr, a),
-		 cfg->prefix, eth_ntoa(st->mac, m), st->mtu, dev->name);
+	log_info(core, "stack %s/%u mac %s mtu %u on %s, offloads:%s%s%s%s", ipv4_ntoa(st->addr, a),
+		 cfg->prefix, eth_ntoa(st->mac, m), st->mtu, dev->name,
+		 st->offload ? "" : " none",
+		 st->offload & NETDEV_F_RXCSUM ? " rx-csum" : "",
+		 st->offload & NETDEV_F_TXCSUM ? " tx-csum" : "",
+		 st->offload & NETDEV_F_TSO ? " tso" : "");
 	*out = st;
 	return 0;
 fail:
@@ -297,8 +321,12 @@ static bool stack_poll_locked(struct stack *st)
 		if (st->pcap)
 			pcap_write(st->pcap, st->clock.wall(st->clock.ctx), st->rxbuf,
 				   (size_t)len);
+		st->rx = st->dev->rx;
+		if (!(st->offload & NETDEV_F_RXCSUM))
+			st->rx.csum = NETDEV_CSUM_NONE;
 		ether_input(st, st->rxbuf, (size_t)len);
 	}
+	st->rx = (struct netdev_rxinfo){ NETDEV_CSUM_NONE, 0 };
 	ipv4_loopback_run(st);
 	tcp_output_flush(st);
 	timer_run(st, &st->timers, stack_now(st));

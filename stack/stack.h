@@ -28,6 +28,10 @@ struct arp_entry;
 struct reass;
 struct tcpcb;
 
+/* The largest TCP payload of one TSO super-frame: its IPv4 total length
+ * must fit 16 bits with the largest headers. */
+#define TSO_MAX_PAYLOAD (65535 - 20 - 60)
+
 #define ARP_HASH        64
 #define UDP_HASH        256
 #define MAX_ROUTES      8
@@ -74,6 +78,8 @@ struct stack {
 	uint32_t addr, mask;            /* host order */
 	uint32_t bcast;                 /* subnet-directed broadcast */
 	unsigned mtu;
+	unsigned offload;               /* NETDEV_F_* the stack uses */
+	unsigned tso_max;               /* largest TCP super-frame payload; 0: no TSO */
 
 	struct timer_heap timers;
 	struct stack_stats stats;
@@ -119,7 +125,10 @@ struct stack {
 	bool running, stopping;
 	int wake_fd;
 
-	uint8_t rxbuf[ETH_HLEN + ETH_MTU_MAX + 64];
+	/* The frame being received: room for the largest IPv4 packet (a
+	 * merged TCP frame), and what the device said about it. */
+	struct netdev_rxinfo rx;
+	uint8_t rxbuf[ETH_HLEN + 65535 + 64];
 };
 
 static inline uint64_t stack_now(const struct stack *st)

@@ -87,7 +87,7 @@ const char *drop_reason_text(enum drop_reason r);
 	X(ip_rx) X(ip_tx) X(ip_frags_rx) X(ip_reassembled) X(ip_frags_tx) \
 	X(icmp_rx) X(icmp_tx) X(icmp_echo_replies) X(icmp_errors_sent) X(icmp_errors_rx) \
 	X(udp_rx) X(udp_tx) \
-	X(tcp_rx) X(tcp_tx) \
+	X(tcp_rx) X(tcp_tx) X(tcp_rx_merged) X(tcp_tx_tso) \
 	X(tcp_active_opens) X(tcp_passive_opens) X(tcp_attempt_fails) X(tcp_estab_resets) \
 	X(tcp_retrans_segs) X(tcp_fast_retrans) X(tcp_timeouts) X(tcp_out_rsts) \
 	X(tcp_challenge_acks) X(tcp_ooo_segs) X(tcp_keepalive_probes) X(tcp_persist_probes) \

@@ -583,9 +583,10 @@ static void data_input(struct tcpcb *tp, const struct seg *sg)
 		} else if (tp->t_quickack) {
 			tp->t_quickack--;
 			tp->t_flags |= TF_ACKNOW;
-		} else if (tp->t_flags & TF_DELACK) {
+		} else if ((tp->t_flags & TF_DELACK) || sg->len >= 2u * tp->t_rcvmss) {
 			/* RFC 5681 4.2 / RFC 1122 4.2.3.2: at least every
-			 * second full-sized segment is acknowledged. */
+			 * second full-sized segment is acknowledged (a merged
+			 * frame holds several). */
 			tp->t_flags |= TF_ACKNOW;
 		} else {
 			tp->t_flags |= TF_DELACK;
@@ -889,7 +890,8 @@ static void tcp_input(struct stack *st, const struct ipv4_pkt *pkt)
 	enum wire_err e;
 
 	st->stats.tcp_rx++;
-	e = tcp_parse(pkt->payload, pkt->len, pkt->ip.src, pkt->ip.dst, &th);
+	e = (pkt->csum_ok ? tcp_parse_verified : tcp_parse)(pkt->payload, pkt->len,
+							  pkt->ip.src, pkt->ip.dst, &th);
 	if (e != WIRE_OK) {
 		stack_drop(st, e == WIRE_ECSUM ? DROP_TCP_BAD_CSUM :
 			       e == WIRE_EOPT ? DROP_TCP_BAD_OPTIONS : DROP_TCP_MALFORMED);

@@ -130,6 +130,16 @@ static void fill_sack(struct tcpcb *tp, struct tcp_opts *o)
 	tp->nsack_hist = o->nsack;
 }
 
+/* May a segment with these flags go as a TSO super-frame? Only data past
+ * the handshake to another host, without urgent data (whose pointer the
+ * segments would have to repeat) and never a retransmission's lone
+ * segment, which callers keep to one MSS anyway. */
+static bool tcp_tso_ok(const struct tcpcb *tp, uint8_t flags)
+{
+	return (tp->st->offload & NETDEV_F_TSO) && !(flags & (TH_SYN | TH_RST)) &&
+	       !tp->snd_urg && tp->so->raddr != tp->st->addr;
+}
+
 /* Build and send one segment at seq with len bytes from the send ring and
  * the given flags. Returns the payload bytes actually sent (options may
  * leave room for fewer than len) or -errno. */
@@ -174,7 +184,19 @@ static int tcp_xmit(struct tcpcb *tp, tcp_seq seq, uint32_t len, uint8_t flags)
 	size_t optlen = tcp_opts_len(o);
 	/* Options count against the MSS (RFC 9293 3.7.1, MUST-16). */
 	uint32_t room = tp->t_maxopd > optlen ? tp->t_maxopd - (uint32_t)optlen : 1;
-	if (len > room) {
+	uint16_t gso = 0;
+	if (len > room && tcp_tso_ok(tp, flags)) {
+		/* A super-frame the device cuts into segments of room bytes
+		 * (RFC 9293 3.7.1 still holds for each segment on the wire);
+		 * each carries these headers and options, and only the last
+		 * keeps PSH and FIN (Linux's tcp_gso_segment). */
+		gso = (uint16_t)room;
+		if (len > tp->st->tso_max) {
+			len = tp->st->tso_max - tp->st->tso_max % room;
+			flags &= (uint8_t)~TH_FIN;
+			r.flags = flags;
+		}
+	} else if (len > room) {
 		len = room;
 		flags &= (uint8_t)~TH_FIN;      /* the FIN goes after the last byte */
 		r.flags = flags;
@@ -207,7 +229,20 @@ static int tcp_xmit(struct tcpcb *tp, tcp_seq seq, uint32_t len, uint8_t flags)
 	uint8_t *h = pbuf_put(p, hlen + len);
 	if (len)
 		ring_peek(&tp->snd, seq - tp->snd_una, h + hlen, len);
-	tcp_emit(&r, h, len, s->laddr, s->raddr);
+	if ((st->offload & NETDEV_F_TXCSUM) && s->raddr != st->addr) {
+		/* Checksum offload: the device finishes what the pseudo-header
+		 * starts (never on loopback, which parses it here). */
+		tcp_emit_partial(&r, h, len, s->laddr, s->raddr);
+		p->l4_pos = (uint16_t)pbuf_headroom(p);
+		p->csum_offset = 16;
+		p->payload_pos = (uint16_t)(p->l4_pos + hlen);
+		if (gso) {
+			p->gso_size = gso;
+			st->stats.tcp_tx_tso++;
+		}
+	} else {
+		tcp_emit(&r, h, len, s->laddr, s->raddr);
+	}
 
 	/* What the peer now knows of us. */
 	if (flags & TH_ACK) {
@@ -420,7 +455,22 @@ int tcp_output(struct tcpcb *tp)
 				off = 0;
 			}
 		}
-		if (len > tp->t_maxseg) {
+		if (len > tp->t_maxseg && tcp_tso_ok(tp, flags)) {
+			/* TSO: as many segments as the device takes at once.
+			 * A short tail goes with them only when Nagle would
+			 * send it on its own (Linux's tcp_mss_split_point). */
+			uint32_t tail = (uint32_t)len % tp->t_maxseg;
+			bool all = off + (uint32_t)len >= data;
+			if (len > st->tso_max) {
+				len = st->tso_max - st->tso_max % tp->t_maxseg;
+				sendalot = true;
+			} else if (tail && !(all && (tp->snd_max == tp->snd_una ||
+						    (tp->t_flags & TF_NODELAY)) &&
+					     !(tp->t_flags & TF_CORK))) {
+				len -= tail;
+				sendalot = true;
+			}
+		} else if (len > tp->t_maxseg) {
 			len = tp->t_maxseg;
 			sendalot = true;
 		}
@@ -434,7 +484,7 @@ int tcp_output(struct tcpcb *tp)
 		if (len) {
 			bool all = off + (uint32_t)len >= data;
 			bool idle = tp->snd_max == tp->snd_una;
-			if (len == tp->t_maxseg)
+			if (len >= tp->t_maxseg)
 				send = true;
 			/* Nagle (RFC 1122 4.2.3.4, RFC 896): a short segment
 			 * only when nothing is in flight or TCP_NODELAY; never

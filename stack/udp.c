@@ -391,7 +391,8 @@ static void udp_input(struct stack *st, const struct ipv4_pkt *pkt)
 	enum wire_err e;
 
 	st->stats.udp_rx++;
-	e = udp_parse(pkt->payload, pkt->len, pkt->ip.src, pkt->ip.dst, &u);
+	e = (pkt->csum_ok ? udp_parse_verified : udp_parse)(pkt->payload, pkt->len,
+							  pkt->ip.src, pkt->ip.dst, &u);
 	if (e != WIRE_OK) {
 		stack_drop(st, e == WIRE_ECSUM ? DROP_UDP_BAD_CSUM : DROP_UDP_MALFORMED);
 		return;

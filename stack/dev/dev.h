@@ -25,6 +25,43 @@
 
 struct netdev;
 
+/*
+ * Offloads (netdev.features). The Linux devices we sit on (veth, TAP) can
+ * carry packets whose TCP/UDP checksum is left to "hardware", and TCP
+ * super-frames of up to 64 KiB that the kernel segments (GSO/TSO) or
+ * merged (GRO) - virtio-net's model, which AF_PACKET (PACKET_VNET_HDR) and
+ * TAP (IFF_VNET_HDR) both speak. A device that offers them lets the stack
+ * skip a checksum pass per packet and a system call per segment.
+ */
+#define NETDEV_F_RXCSUM 0x1u    /* recv() reports frames the link vouches for */
+#define NETDEV_F_RXGRO  0x2u    /* recv() may return TCP frames beyond the MTU */
+#define NETDEV_F_TXCSUM 0x4u    /* send_offload() fills in TCP/UDP checksums */
+#define NETDEV_F_TSO    0x8u    /* send_offload() cuts TCP frames to gso_size */
+
+/* What recv() knew about the frame it returned last (reset on each call). */
+enum netdev_rxcsum {
+	NETDEV_CSUM_NONE,       /* verify it */
+	NETDEV_CSUM_VALID,      /* the link checked the L4 checksum */
+	NETDEV_CSUM_PARTIAL,    /* from a local sender: the L4 checksum field
+				   holds only the pseudo-header sum; the data
+				   never left the machine */
+};
+
+struct netdev_rxinfo {
+	enum netdev_rxcsum csum;
+	uint16_t gso_size;      /* a merged TCP frame: the sender's segment size */
+};
+
+/* How send_offload() must finish a frame. */
+struct netdev_offload {
+	uint16_t csum_start;    /* the L4 header's offset in the frame */
+	uint16_t csum_offset;   /* the checksum field's offset in that header;
+				   the field holds the folded pseudo-header sum */
+	uint16_t gso_size;      /* non-zero: a TCP/IPv4 frame to cut into
+				   segments of this many payload bytes */
+	uint16_t hdr_len;       /* with gso_size: Ethernet+IP+TCP header bytes */
+};
+
 struct netdev_ops {
 	/* Send one frame. 0, or -errno; -EAGAIN/-ENOBUFS when the device has
 	 * no room (the frame is lost; the caller counts it). */
@@ -32,6 +69,10 @@ struct netdev_ops {
 	/* Receive one frame into buf. Its length (> 0), -EAGAIN when none is
 	 * ready now, or -errno. A frame longer than cap is cut to cap. */
 	ssize_t (*recv)(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now);
+	/* Send one frame that needs the offloads o describes (only with
+	 * the matching NETDEV_F_* features). May be NULL. */
+	int (*send_offload)(struct netdev *d, const uint8_t *frame, size_t len,
+			    const struct netdev_offload *o, uint64_t now);
 	/* The time at which the device wants recv() called even without its
 	 * fd becoming readable (an impair device holding a frame back), or
 	 * UINT64_MAX. May be NULL. */
@@ -44,6 +85,8 @@ struct netdev_stats {
 	uint64_t rx_frames, rx_bytes;
 	uint64_t tx_frames, tx_bytes;
 	uint64_t tx_errors;             /* send() failed */
+	uint64_t rx_merged;             /* TCP super-frames received (GRO/TSO) */
+	uint64_t tx_gso;                /* TCP super-frames sent for the kernel to cut */
 	/* impair only */
 	uint64_t imp_lost, imp_dup, imp_reordered, imp_corrupted;
 };
@@ -54,6 +97,8 @@ struct netdev {
 	int fd;                 /* readable when recv() may return a frame; -1 if none */
 	unsigned mtu;           /* largest IP packet (payload of a frame) */
 	uint8_t hwaddr[6];      /* the interface's own MAC where it has one, else zero */
+	unsigned features;      /* NETDEV_F_* */
+	struct netdev_rxinfo rx; /* about the frame recv() returned last */
 	struct netdev_stats stats;
 };
 
@@ -65,6 +110,12 @@ static inline int netdev_send(struct netdev *d, const uint8_t *f, size_t len, ui
 static inline ssize_t netdev_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 {
 	return d->ops->recv(d, buf, cap, now);
+}
+
+static inline int netdev_send_offload(struct netdev *d, const uint8_t *f, size_t len,
+				      const struct netdev_offload *o, uint64_t now)
+{
+	return d->ops->send_offload(d, f, len, o, now);
 }
 
 static inline uint64_t netdev_poll_at(struct netdev *d)
@@ -92,6 +143,16 @@ static inline int netdev_tx_done(struct netdev *d, ssize_t n, size_t len, int er
 	d->stats.tx_bytes += len;
 	return 0;
 }
+
+/* For drivers that speak the virtio-net header (offload.c). */
+struct virtio_net_hdr;
+/* Set d->rx from a received frame's header. */
+void netdev_vnet_rx(struct netdev *d, const struct virtio_net_hdr *h);
+/* The header to send a frame with: o's offloads, or none when o is NULL. */
+void netdev_vnet_tx(struct virtio_net_hdr *h, const struct netdev_offload *o);
+/* Complete the TCP/UDP checksum of an Ethernet/IPv4 frame whose field
+ * holds only the pseudo-header sum (NETDEV_CSUM_PARTIAL). */
+void netdev_csum_complete(uint8_t *frame, size_t len);
 
 /* TAP: open /dev/net/tun as IFF_TAP|IFF_NO_PI on interface name (created if
  * it does not exist; the caller must then bring it up). Non-blocking.

@@ -302,6 +302,8 @@ imp_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 		n = netdev_recv(id->id_lower, id->id_rxbuf, id->id_fsz, now);
 		if (n <= 0)
 			return n == 0 ? -EAGAIN : n;
+		if (id->id_lower->rx.csum == NETDEV_CSUM_PARTIAL)
+			netdev_csum_complete(id->id_rxbuf, (size_t)n);
 		decide(id, &id->id_rx, &v);
 		if (v.v_lost) {
 			d->stats.imp_lost++;
@@ -397,6 +399,10 @@ impair_wrap(struct netdev *lower, const struct impair_cfg *cfg)
 	if ((id = calloc(1, sizeof(*id))) == NULL)
 		return NULL;
 	id->id_fsz = (size_t)lower->mtu + ETH_HLEN_ + 4;
+	/* A lower device that passes on merged TCP frames needs room for
+	 * the largest IPv4 packet. */
+	if (lower->features & NETDEV_F_RXGRO)
+		id->id_fsz = 65535 + ETH_HLEN_ + 4;
 	if (id->id_fsz < 64)
 		id->id_fsz = 64;
 	/*
@@ -427,6 +433,9 @@ impair_wrap(struct netdev *lower, const struct impair_cfg *cfg)
 	id->id_dev.ops = &imp_ops;
 	id->id_dev.fd = lower->fd;
 	id->id_dev.mtu = lower->mtu;
+	/* No checksum offload: a corrupted frame must fail its checksum
+	 * above us, so every frame goes up with a complete one. */
+	id->id_dev.features = lower->features & NETDEV_F_RXGRO;
 	memcpy(id->id_dev.hwaddr, lower->hwaddr, sizeof(id->id_dev.hwaddr));
 	/* "impair(<lower>)", the lower name cut to fit. */
 	n = strlen(pfx);

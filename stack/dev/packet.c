@@ -11,11 +11,18 @@
  * but drop the qdisc's back-pressure and hide our frames from tcpdump on
  * the interface, and an A/B against the kernel should take the same path.
  *
- * Frames the kernel passes on before computing their TCP/UDP checksum
- * (a veth peer with checksum offload: TP_STATUS_CSUMNOTREADY in the
- * PACKET_AUXDATA) get it computed here, as the kernel's skb_checksum_help
- * would before putting them on a wire, so everything above sees ordinary
- * frames: the impairment device, the pcap file and the parsers.
+ * Offloads: the socket speaks the virtio-net header (PACKET_VNET_HDR), as
+ * a virtual machine's NIC would. A veth peer's TCP super-frames (TSO, up to
+ * 64 KiB) arrive whole with their segment size, and packets whose checksum
+ * the kernel left to "hardware" arrive marked so (NETDEV_CSUM_PARTIAL):
+ * the data never left the machine, so nothing needs checking, just as the
+ * kernel's own receive path trusts them. Frames we send may ask the kernel
+ * to fill in their checksum and to cut a super-frame into segments; over
+ * veth the peer then receives it whole, as from a kernel sender with TSO.
+ * Without PACKET_VNET_HDR (an old kernel) frames the kernel passes on
+ * before computing their checksum (TP_STATUS_CSUMNOTREADY in the
+ * PACKET_AUXDATA) get it computed here, as skb_checksum_help would, and
+ * the device offers no offloads.
  *
  * The socket is opened with protocol 0 (receiving nothing) and only starts
  * receiving when bind() names both the protocol and the interface, so no
@@ -25,6 +32,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -35,7 +43,6 @@
 #include <unistd.h>
 
 #include "dev.h"
-#include "../wire/checksum.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING	23
@@ -53,51 +60,46 @@ sockbuf(int s, int force, int plain, int size)
 }
 
 static int
-pkt_send(struct netdev *d, const uint8_t *frame, size_t len, uint64_t now)
+pkt_xmit(struct netdev *d, const uint8_t *frame, size_t len,
+    const struct netdev_offload *o)
 {
+	struct virtio_net_hdr vh;
+	struct iovec iov[2];
+	struct msghdr msg;
 	ssize_t n;
+	int vnet = (d->features & NETDEV_F_TXCSUM) != 0;
 
-	(void)now;
+	netdev_vnet_tx(&vh, o);
+	iov[0].iov_base = &vh;
+	iov[0].iov_len = sizeof(vh);
+	iov[1].iov_base = (void *)frame;
+	iov[1].iov_len = len;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = iov + !vnet;
+	msg.msg_iovlen = vnet ? 2 : 1;
 	do
-		n = send(d->fd, frame, len, MSG_DONTWAIT);
+		n = sendmsg(d->fd, &msg, MSG_DONTWAIT);
 	while (n == -1 && errno == EINTR);
+	if (n != -1 && vnet)
+		n = n >= (ssize_t)sizeof(vh) ? n - (ssize_t)sizeof(vh) : 0;
+	if (o != NULL && o->gso_size && n == (ssize_t)len)
+		d->stats.tx_gso++;
 	return netdev_tx_done(d, n, len, errno);
 }
 
-/*
- * Fill in the TCP or UDP checksum the sender left to "hardware": the field
- * holds only the pseudo-header sum. Frames that are not an unfragmented
- * IPv4 TCP/UDP packet are left alone (the kernel never defers those).
- */
-static void
-csum_complete(uint8_t *f, size_t len)
+static int
+pkt_send(struct netdev *d, const uint8_t *frame, size_t len, uint64_t now)
 {
-	const uint8_t *ip = f + 14;
-	size_t ihl, total, l4len, off;
-	uint8_t proto;
+	(void)now;
+	return pkt_xmit(d, frame, len, NULL);
+}
 
-	if (len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || (ip[0] >> 4) != 4)
-		return;
-	ihl = (size_t)(ip[0] & 0xf) * 4;
-	total = rd16(ip + 2);
-	if (ihl < 20 || total < ihl || 14 + total > len || (ip[6] & 0x3f) || ip[7])
-		return;
-	proto = ip[9];
-	l4len = total - ihl;
-	if (proto == IPPROTO_UDP && l4len >= 8)
-		off = 6;
-	else if (proto == IPPROTO_TCP && l4len >= 20)
-		off = 16;
-	else
-		return;
-
-	uint8_t *l4 = f + 14 + ihl;
-	wr16(l4 + off, 0);
-	uint16_t c = csum_finish(csum_add(csum_pseudo_ipv4(rd32(ip + 12), rd32(ip + 16),
-	    proto, (uint16_t)l4len), l4, l4len));
-	if (proto == IPPROTO_UDP && c == 0)
-		c = 0xffff;     /* RFC 768: zero means "none" */
-	wr16(l4 + off, c);
+static int
+pkt_send_offload(struct netdev *d, const uint8_t *frame, size_t len,
+    const struct netdev_offload *o, uint64_t now)
+{
+	(void)now;
+	return pkt_xmit(d, frame, len, o);
 }
 
 static ssize_t
@@ -108,19 +110,24 @@ pkt_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
 	} ctl;
-	struct iovec iov = { buf, cap };
+	struct virtio_net_hdr vh;
+	struct iovec iov[2] = { { &vh, sizeof(vh) }, { buf, cap } };
+	int vnet = (d->features & NETDEV_F_RXCSUM) != 0;
+	size_t hl = vnet ? sizeof(vh) : 0;
 	struct msghdr msg;
 	struct cmsghdr *cm;
 	ssize_t n;
 	int i;
 
 	(void)now;
+	d->rx.csum = NETDEV_CSUM_NONE;
+	d->rx.gso_size = 0;
 	for (i = 0; i < PKT_RXBURST; i++) {
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_name = &sll;
 		msg.msg_namelen = sizeof(sll);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
+		msg.msg_iov = iov + !vnet;
+		msg.msg_iovlen = vnet ? 2 : 1;
 		msg.msg_control = &ctl;
 		msg.msg_controllen = sizeof(ctl);
 		/* MSG_TRUNC: the length returned is the frame's, not cap. */
@@ -132,18 +139,24 @@ pkt_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 			}
 			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 		}
-		if (sll.sll_pkttype == PACKET_OUTGOING || n == 0)
+		if (sll.sll_pkttype == PACKET_OUTGOING || (size_t)n <= hl)
 			continue;
+		n -= (ssize_t)hl;
 		if ((size_t)n > cap)
 			n = (ssize_t)cap;
-		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-			struct tpacket_auxdata aux;
-			if (cm->cmsg_level != SOL_PACKET || cm->cmsg_type != PACKET_AUXDATA ||
-			    cm->cmsg_len < CMSG_LEN(sizeof(aux)))
-				continue;
-			memcpy(&aux, CMSG_DATA(cm), sizeof(aux));
-			if (aux.tp_status & TP_STATUS_CSUMNOTREADY)
-				csum_complete(buf, (size_t)n);
+		if (vnet) {
+			netdev_vnet_rx(d, &vh);
+		} else {
+			for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+				struct tpacket_auxdata aux;
+				if (cm->cmsg_level != SOL_PACKET ||
+				    cm->cmsg_type != PACKET_AUXDATA ||
+				    cm->cmsg_len < CMSG_LEN(sizeof(aux)))
+					continue;
+				memcpy(&aux, CMSG_DATA(cm), sizeof(aux));
+				if (aux.tp_status & TP_STATUS_CSUMNOTREADY)
+					netdev_csum_complete(buf, (size_t)n);
+			}
 		}
 		d->stats.rx_frames++;
 		d->stats.rx_bytes += (uint64_t)n;
@@ -161,6 +174,7 @@ pkt_destroy(struct netdev *d)
 
 static const struct netdev_ops pkt_ops = {
 	.send = pkt_send,
+	.send_offload = pkt_send_offload,
 	.recv = pkt_recv,
 	.poll_at = NULL,
 	.destroy = pkt_destroy,
@@ -218,6 +232,10 @@ packet_open(const char *name, int *err)
 		error = -errno;
 		goto fail;
 	}
+	/* Offloads: without them (an old kernel) the device works as before. */
+	if (setsockopt(s, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) == 0)
+		d->features = NETDEV_F_RXCSUM | NETDEV_F_RXGRO | NETDEV_F_TXCSUM |
+		    NETDEV_F_TSO;
 	/* Best effort: older kernels lack these, and recv() copes. */
 	(void)setsockopt(s, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one,
 	    sizeof(one));

@@ -79,8 +79,8 @@ tcp_parse_opts(const uint8_t *p, size_t len, struct tcp_opts *o)
 	return r < 0 ? WIRE_EOPT : WIRE_OK;
 }
 
-enum wire_err
-tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
+static enum wire_err
+parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, bool verify,
     struct tcp_repr *out)
 {
 	struct tcp_opts opt;
@@ -98,7 +98,7 @@ tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
 		return WIRE_EHLEN;
 	/* RFC 9293 3.1 "Checksum": pseudo-header, header, options, data. */
 	sum = csum_pseudo_ipv4(src, dst, IPPROTO_TCP_, (uint16_t)len);
-	if (csum_finish(csum_add(sum, buf, len)) != 0)
+	if (verify && csum_finish(csum_add(sum, buf, len)) != 0)
 		return WIRE_ECSUM;
 	err = tcp_parse_opts(buf + TCP_HLEN, hlen - TCP_HLEN, &opt);
 	if (err != WIRE_OK)
@@ -114,6 +114,20 @@ tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
 	out->urp = rd16(buf + 18);
 	out->opt = opt;
 	return WIRE_OK;
+}
+
+enum wire_err
+tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
+    struct tcp_repr *out)
+{
+	return parse(buf, len, src, dst, true, out);
+}
+
+enum wire_err
+tcp_parse_verified(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
+    struct tcp_repr *out)
+{
+	return parse(buf, len, src, dst, false, out);
 }
 
 /* Bytes of everything but the SACK blocks, each already 4-aligned. */
@@ -160,9 +174,9 @@ tcp_opts_len(const struct tcp_opts *o)
 	return fixed + (nsack ? 4 + nsack * TCPOLEN_SACK_PERBLOCK : 0);
 }
 
-size_t
-tcp_emit(const struct tcp_repr *r, uint8_t *buf, size_t payload_len,
-    uint32_t src, uint32_t dst)
+static size_t
+emit(const struct tcp_repr *r, uint8_t *buf, size_t payload_len,
+    uint32_t src, uint32_t dst, bool partial)
 {
 	const struct tcp_opts *o = &r->opt;
 	size_t hlen = tcp_header_len(r);
@@ -227,6 +241,23 @@ tcp_emit(const struct tcp_repr *r, uint8_t *buf, size_t payload_len,
 
 	sum = csum_pseudo_ipv4(src, dst, IPPROTO_TCP_,
 	    (uint16_t)(hlen + payload_len));
-	wr16(buf + 16, csum_finish(csum_add(sum, buf, hlen + payload_len)));
+	if (partial)
+		wr16(buf + 16, (uint16_t)~csum_finish(sum));
+	else
+		wr16(buf + 16, csum_finish(csum_add(sum, buf, hlen + payload_len)));
 	return hlen;
+}
+
+size_t
+tcp_emit(const struct tcp_repr *r, uint8_t *buf, size_t payload_len,
+    uint32_t src, uint32_t dst)
+{
+	return emit(r, buf, payload_len, src, dst, false);
+}
+
+size_t
+tcp_emit_partial(const struct tcp_repr *r, uint8_t *buf, size_t payload_len,
+    uint32_t src, uint32_t dst)
+{
+	return emit(r, buf, payload_len, src, dst, true);
 }

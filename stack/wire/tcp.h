@@ -65,6 +65,10 @@ struct tcp_repr {
  */
 enum wire_err tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
 			struct tcp_repr *out);
+/* The same without the checksum, for a segment the device vouched for
+ * (checksum offload: it was verified, or never left the machine). */
+enum wire_err tcp_parse_verified(const uint8_t *buf, size_t len, uint32_t src,
+				 uint32_t dst, struct tcp_repr *out);
 
 /* Bytes of the options r would emit, padded to a multiple of 4. */
 size_t tcp_opts_len(const struct tcp_opts *o);
@@ -86,5 +90,10 @@ static inline size_t tcp_header_len(const struct tcp_repr *r)
  */
 size_t tcp_emit(const struct tcp_repr *r, uint8_t *buf, size_t payload_len,
 		uint32_t src, uint32_t dst);
+/* The same, but the checksum field gets only the folded pseudo-header sum,
+ * for the device to finish (checksum offload, as Linux's CHECKSUM_PARTIAL):
+ * no pass over the payload. */
+size_t tcp_emit_partial(const struct tcp_repr *r, uint8_t *buf, size_t payload_len,
+			uint32_t src, uint32_t dst);
 
 #endif

@@ -3,8 +3,8 @@
 #include "ipv4.h"
 #include "udp.h"
 
-enum wire_err
-udp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
+static enum wire_err
+parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, bool verify,
     struct udp_repr *out)
 {
 	uint16_t ulen;
@@ -16,7 +16,7 @@ udp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
 	if (ulen < UDP_HLEN || ulen > len)
 		return WIRE_ELEN;
 	/* RFC 768: an all-zero checksum field means none was computed. */
-	if (rd16(buf + 6) != 0) {
+	if (verify && rd16(buf + 6) != 0) {
 		sum = csum_pseudo_ipv4(src, dst, IPPROTO_UDP_, ulen);
 		/* RFC 1122 4.1.3.4: silently discard a bad checksum. */
 		if (csum_finish(csum_add(sum, buf, ulen)) != 0)
@@ -26,6 +26,20 @@ udp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
 	out->dport = rd16(buf + 2);
 	out->len = ulen;
 	return WIRE_OK;
+}
+
+enum wire_err
+udp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
+    struct udp_repr *out)
+{
+	return parse(buf, len, src, dst, true, out);
+}
+
+enum wire_err
+udp_parse_verified(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
+    struct udp_repr *out)
+{
+	return parse(buf, len, src, dst, false, out);
 }
 
 void

@@ -18,6 +18,9 @@ struct udp_repr {
  * buf[8 .. out->len). */
 enum wire_err udp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
 			struct udp_repr *out);
+/* The same without the checksum, for a datagram the device vouched for. */
+enum wire_err udp_parse_verified(const uint8_t *buf, size_t len, uint32_t src,
+				 uint32_t dst, struct udp_repr *out);
 
 /* Write the header at buf with r->len and the checksum over the pseudo-header,
  * the header and the r->len - 8 payload bytes already at buf + 8. A computed
