@@ -13,7 +13,9 @@
  *   MTCP_LOG       LEVEL or MODULE:LEVEL,...            (default warn)
  *   MTCP_IMPAIR    loss=P,dup=P,reorder=P,corrupt=P,seed=N (optional)
  *   MTCP_OFFLOAD   on | off: use the device's checksum and segmentation
- *                  offloads where it has them             (default on)
+ *                  offloads where it has them             (default on); off:
+ *                  the stack computes and checks every checksum and sends
+ *                  MTU-sized segments (merged frames are still taken)
  *   MTCP_TCP_MSL   TCP's maximum segment lifetime, seconds (default 30:
  *                  TIME-WAIT lasts 2*MSL = 60 s, as on Linux)
  *

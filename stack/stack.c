@@ -322,8 +322,12 @@ static bool stack_poll_locked(struct stack *st)
 			pcap_write(st->pcap, st->clock.wall(st->clock.ctx), st->rxbuf,
 				   (size_t)len);
 		st->rx = st->dev->rx;
-		if (!(st->offload & NETDEV_F_RXCSUM))
+		if (!(st->offload & NETDEV_F_RXCSUM)) {
+			/* MTCP_OFFLOAD=off: every checksum is ours to check. */
+			if (st->rx.csum == NETDEV_CSUM_PARTIAL)
+				netdev_csum_complete(st->rxbuf, (size_t)len);
 			st->rx.csum = NETDEV_CSUM_NONE;
+		}
 		ether_input(st, st->rxbuf, (size_t)len);
 	}
 	st->rx = (struct netdev_rxinfo){ NETDEV_CSUM_NONE, 0 };
