@@ -239,6 +239,12 @@ int ipv4_output(struct stack *st, struct pbuf *p, uint8_t proto, uint32_t src,
 		return -EMSGSIZE;
 	}
 	ip.id = st->ip_id++;
+	/* The device numbers a super-frame's segments id, id+1, ...: keep
+	 * those for it (Linux's ip_select_ident_segs). */
+	if (p->gso_size) {
+		size_t payload = len - (size_t)(p->payload_pos - p->l4_pos);
+		st->ip_id = (uint16_t)(st->ip_id + (payload + p->gso_size - 1) / p->gso_size - 1);
+	}
 
 	/* A TCP super-frame is cut to size by the device (TSO). */
 	if (len + IPV4_HLEN <= st->mtu || dst == st->addr || p->gso_size) {

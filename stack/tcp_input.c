@@ -25,6 +25,7 @@ struct seg {
 	const struct tcp_opts *opt;
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
+	uint16_t gso_size;      /* a merged frame: the sender's segment size */
 };
 
 /* Sequence space the segment occupies: data, plus SYN and FIN. */
@@ -568,8 +569,11 @@ static void data_input(struct tcpcb *tp, const struct seg *sg)
 {
 	struct stack *st = tp->st;
 
-	if (tp->t_rcvmss < sg->len && sg->len <= tp->t_advmss)
-		tp->t_rcvmss = (uint16_t)sg->len;
+	/* The peer's segment size, as Linux's tcp_measure_rcv_mss: a merged
+	 * frame tells it outright. */
+	uint32_t seglen = sg->gso_size ? sg->gso_size : sg->len;
+	if (tp->t_rcvmss < seglen && seglen <= tp->t_advmss)
+		tp->t_rcvmss = (uint16_t)seglen;
 	if (sg->seq == tp->rcv_nxt) {
 		bool had_gap = tp->reass != NULL;
 		uint32_t n = rcv_store(tp, sg->data, sg->len);
@@ -910,7 +914,10 @@ static void tcp_input(struct stack *st, const struct ipv4_pkt *pkt)
 		.opt = &th.opt,
 		.laddr = pkt->ip.dst, .raddr = pkt->ip.src,
 		.lport = th.dport, .rport = th.sport,
+		.gso_size = pkt->gso_size,
 	};
+	if (pkt->gso_size)
+		st->stats.tcp_rx_merged++;
 
 	struct tcpcb *tp = tcp_lookup(st, sg.laddr, sg.lport, sg.raddr, sg.rport);
 	tcp_seq isn_floor = 0;

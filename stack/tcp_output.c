@@ -132,8 +132,7 @@ static void fill_sack(struct tcpcb *tp, struct tcp_opts *o)
 
 /* May a segment with these flags go as a TSO super-frame? Only data past
  * the handshake to another host, without urgent data (whose pointer the
- * segments would have to repeat) and never a retransmission's lone
- * segment, which callers keep to one MSS anyway. */
+ * segments would have to repeat). */
 static bool tcp_tso_ok(const struct tcpcb *tp, uint8_t flags)
 {
 	return (tp->st->offload & NETDEV_F_TSO) && !(flags & (TH_SYN | TH_RST)) &&
@@ -185,7 +184,7 @@ static int tcp_xmit(struct tcpcb *tp, tcp_seq seq, uint32_t len, uint8_t flags)
 	/* Options count against the MSS (RFC 9293 3.7.1, MUST-16). */
 	uint32_t room = tp->t_maxopd > optlen ? tp->t_maxopd - (uint32_t)optlen : 1;
 	uint16_t gso = 0;
-	if (len > room && tcp_tso_ok(tp, flags)) {
+	if (len > room && len > tp->t_maxseg && tcp_tso_ok(tp, flags)) {
 		/* A super-frame the device cuts into segments of room bytes
 		 * (RFC 9293 3.7.1 still holds for each segment on the wire);
 		 * each carries these headers and options, and only the last
@@ -464,9 +463,10 @@ int tcp_output(struct tcpcb *tp)
 			if (len > st->tso_max) {
 				len = st->tso_max - st->tso_max % tp->t_maxseg;
 				sendalot = true;
-			} else if (tail && !(all && (tp->snd_max == tp->snd_una ||
-						    (tp->t_flags & TF_NODELAY)) &&
-					     !(tp->t_flags & TF_CORK))) {
+			} else if (tail && !(all && (((tp->snd_max == tp->snd_una ||
+						      (tp->t_flags & TF_NODELAY)) &&
+						     !(tp->t_flags & TF_CORK)) ||
+						    (flags & TH_FIN)))) {
 				len -= tail;
 				sendalot = true;
 			}

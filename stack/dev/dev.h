@@ -169,6 +169,16 @@ struct netdev *packet_open(const char *name, int *err);
  * -ENOBUFS beyond). fd is an eventfd readable while frames are queued, so a
  * real stack thread can wait on it. Thread-safe. */
 int memlink_pair(struct netdev **a, struct netdev **b, unsigned mtu, unsigned qlen);
+/* Make end emulate a Linux device with offloads (before it is used):
+ * features (NETDEV_F_*) are what it advertises; mode says what becomes of
+ * the frames it is given by send_offload(). VETH: they cross whole and
+ * unfinished (the receiver's rx says PARTIAL, and gso_size for a TCP
+ * super-frame of up to 64 KiB). WIRE: checksums are completed and TCP
+ * super-frames cut into MTU-sized segments in software, as the kernel's
+ * GSO does, so the receiver verifies every one. NONE (features without
+ * TXCSUM and TSO): no send_offload(). 0, or -EINVAL. */
+enum memlink_offload { MEMLINK_OFFLOAD_NONE, MEMLINK_OFFLOAD_VETH, MEMLINK_OFFLOAD_WIRE };
+int memlink_set_offload(struct netdev *end, unsigned features, enum memlink_offload mode);
 
 /* Impairment. Probabilities in [0, 1]; each key of MTCP_IMPAIR is optional. */
 struct impair_cfg {

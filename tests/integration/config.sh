@@ -42,6 +42,7 @@ bad_config MTCP_GATEWAY "${OK[@]}" MTCP_GATEWAY=10.61.1.999
 bad_config MTCP_TCP_MSL "${OK[@]}" MTCP_TCP_MSL=0
 bad_config MTCP_TCP_MSL "${OK[@]}" MTCP_TCP_MSL=30s
 bad_config MTCP_TCP_MSL "${OK[@]}" MTCP_TCP_MSL=-1
+bad_config MTCP_OFFLOAD "${OK[@]}" MTCP_OFFLOAD=yes
 
 for sig in TERM INT; do
 	log "SIG$sig stops a running mtcp-echo with status 0 and its counters"
