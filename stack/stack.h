@@ -108,6 +108,8 @@ struct stack {
 	/* TCP (tcp_subr.c): every bound control block by local port, every
 	 * one with a peer by 4-tuple. */
 	struct tcpcb *tcp_bhash[TCP_BHASH];
+	struct tcpcb *tcp_lhash[TCP_BHASH];     /* the listeners alone: a SYN
+						   never walks a port's connections */
 	struct tcpcb *tcp_ehash[TCP_EHASH];
 	unsigned tcp_pcbs;              /* control blocks allocated: the leak oracle */
 	struct tcpcb *tcp_out_head;     /* output deferred to the end of the batch */

@@ -153,7 +153,7 @@ static void listen_input(struct tcpcb *lp, const struct seg *sg, const tcp_seq *
 	tp->rcv_adv = tp->rcv_nxt;
 	syn_options(tp, sg);
 	tp->iss = iss ? *iss : tcp_new_isn(st, sg->laddr, sg->lport, sg->raddr, sg->rport);
-	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
+	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss;
 	tp->snd_wnd = sg->win;
 	tp->max_sndwnd = sg->win;
 	tp->ts_offset = tcp_ts_offset(st, tp->so->laddr, tp->so->raddr);

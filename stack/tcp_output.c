@@ -130,6 +130,21 @@ static void fill_sack(struct tcpcb *tp, struct tcp_opts *o)
 	tp->nsack_hist = o->nsack;
 }
 
+/*
+ * Nagle's algorithm (RFC 1122 4.2.3.4) as Minshall's variant, which Linux
+ * uses (tcp_minshall_check): a short segment waits only while an earlier
+ * short segment is unacknowledged, not while any data is. Classic Nagle
+ * holds the short tail of every response bigger than one segment until
+ * the peer's delayed ACK (40 ms on Linux) for its full segments: nginx's
+ * "TCP_CORK on, writev, sendfile, TCP_CORK off" paid that on each request.
+ * The RFC's aim, at most one small segment in flight, still holds.
+ */
+static bool nagle_ok(const struct tcpcb *tp)
+{
+	return (tp->t_flags & TF_NODELAY) || tp->snd_max == tp->snd_una ||
+	       !SEQ_GT(tp->snd_sml, tp->snd_una);
+}
+
 /* May a segment with these flags go as a TSO super-frame? Only data past
  * the handshake to another host, without urgent data (whose pointer the
  * segments would have to repeat). */
@@ -463,10 +478,9 @@ int tcp_output(struct tcpcb *tp)
 			if (len > st->tso_max) {
 				len = st->tso_max - st->tso_max % tp->t_maxseg;
 				sendalot = true;
-			} else if (tail && !(all && (((tp->snd_max == tp->snd_una ||
-						      (tp->t_flags & TF_NODELAY)) &&
-						     !(tp->t_flags & TF_CORK)) ||
-						    (flags & TH_FIN)))) {
+			} else if (tail && !(all && ((nagle_ok(tp) &&
+						      !(tp->t_flags & TF_CORK)) ||
+						     (flags & TH_FIN)))) {
 				len -= tail;
 				sendalot = true;
 			}
@@ -483,13 +497,12 @@ int tcp_output(struct tcpcb *tp)
 		bool send = false;
 		if (len) {
 			bool all = off + (uint32_t)len >= data;
-			bool idle = tp->snd_max == tp->snd_una;
 			if (len >= tp->t_maxseg)
 				send = true;
 			/* Nagle (RFC 1122 4.2.3.4, RFC 896): a short segment
-			 * only when nothing is in flight or TCP_NODELAY; never
-			 * while corked unless closing. */
-			else if (all && (idle || (tp->t_flags & TF_NODELAY)) &&
+			 * only when no other short one is in flight or with
+			 * TCP_NODELAY; never while corked unless closing. */
+			else if (all && nagle_ok(tp) &&
 				 (!(tp->t_flags & TF_CORK) || fin_due))
 				send = true;
 			else if (tp->t_flags & TF_FORCE)
@@ -550,6 +563,10 @@ int tcp_output(struct tcpcb *tp)
 			sendalot = true;
 			flags &= (uint8_t)~TH_FIN;
 		}
+		/* Minshall: remember where the latest short segment ends
+		 * (a super-frame's last segment counts). */
+		if (n && (uint32_t)n % tp->t_maxseg)
+			tp->snd_sml = seq + (uint32_t)n;
 		if (n || (flags & (TH_SYN | TH_FIN))) {
 			tcp_seq end = seq + (uint32_t)n;
 			if (flags & TH_SYN)

@@ -195,23 +195,51 @@ void tcp_bhash_insert(struct stack *st, struct tcpcb *tp)
 	unsigned h = bhash(tp->so->lport);
 
 	tp->bnext = st->tcp_bhash[h];
+	if (tp->bnext)
+		tp->bnext->bpprev = &tp->bnext;
+	tp->bpprev = &st->tcp_bhash[h];
 	st->tcp_bhash[h] = tp;
 	tp->in_bhash = true;
 	tp->so->bound = true;
 }
 
-static void bhash_remove(struct stack *st, struct tcpcb *tp)
+/* O(1): a busy server's port holds every connection it accepted,
+ * TIME-WAIT ones included. */
+static void bhash_remove(struct tcpcb *tp)
 {
 	if (!tp->in_bhash)
 		return;
-	for (struct tcpcb **pp = &st->tcp_bhash[bhash(tp->so->lport)]; *pp; pp = &(*pp)->bnext) {
+	*tp->bpprev = tp->bnext;
+	if (tp->bnext)
+		tp->bnext->bpprev = tp->bpprev;
+	tp->bnext = NULL;
+	tp->bpprev = NULL;
+	tp->in_bhash = false;
+}
+
+static void lhash_insert(struct stack *st, struct tcpcb *tp)
+{
+	unsigned h = bhash(tp->so->lport);
+
+	if (tp->in_lhash)
+		return;
+	tp->lnext = st->tcp_lhash[h];
+	st->tcp_lhash[h] = tp;
+	tp->in_lhash = true;
+}
+
+static void lhash_remove(struct stack *st, struct tcpcb *tp)
+{
+	if (!tp->in_lhash)
+		return;
+	for (struct tcpcb **pp = &st->tcp_lhash[bhash(tp->so->lport)]; *pp; pp = &(*pp)->lnext) {
 		if (*pp == tp) {
-			*pp = tp->bnext;
+			*pp = tp->lnext;
 			break;
 		}
 	}
-	tp->bnext = NULL;
-	tp->in_bhash = false;
+	tp->lnext = NULL;
+	tp->in_lhash = false;
 }
 
 void tcp_ehash_insert(struct stack *st, struct tcpcb *tp)
@@ -259,7 +287,7 @@ struct tcpcb *tcp_lookup_listener(struct stack *st, uint32_t laddr, uint16_t lpo
 {
 	struct tcpcb *wild = NULL;
 
-	for (struct tcpcb *tp = st->tcp_bhash[bhash(lport)]; tp; tp = tp->bnext) {
+	for (struct tcpcb *tp = st->tcp_lhash[bhash(lport)]; tp; tp = tp->lnext) {
 		if (tp->t_state != TCPS_LISTEN || tp->so->lport != lport)
 			continue;
 		if (tp->so->laddr == laddr)
@@ -378,10 +406,12 @@ void tcp_reinit(struct tcpcb *tp)
 	struct tcpcb keep = *tp;
 	const uint32_t user_flags = TF_NODELAY | TF_CORK | TF_RCVBUF_LOCK | TF_SNDBUF_LOCK;
 
+	lhash_remove(tp->st, tp);
 	memset(tp, 0, sizeof(*tp));
 	tp->so = keep.so;
 	tp->st = keep.st;
 	tp->bnext = keep.bnext;
+	tp->bpprev = keep.bpprev;
 	tp->in_bhash = keep.in_bhash;
 	tcb_defaults(tp);
 	tp->t_flags |= keep.t_flags & user_flags;
@@ -420,6 +450,7 @@ static void tcp_free_buffers(struct tcpcb *tp)
 
 void tcp_free(struct tcpcb *tp)
 {
+	lhash_remove(tp->st, tp);
 	tcp_timers_cancel(tp);
 	tcp_output_cancel(tp);
 	tcp_free_buffers(tp);
@@ -450,7 +481,11 @@ void tcp_set_state(struct tcpcb *tp, enum tcp_state ns)
 		s->refs++;
 		tp->t_flags |= TF_REFHELD;
 	}
+	if (tp->t_state == TCPS_LISTEN)
+		lhash_remove(tp->st, tp);
 	tp->t_state = ns;
+	if (ns == TCPS_LISTEN)
+		lhash_insert(tp->st, tp);
 	tcp_wakeup(tp);
 }
 
@@ -504,7 +539,7 @@ void tcp_closed(struct tcpcb *tp)
 	/* An orphan gives its port back; a user's socket keeps the port it
 	 * bound (Linux keeps the bind bucket until close). */
 	if ((tp->t_flags & TF_ORPHAN) || !s->port_locked) {
-		bhash_remove(st, tp);
+		bhash_remove(tp);
 		if (!s->port_locked) {
 			s->bound = false;
 			s->lport = 0;
@@ -513,6 +548,7 @@ void tcp_closed(struct tcpcb *tp)
 			s->laddr = INADDR_ANY;
 	}
 	tcp_free_buffers(tp);
+	lhash_remove(st, tp);
 	if (tp->t_state != TCPS_CLOSED) {
 		log_debug(tcp, "port %u %s -> CLOSED", s->lport, tcp_state_names[tp->t_state]);
 		tp->t_state = TCPS_CLOSED;

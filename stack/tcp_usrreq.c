@@ -143,7 +143,7 @@ static int tcp_open(struct tcpcb *tp, uint32_t addr, uint16_t port)
 	tp->t_rcvmss = tp->t_advmss;
 	tp->request_r_scale = wscale_for(tp);
 	tp->iss = tcp_new_isn(st, s->laddr, s->lport, addr, port);
-	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->iss;
+	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss;
 	tp->snd_wl2 = tp->iss;
 	tp->ts_offset = tcp_ts_offset(st, tp->so->laddr, tp->so->raddr);
 	tp->t_rxtshift = 0;

@@ -113,15 +113,18 @@ struct tcpcb {
 
 	/* Lookup (tcp_subr.c): the port table holds every bound control
 	 * block; the connection table every one with a peer. */
-	struct tcpcb *bnext;
+	struct tcpcb *bnext, **bpprev;          /* bpprev: what points at us */
 	struct tcpcb *enext;
-	bool in_bhash, in_ehash;
+	struct tcpcb *lnext;                    /* listeners by port */
+	bool in_bhash, in_ehash, in_lhash;
 	/* Output deferred to the end of the receive batch (tcp_output_later) */
 	struct tcpcb *out_next;
 	bool out_pending;
 
 	/* Send sequence space (RFC 9293 3.3.1) */
 	tcp_seq snd_una, snd_nxt, snd_max;      /* snd_max: highest sent */
+	tcp_seq snd_sml;                        /* end of the last short segment sent
+						   (Minshall's Nagle) */
 	tcp_seq snd_wl1, snd_wl2;
 	tcp_seq iss;
 	uint32_t snd_wnd;                       /* scaled */

@@ -1382,15 +1382,18 @@ START_TEST(test_bulk_both_ways_over_offload_link)
 END_TEST
 
 /* Does side i's capture hold a data frame with a short segment (payload
- * not a multiple of mss) sent while data was in flight (no ACK up to its
- * seq received before it)? Nagle forbids it (RFC 1122 4.2.3.4) and TSO
- * must not smuggle one inside a super-frame. Returns how many such frames
- * (*in_super of them super-frames); the first is described in buf. */
+ * not a multiple of mss) sent while an earlier short segment was still
+ * unacknowledged? Nagle, in Minshall's form as Linux has it, forbids it
+ * (RFC 1122 4.2.3.4: at most one small segment in flight) and TSO must not
+ * smuggle one inside a super-frame. Returns how many such frames; the
+ * first is described in buf. *in_super counts the super-frames that ended
+ * in a short segment while any data was unacknowledged (what Minshall
+ * allows and classic Nagle would not). */
 static unsigned nagle_violations(int i, uint32_t mss, char *buf, size_t len, unsigned *in_super)
 {
 	const struct capdev *c = cap[i];
-	uint32_t acked = 0;
-	bool have = false;
+	uint32_t acked = 0, sml = 0;
+	bool have = false, have_sml = false;
 	unsigned bad = 0;
 
 	buf[0] = 0;
@@ -1408,12 +1411,18 @@ static unsigned nagle_violations(int i, uint32_t mss, char *buf, size_t len, uns
 		}
 		if (r->plen == 0 || r->plen % mss == 0)
 			continue;
-		if (have && SEQ_GEQ(acked, r->seq))
-			continue;
-		*in_super += r->gso != 0;
-		if (!bad++)
-			snprintf(buf, len, "seq %u: %u bytes (gso %u) sent with %u bytes "
-				 "unacknowledged", r->seq, r->plen, r->gso, r->seq - acked);
+		/* New data past the last short segment while that one is
+		 * unacknowledged (a resend below it is no new segment). */
+		if (r->gso && !(have && SEQ_GEQ(acked, r->seq)))
+			(*in_super)++;
+		if (have_sml && (!have || SEQ_GT(sml, acked)) && SEQ_GEQ(r->seq, sml)) {
+			if (!bad++)
+				snprintf(buf, len, "seq %u: %u bytes (gso %u) sent while the short "
+					 "segment ending at %u was unacknowledged (acked to %u)",
+					 r->seq, r->plen, r->gso, sml, acked);
+		}
+		sml = r->seq + r->plen;
+		have_sml = true;
 	}
 	return bad;
 }
@@ -1544,18 +1553,16 @@ START_TEST(test_nagle_keeps_short_tail_out_of_superframes)
 }
 END_TEST
 
-/* The check above can fail: with TCP_NODELAY the tail does go along
- * while data is in flight. */
+/* The capture does see a short tail go inside a super-frame while data is
+ * in flight (TCP_NODELAY), so the check above could fail. */
 START_TEST(test_nodelay_lets_short_tail_ride_in_superframe)
 {
 	char why[200];
 	unsigned in_super;
-	unsigned bad = bulk_then_small(MEMLINK_OFFLOAD_WIRE, true, 100, false, why, sizeof(why),
-				       &in_super);
 
-	ck_assert_msg(bad > 0 && in_super > 0, "with TCP_NODELAY, no short tail went in a "
-		      "super-frame while data was in flight (%u short segments did): the Nagle "
-		      "test above proves nothing", bad);
+	(void)bulk_then_small(MEMLINK_OFFLOAD_WIRE, true, 100, false, why, sizeof(why), &in_super);
+	ck_assert_msg(in_super > 0, "with TCP_NODELAY, no short tail went in a super-frame "
+		      "while data was in flight: the Nagle test above proves nothing");
 }
 END_TEST
 

@@ -622,7 +622,10 @@ START_TEST(test_must67_mss_announced_is_the_mtu_less_40)
 		const struct frame *df = h_conn_expect_data(&h, &c, TH_ACK, pattern + 960 * i, 960);
 		ck_assert_uint_eq(df->ip.total_len, 1000);
 	}
-	h_expect_none(&h);              /* the last 80 bytes wait for an ACK (Nagle) */
+	/* The last 80 bytes: a short segment, no other in flight (Minshall). */
+	ck_assert_uint_eq(h_conn_expect_data(&h, &c, TH_ACK | TH_PSH, pattern + 1920, 80)->ip.total_len,
+			  120);
+	h_expect_none(&h);
 	h_tcp_abort(&h, s);
 
 	a = h_tcp_connect(&h, 0, PEER_PORT);
