@@ -64,7 +64,7 @@ _mt_cmd() {
 	if [ "$PL_KERNEL_ONLY" = 1 ]; then
 		_MT=(ip netns exec "$NS")
 	else
-		_MT=("$MTCP" run "${MT_OPTS[@]}")
+		_MT=("$MTCP" run --lib "$PL_LIB" "${MT_OPTS[@]}")
 		[ "${PL_PCAP:-0}" = 1 ] && _MT+=(--pcap "$TMP_DIR/$1.pcap")
 		_MT+=(--)
 	fi
