@@ -27,7 +27,9 @@ struct pep {
 	struct fdobj fo;
 	int wake;                       /* eventfd, non-blocking */
 	/* pl_lock: */
-	bool wake_set;                  /* wake holds a count */
+	bool wake_set;                  /* wake holds a count, or will (deferred) */
+	bool wake_deferred;             /* the stack thread writes it after its
+					   batch (pep_wake_deferred) */
 	unsigned sleepers;              /* threads in a real epoll_wait */
 	struct pitem *rdy_head, *rdy_tail;
 	struct pitem *items;            /* every live item */
@@ -73,15 +75,56 @@ static void item_unref(struct pitem *it)
 		free(it);
 }
 
-static void wake_set(struct pep *ep)
+/* Instances whose wake-up the stack thread's current batch deferred, each
+ * with a reference (stack thread only). */
+#define EP_DEFER_MAX 64
+static struct pep *ep_deferred[EP_DEFER_MAX];
+static unsigned nep_deferred;
+
+static void wake_write(struct pep *ep)
 {
 	uint64_t one = 1;
 
+	if (REAL(write)(ep->wake, &one, sizeof(one)) < 0)
+		log_error(pre, "epoll wake-up: %s", strerror(errno));
+}
+
+static void wake_set(struct pep *ep)
+{
 	if (ep->wake_set)
 		return;
 	ep->wake_set = true;
-	if (REAL(write)(ep->wake, &one, sizeof(one)) < 0)
-		log_error(pre, "epoll wake-up: %s", strerror(errno));
+	if (ep->wake_deferred)
+		return;         /* the stack thread's pending write covers it */
+	/* From the stack thread, the write waits for the end of its batch:
+	 * a thread woken now would only find the stack locked. */
+	if (pl_stack_thread && nep_deferred < EP_DEFER_MAX &&
+	    urcu_ref_get_unless_zero(&ep->fo.ref)) {
+		ep->wake_deferred = true;
+		ep_deferred[nep_deferred++] = ep;
+		return;
+	}
+	wake_write(ep);
+}
+
+void pep_wake_deferred(void)
+{
+	unsigned n = nep_deferred;
+
+	if (!n)
+		return;
+	pthread_mutex_lock(&pl_lock);
+	for (unsigned i = 0; i < n; i++) {
+		struct pep *ep = ep_deferred[i];
+		ep->wake_deferred = false;
+		/* Unless a harvest took the ready list meanwhile. */
+		if (ep->wake_set)
+			wake_write(ep);
+	}
+	pthread_mutex_unlock(&pl_lock);
+	nep_deferred = 0;
+	for (unsigned i = 0; i < n; i++)
+		fdt_put(&ep_deferred[i]->fo);
 }
 
 static void rdy_add(struct pitem *it)
@@ -147,7 +190,8 @@ static void wake_clear(struct pep *ep)
 
 	if (!ep->wake_set)
 		return;
-	if (REAL(read)(ep->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
+	/* A deferred wake-up not written yet is simply called off. */
+	if (!ep->wake_deferred && REAL(read)(ep->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_error(pre, "epoll wake-up: %s", strerror(errno));
 	ep->wake_set = false;
 }

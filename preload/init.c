@@ -17,6 +17,7 @@
 /* Set on the stack thread and while the stack starts: the stack's own
  * calls (its AF_PACKET socket, its ioctls, its poll) go straight to libc. */
 __thread int pl_inside __attribute__((tls_model("initial-exec")));
+__thread bool pl_stack_thread __attribute__((tls_model("initial-exec")));
 bool pl_child;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -28,6 +29,7 @@ static pid_t stack_pid;
 static void mark_stack_thread(void)
 {
 	pl_inside = 1;
+	pl_stack_thread = true;
 }
 
 struct stack *pl_stack(int *err)
@@ -48,6 +50,7 @@ struct stack *pl_stack(int *err)
 	}
 	pl_inside++;
 	mtcp_set_thread_hook(mark_stack_thread);
+	mtcp_set_batch_hook(pl_wake_deferred);
 	rc = config_from_env(&cfg, msg, sizeof(msg));
 	if (rc == 0)
 		rc = mtcp_stack_open(&cfg, &st, msg, sizeof(msg));

@@ -64,7 +64,15 @@ struct pwaiter {
 	int efd;
 	bool signaled;          /* pl_lock: a notify came since the last check */
 	bool sleeping;          /* pl_lock: write efd to wake it */
+	bool wake_deferred;     /* pl_lock: the stack thread will write efd after
+				   its batch (pl_wake_deferred) */
 };
+
+/* The stack thread, after a batch: write the eventfds of the waiters its
+ * notify callbacks woke (no stack lock held then). */
+void pl_wake_deferred(void);
+void pep_wake_deferred(void);           /* epoll.c: the same for epoll instances */
+extern __thread bool pl_stack_thread;
 
 enum { PW_WAITER, PW_EPOLL };
 

@@ -10,6 +10,7 @@
  * (SO_RCVTIMEO/SO_SNDTIMEO) ppoll(2) fails with EINTR whatever the flags,
  * as signal(7) says such socket calls do.
  */
+#include <sched.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,9 @@
 
 #include "preload.h"
 
-pthread_mutex_t pl_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Adaptive, as the stack's lock (see mtcp_stack_open): held briefly, often
+ * by the stack thread and the application at once. */
+pthread_mutex_t pl_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 
 static void psock_release(struct fdobj *o);
 static void psock_free(struct fdobj *o);
@@ -28,6 +31,19 @@ const struct fdobj_ops psock_ops = {
 	.release = psock_release,
 	.free = psock_free,
 };
+
+static void waiter_kick(struct pwaiter *w)
+{
+	uint64_t one = 1;
+
+	if (REAL(write)(w->efd, &one, sizeof(one)) < 0)
+		log_error(pre, "waking a waiter: %s", strerror(errno));
+}
+
+/* Waiters the stack thread's current batch woke (stack thread only). */
+#define DEFER_MAX 64
+static struct pwaiter *deferred[DEFER_MAX];
+static unsigned ndeferred;
 
 /* The stack's hook: stack lock held, so only pl_lock may be taken. */
 static void psock_notify(struct mtcp_sock *s, unsigned events, void *ctx)
@@ -54,13 +70,33 @@ static void psock_notify(struct mtcp_sock *s, unsigned events, void *ctx)
 
 		w->signaled = true;
 		if (w->sleeping) {
-			uint64_t one = 1;
 			w->sleeping = false;
-			if (REAL(write)(w->efd, &one, sizeof(one)) < 0)
-				log_error(pre, "waking a waiter: %s", strerror(errno));
+			if (pl_stack_thread && ndeferred < DEFER_MAX) {
+				/* Woken after the batch, when the stack is
+				 * unlocked: it would otherwise wake only to
+				 * wait for the stack lock. */
+				w->wake_deferred = true;
+				deferred[ndeferred++] = w;
+			} else {
+				waiter_kick(w);
+			}
 		}
 	}
 	pthread_mutex_unlock(&pl_lock);
+}
+
+void pl_wake_deferred(void)
+{
+	pep_wake_deferred();
+	if (!ndeferred)
+		return;
+	for (unsigned i = 0; i < ndeferred; i++)
+		waiter_kick(deferred[i]);
+	pthread_mutex_lock(&pl_lock);
+	for (unsigned i = 0; i < ndeferred; i++)
+		deferred[i]->wake_deferred = false;
+	pthread_mutex_unlock(&pl_lock);
+	ndeferred = 0;
 }
 
 struct psock *psock_new(struct mtcp_sock *s, int type, bool nonblock)
@@ -235,6 +271,15 @@ bool pl_sleep_begin(struct pwaiter *w)
 void pl_sleep_end(struct pwaiter *w)
 {
 	pthread_mutex_lock(&pl_lock);
+	/* Woken otherwise (a signal, a timeout) while the stack thread still
+	 * means to write our eventfd: wait for that write, which follows its
+	 * batch at once, so it never lands on a closed (or reused) fd after
+	 * this thread exits. */
+	while (w->wake_deferred) {
+		pthread_mutex_unlock(&pl_lock);
+		sched_yield();
+		pthread_mutex_lock(&pl_lock);
+	}
 	w->sleeping = false;
 	w->signaled = false;
 	pthread_mutex_unlock(&pl_lock);

@@ -14,10 +14,16 @@
 #include "stack.h"
 
 static void (*thread_hook)(void);
+static void (*batch_hook)(void);
 
 void mtcp_set_thread_hook(void (*fn)(void))
 {
 	thread_hook = fn;
+}
+
+void mtcp_set_batch_hook(void (*fn)(void))
+{
+	batch_hook = fn;
 }
 
 static void *stack_thread(void *arg)
@@ -33,13 +39,15 @@ static void *stack_thread(void *arg)
 
 	for (;;) {
 		bool more = mtcp_stack_poll(st);
+		if (batch_hook)
+			batch_hook();
 		uint64_t at = mtcp_stack_poll_at(st);
 		int timeout;
 
 		pthread_mutex_lock(&st->lock);
 		bool stop = st->stopping;
 		uint64_t now = stack_now(st);
-		pthread_mutex_unlock(&st->lock);
+		stack_unlock(st);
 		if (stop)
 			break;
 
@@ -84,7 +92,7 @@ int mtcp_stack_start(struct stack *st)
 		return -rc;
 	pthread_mutex_lock(&st->lock);
 	st->running = true;
-	pthread_mutex_unlock(&st->lock);
+	stack_unlock(st);
 	return 0;
 }
 
@@ -95,7 +103,7 @@ void mtcp_stack_stop(struct stack *st)
 	st->stopping = true;
 	st->running = false;
 	sock_wake_all(st);
-	pthread_mutex_unlock(&st->lock);
+	stack_unlock(st);
 	if (running) {
 		stack_kick(st);
 		pthread_join(st->thread, NULL);

@@ -46,6 +46,11 @@ int mtcp_stack_start(struct stack *st);
  * marks the thread there, so its calls go straight to libc). Process-wide;
  * set it before mtcp_stack_start. */
 void mtcp_set_thread_hook(void (*fn)(void));
+/* A function the stack thread runs after each batch of frames and timers,
+ * with no lock held: the preload sends the wake-ups the batch's notify
+ * callbacks deferred, so a woken thread never finds the stack still
+ * locked. Process-wide; set it before mtcp_stack_start. */
+void mtcp_set_batch_hook(void (*fn)(void));
 /* Stop the thread (if running) and wake every blocked caller. */
 void mtcp_stack_stop(struct stack *st);
 /* Wait (at most timeout_us) until every closed TCP connection has had its

@@ -72,7 +72,7 @@ int mtcp_socket(struct stack *st, int type, struct mtcp_sock **out)
 {
 	pthread_mutex_lock(&st->lock);
 	int rc = mtcp_socket_locked(st, type, out);
-	pthread_mutex_unlock(&st->lock);
+	stack_unlock(st);
 	return rc;
 }
 
@@ -99,7 +99,7 @@ void mtcp_sock_hold(struct mtcp_sock *s)
 {
 	pthread_mutex_lock(&s->st->lock);
 	s->refs++;
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 }
 
 void mtcp_sock_put(struct mtcp_sock *s)
@@ -108,7 +108,7 @@ void mtcp_sock_put(struct mtcp_sock *s)
 
 	pthread_mutex_lock(&st->lock);
 	sock_put_locked(s);
-	pthread_mutex_unlock(&st->lock);
+	stack_unlock(st);
 }
 
 void mtcp_close(struct mtcp_sock *s)
@@ -126,7 +126,7 @@ void mtcp_close(struct mtcp_sock *s)
 	sock_wake(s);
 	sock_put_locked(s);
 	sock_put_locked(s);
-	pthread_mutex_unlock(&st->lock);
+	stack_unlock(st);
 }
 
 void sock_wake_ev(struct mtcp_sock *s, unsigned ev)
@@ -170,6 +170,7 @@ int sock_wait(struct mtcp_sock *s, uint64_t deadline)
 		return -ESHUTDOWN;
 	s->refs++;
 	s->waiters++;
+	stack_flush_locked(st);         /* the wait releases the lock, not stack_unlock */
 	if (deadline == TIME_NEVER) {
 		pthread_cond_wait(&s->cond, &st->lock);
 	} else {
@@ -221,7 +222,7 @@ int mtcp_bind(struct mtcp_sock *s, const struct sockaddr_in *a)
 		rc = tcp_usr_bind(s, ntohl(a->sin_addr.s_addr), ntohs(a->sin_port));
 	else
 		rc = udp_bind(s, ntohl(a->sin_addr.s_addr), ntohs(a->sin_port), true);
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	return rc;
 }
 
@@ -233,7 +234,7 @@ int mtcp_listen(struct mtcp_sock *s, int backlog)
 		return -EOPNOTSUPP;
 	pthread_mutex_lock(&s->st->lock);
 	rc = tcp_usr_listen(s, backlog);
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	return rc;
 }
 
@@ -245,7 +246,7 @@ int mtcp_accept(struct mtcp_sock *s, struct sockaddr_in *peer, struct mtcp_sock 
 		return -EOPNOTSUPP;
 	pthread_mutex_lock(&s->st->lock);
 	rc = tcp_usr_accept(s, peer, out);
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	return rc;
 }
 
@@ -267,7 +268,7 @@ int mtcp_connect(struct mtcp_sock *s, const struct sockaddr *a, socklen_t len)
 	} else {
 		rc = udp_connect(s, ntohl(sin->sin_addr.s_addr), ntohs(sin->sin_port));
 	}
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	return rc;
 }
 
@@ -283,7 +284,7 @@ ssize_t mtcp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 	}
 	pthread_mutex_lock(&s->st->lock);
 	rc = is_tcp(s) ? tcp_usr_send(s, msg, flags) : udp_sendmsg(s, msg, flags);
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	return rc;
 }
 
@@ -293,7 +294,7 @@ ssize_t mtcp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags)
 
 	pthread_mutex_lock(&s->st->lock);
 	rc = is_tcp(s) ? tcp_usr_recv(s, msg, flags) : udp_recvmsg(s, msg, flags);
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	return rc;
 }
 
@@ -337,7 +338,7 @@ int mtcp_getsockname(struct mtcp_sock *s, struct sockaddr_in *a)
 {
 	pthread_mutex_lock(&s->st->lock);
 	fill_sin(a, s->laddr, s->lport);
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	return 0;
 }
 
@@ -355,7 +356,7 @@ int mtcp_getpeername(struct mtcp_sock *s, struct sockaddr_in *a)
 		rc = -ENOTCONN;
 	else
 		fill_sin(a, s->raddr, s->rport);
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	return rc;
 }
 
@@ -407,7 +408,7 @@ int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, s
 			s->rcvtimeo = t;
 		else
 			s->sndtimeo = t;
-		pthread_mutex_unlock(&s->st->lock);
+		stack_unlock(s->st);
 		return 0;
 	}
 	if (level == SOL_SOCKET && name == SO_LINGER) {
@@ -418,7 +419,7 @@ int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, s
 		pthread_mutex_lock(&s->st->lock);
 		s->linger = l.l_onoff != 0;
 		s->linger_us = l.l_linger > 0 ? (uint64_t)l.l_linger * USEC_PER_SEC : 0;
-		pthread_mutex_unlock(&s->st->lock);
+		stack_unlock(s->st);
 		return 0;
 	}
 	if ((rc = opt_int(val, len, &v)) < 0)
@@ -490,7 +491,7 @@ int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, s
 	} else {
 		rc = -ENOPROTOOPT;
 	}
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	if (rc == -ENOPROTOOPT)
 		log_info(sock, "setsockopt level %d name %d not supported", level, name);
 	return rc;
@@ -504,7 +505,7 @@ int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen
 		struct timeval tv;
 		pthread_mutex_lock(&s->st->lock);
 		uint64_t t = name == SO_RCVTIMEO ? s->rcvtimeo : s->sndtimeo;
-		pthread_mutex_unlock(&s->st->lock);
+		stack_unlock(s->st);
 		tv.tv_sec = (time_t)(t / USEC_PER_SEC);
 		tv.tv_usec = (suseconds_t)(t % USEC_PER_SEC);
 		if (*len > sizeof(tv))
@@ -518,7 +519,7 @@ int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen
 		pthread_mutex_lock(&s->st->lock);
 		l.l_onoff = s->linger;
 		l.l_linger = (int)(s->linger_us / USEC_PER_SEC);
-		pthread_mutex_unlock(&s->st->lock);
+		stack_unlock(s->st);
 		if (*len > sizeof(l))
 			*len = sizeof(l);
 		memcpy(val, &l, *len);
@@ -527,7 +528,7 @@ int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen
 	pthread_mutex_lock(&s->st->lock);
 	if (is_tcp(s) && level == IPPROTO_TCP) {
 		rc = tcp_usr_getsockopt(s, level, name, val, len);
-		pthread_mutex_unlock(&s->st->lock);
+		stack_unlock(s->st);
 		return rc;
 	}
 	if (level == SOL_SOCKET) {
@@ -558,7 +559,7 @@ int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen
 		 * here (setsockopt says ENOPROTOOPT). */
 		rc = is_tcp(s) || level != IPPROTO_UDP ? -EOPNOTSUPP : -ENOPROTOOPT;
 	}
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	if (rc < 0)
 		return rc;
 	/* Linux copies min(len, sizeof(int)) and reports that length. */
@@ -577,7 +578,7 @@ int mtcp_shutdown(struct mtcp_sock *s, int how)
 	pthread_mutex_lock(&s->st->lock);
 	if (is_tcp(s)) {
 		rc = tcp_usr_shutdown(s, how);
-		pthread_mutex_unlock(&s->st->lock);
+		stack_unlock(s->st);
 		return rc;
 	}
 	/* Linux: shutdown on an unconnected datagram socket is ENOTCONN, but
@@ -589,7 +590,7 @@ int mtcp_shutdown(struct mtcp_sock *s, int how)
 	if (how != SHUT_RD)
 		s->shut_wr = true;
 	sock_wake(s);
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	return rc;
 }
 
@@ -597,14 +598,14 @@ void mtcp_set_nonblock(struct mtcp_sock *s, bool on)
 {
 	pthread_mutex_lock(&s->st->lock);
 	s->nonblock = on;
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 }
 
 unsigned mtcp_poll(struct mtcp_sock *s)
 {
 	pthread_mutex_lock(&s->st->lock);
 	unsigned ev = is_tcp(s) ? tcp_usr_poll(s) : udp_poll(s);
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	return ev;
 }
 
@@ -613,7 +614,7 @@ void mtcp_set_notify(struct mtcp_sock *s, void (*fn)(struct mtcp_sock *, unsigne
 	pthread_mutex_lock(&s->st->lock);
 	s->notify = fn;
 	s->notify_ctx = ctx;
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 }
 
 int mtcp_ioctl_inq(struct mtcp_sock *s, int *out)
@@ -625,7 +626,7 @@ int mtcp_ioctl_inq(struct mtcp_sock *s, int *out)
 		rc = tcp_usr_inq(s, out);
 	else    /* Linux FIONREAD on UDP: the next datagram's size */
 		*out = s->rxq_head ? (int)s->rxq_head->len : 0;
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	return rc;
 }
 
@@ -638,7 +639,7 @@ int mtcp_ioctl_outq(struct mtcp_sock *s, int *out)
 		rc = tcp_usr_outq(s, out);
 	else
 		*out = 0;       /* datagrams leave at once */
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	return rc;
 }
 
@@ -650,6 +651,6 @@ int mtcp_ioctl_atmark(struct mtcp_sock *s, int *out)
 		return -ENOTTY;
 	pthread_mutex_lock(&s->st->lock);
 	rc = tcp_usr_atmark(s, out);
-	pthread_mutex_unlock(&s->st->lock);
+	stack_unlock(s->st);
 	return rc;
 }

@@ -131,6 +131,13 @@ struct stack {
 	 * merged TCP frame), and what the device said about it. */
 	struct netdev_rxinfo rx;
 	uint8_t rxbuf[ETH_HLEN + 65535 + 64];
+
+	/* Frames waiting for stack_unlock (under lock), and the lock that
+	 * orders their sending. tx_failed counts frames the device refused,
+	 * outside the stack lock; stack_poll folds it into the drops. */
+	struct pbuf *txq_head, *txq_tail;
+	pthread_mutex_t tx_lock;
+	uint64_t tx_failed;
 };
 
 static inline uint64_t stack_now(const struct stack *st)
@@ -149,7 +156,22 @@ uint64_t stack_rand(struct stack *st);
 /* Wake the stack thread (it has queued work, e.g. looped-back packets). */
 void stack_kick(struct stack *st);
 
-/* Give a frame to the device (and the pcap writer). The pbuf is consumed. */
+/* Give a frame to the device (and the pcap writer). The pbuf is consumed.
+ * The frame waits on the transmit queue until the lock is released
+ * (stack_unlock); it is lost there only if the device refuses it. */
 int netif_xmit(struct stack *st, struct pbuf *p);
+
+/*
+ * Release the stack lock, then send the frames queued under it. Sending
+ * into a veth or a TAP runs the kernel's receive path for the peer inside
+ * our system call (softirq), several microseconds a frame: under the stack
+ * lock that time stalled every other thread that wanted it. tx_lock keeps
+ * the frames of successive holders in order: it is taken before the stack
+ * lock is let go (lock order: stack, then tx).
+ */
+void stack_unlock(struct stack *st);
+/* Send the queued frames while keeping the lock (before waiting on a
+ * condition variable, which releases the lock without stack_unlock). */
+void stack_flush_locked(struct stack *st);
 
 #endif

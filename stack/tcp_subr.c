@@ -107,10 +107,18 @@ void ring_peek(const struct tcp_ring *r, uint32_t off, uint8_t *out, uint32_t le
 	memcpy(out + first, r->buf, len - first);
 }
 
+/* An empty ring this small is given back: an idle connection (a
+ * keep-alive client between requests) then holds no buffer memory, as a
+ * Linux socket holds no skbs once its queues drain. A bigger one carries
+ * a bulk transfer that empties it all the time; it stays. */
+#define RING_KEEP_MIN   (64 * 1024)
+
 void ring_consume(struct tcp_ring *r, uint32_t len)
 {
 	r->len -= len;
 	r->head = r->len ? (r->head + len) % r->cap : 0;
+	if (!r->len && r->cap < RING_KEEP_MIN)
+		ring_free(r);
 }
 
 void ring_free(struct tcp_ring *r)
