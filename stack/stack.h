@@ -136,6 +136,7 @@ struct stack {
 	 * orders their sending. tx_failed counts frames the device refused,
 	 * outside the stack lock; stack_poll folds it into the drops. */
 	struct pbuf *txq_head, *txq_tail;
+	size_t txq_bytes;
 	pthread_mutex_t tx_lock;
 	uint64_t tx_failed;
 };
@@ -170,6 +171,7 @@ int netif_xmit(struct stack *st, struct pbuf *p);
  * lock is let go (lock order: stack, then tx).
  */
 void stack_unlock(struct stack *st);
+#define TXQ_FLUSH_BYTES (16 * 1024)    /* queued beyond this: sent at once */
 /* Send the queued frames while keeping the lock (before waiting on a
  * condition variable, which releases the lock without stack_unlock). */
 void stack_flush_locked(struct stack *st);
