@@ -70,7 +70,8 @@ struct netdev_ops {
 	 * ready now, or -errno. A frame longer than cap is cut to cap. */
 	ssize_t (*recv)(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now);
 	/* Send one frame that needs the offloads o describes (only with
-	 * the matching NETDEV_F_* features). May be NULL. */
+	 * the matching NETDEV_F_* features), or none when o is NULL. May be
+	 * NULL; a driver that has it may leave send NULL. */
 	int (*send_offload)(struct netdev *d, const uint8_t *frame, size_t len,
 			    const struct netdev_offload *o, uint64_t now);
 	/* The time at which the device wants recv() called even without its
@@ -104,6 +105,8 @@ struct netdev {
 
 static inline int netdev_send(struct netdev *d, const uint8_t *f, size_t len, uint64_t now)
 {
+	if (!d->ops->send)
+		return d->ops->send_offload(d, f, len, NULL, now);
 	return d->ops->send(d, f, len, now);
 }
 

@@ -60,8 +60,8 @@ sockbuf(int s, int force, int plain, int size)
 }
 
 static int
-pkt_xmit(struct netdev *d, const uint8_t *frame, size_t len,
-    const struct netdev_offload *o)
+pkt_send_offload(struct netdev *d, const uint8_t *frame, size_t len,
+    const struct netdev_offload *o, uint64_t now)
 {
 	struct virtio_net_hdr vh;
 	struct iovec iov[2];
@@ -69,6 +69,7 @@ pkt_xmit(struct netdev *d, const uint8_t *frame, size_t len,
 	ssize_t n;
 	int vnet = (d->features & NETDEV_F_TXCSUM) != 0;
 
+	(void)now;
 	netdev_vnet_tx(&vh, o);
 	iov[0].iov_base = &vh;
 	iov[0].iov_len = sizeof(vh);
@@ -85,21 +86,6 @@ pkt_xmit(struct netdev *d, const uint8_t *frame, size_t len,
 	if (o != NULL && o->gso_size && n == (ssize_t)len)
 		d->stats.tx_gso++;
 	return netdev_tx_done(d, n, len, errno);
-}
-
-static int
-pkt_send(struct netdev *d, const uint8_t *frame, size_t len, uint64_t now)
-{
-	(void)now;
-	return pkt_xmit(d, frame, len, NULL);
-}
-
-static int
-pkt_send_offload(struct netdev *d, const uint8_t *frame, size_t len,
-    const struct netdev_offload *o, uint64_t now)
-{
-	(void)now;
-	return pkt_xmit(d, frame, len, o);
 }
 
 static ssize_t
@@ -173,7 +159,7 @@ pkt_destroy(struct netdev *d)
 }
 
 static const struct netdev_ops pkt_ops = {
-	.send = pkt_send,
+	.send = NULL,
 	.send_offload = pkt_send_offload,
 	.recv = pkt_recv,
 	.poll_at = NULL,

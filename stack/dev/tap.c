@@ -82,14 +82,15 @@ offloads(int fd)
 }
 
 static int
-tap_xmit(struct netdev *d, const uint8_t *frame, size_t len,
-    const struct netdev_offload *o)
+tap_send_offload(struct netdev *d, const uint8_t *frame, size_t len,
+    const struct netdev_offload *o, uint64_t now)
 {
 	struct virtio_net_hdr vh;
 	struct iovec iov[2] = { { &vh, sizeof(vh) }, { (void *)frame, len } };
 	int vnet = ((struct tap_dev *)d)->td_vnet;
 	ssize_t n;
 
+	(void)now;
 	netdev_vnet_tx(&vh, o);
 	do
 		n = writev(d->fd, iov + !vnet, vnet ? 2 : 1);
@@ -99,21 +100,6 @@ tap_xmit(struct netdev *d, const uint8_t *frame, size_t len,
 	if (o != NULL && o->gso_size && n == (ssize_t)len)
 		d->stats.tx_gso++;
 	return netdev_tx_done(d, n, len, errno);
-}
-
-static int
-tap_send(struct netdev *d, const uint8_t *frame, size_t len, uint64_t now)
-{
-	(void)now;
-	return tap_xmit(d, frame, len, NULL);
-}
-
-static int
-tap_send_offload(struct netdev *d, const uint8_t *frame, size_t len,
-    const struct netdev_offload *o, uint64_t now)
-{
-	(void)now;
-	return tap_xmit(d, frame, len, o);
 }
 
 static ssize_t
@@ -164,7 +150,7 @@ tap_destroy(struct netdev *d)
 }
 
 static const struct netdev_ops tap_ops = {
-	.send = tap_send,
+	.send = NULL,
 	.send_offload = tap_send_offload,
 	.recv = tap_recv,
 	.poll_at = NULL,

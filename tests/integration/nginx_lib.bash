@@ -618,3 +618,20 @@ ng_ka_latency_check() {
 			"waits for the client's delayed ACK (~40 ms)"
 	log "ok: keep-alive request-response median $med ms (< $NG_KA_MS ms)"
 }
+
+# ng_all_checks: every check, in order, on the topology set up before
+# (ng_setup_tap or ng_setup_veth).
+ng_all_checks() {
+	ng_start main
+	ng_root_check
+	ng_curl_big
+	ng_wrk
+	ng_ab -k
+	ng_ab
+	wait_until 5 ng_active_is 1 || fail "nginx still has $ST_ACTIVE connections after ab"
+	ng_holdconns 1000
+	ng_ka_latency
+	ng_stop QUIT
+	ng_term_idle
+	ng_ka_latency_check
+}

@@ -20,16 +20,5 @@
 . "$LIB_DIR/nginx_lib.bash"
 
 ng_setup_tap n 10.61.70
-ng_start main
-ng_root_check
-ng_curl_big
-ng_wrk
-ng_ab -k
-ng_ab
-wait_until 5 ng_active_is 1 || fail "nginx still has $ST_ACTIVE connections after ab"
-ng_holdconns 1000
-ng_ka_latency
-ng_stop QUIT
-ng_term_idle
-ng_ka_latency_check
+ng_all_checks
 log "PASS"
