@@ -112,33 +112,35 @@ static void tx_send(struct stack *st, struct pbuf *p)
 	}
 }
 
-void stack_flush_locked(struct stack *st)
-{
-	struct pbuf *q = st->txq_head;
-
-	if (!q)
-		return;
-	st->txq_head = st->txq_tail = NULL;
-	st->txq_bytes = 0;
-	pthread_mutex_lock(&st->tx_lock);
-	tx_send(st, q);
-	pthread_mutex_unlock(&st->tx_lock);
-}
-
-void stack_unlock(struct stack *st)
+/* Empty the transmit queue into the device, in order: with the stack
+ * lock held, tx_lock is taken before release (if asked) lets the stack
+ * lock go, so no later holder's frames can overtake these. */
+static void tx_flush(struct stack *st, bool release)
 {
 	struct pbuf *q = st->txq_head;
 
 	if (!q) {
-		pthread_mutex_unlock(&st->lock);
+		if (release)
+			pthread_mutex_unlock(&st->lock);
 		return;
 	}
 	st->txq_head = st->txq_tail = NULL;
 	st->txq_bytes = 0;
 	pthread_mutex_lock(&st->tx_lock);
-	pthread_mutex_unlock(&st->lock);
+	if (release)
+		pthread_mutex_unlock(&st->lock);
 	tx_send(st, q);
 	pthread_mutex_unlock(&st->tx_lock);
+}
+
+void stack_flush_locked(struct stack *st)
+{
+	tx_flush(st, false);
+}
+
+void stack_unlock(struct stack *st)
+{
+	tx_flush(st, true);
 }
 
 static void random_mac(struct stack *st, uint8_t *mac)

@@ -145,6 +145,14 @@ static bool nagle_ok(const struct tcpcb *tp)
 	       !SEQ_GT(tp->snd_sml, tp->snd_una);
 }
 
+/* May a short segment (or a super-frame's short tail) go now? Only with
+ * the last byte we have (all), and then with a FIN, which never waits
+ * (Linux pushes it with Nagle off), or when Nagle allows and not corked. */
+static bool short_may_go(const struct tcpcb *tp, bool all, bool fin)
+{
+	return all && (fin || (nagle_ok(tp) && !(tp->t_flags & TF_CORK)));
+}
+
 /* May a segment with these flags go as a TSO super-frame? Only data past
  * the handshake to another host, without urgent data (whose pointer the
  * segments would have to repeat). */
@@ -204,12 +212,7 @@ static int tcp_xmit(struct tcpcb *tp, tcp_seq seq, uint32_t len, uint8_t flags)
 		 * (RFC 9293 3.7.1 still holds for each segment on the wire);
 		 * each carries these headers and options, and only the last
 		 * keeps PSH and FIN (Linux's tcp_gso_segment). */
-		gso = (uint16_t)room;
-		if (len > tp->st->tso_max) {
-			len = tp->st->tso_max - tp->st->tso_max % room;
-			flags &= (uint8_t)~TH_FIN;
-			r.flags = flags;
-		}
+		gso = (uint16_t)room;   /* tcp_output kept len within tso_max */
 	} else if (len > room) {
 		len = room;
 		flags &= (uint8_t)~TH_FIN;      /* the FIN goes after the last byte */
@@ -478,9 +481,7 @@ int tcp_output(struct tcpcb *tp)
 			if (len > st->tso_max) {
 				len = st->tso_max - st->tso_max % tp->t_maxseg;
 				sendalot = true;
-			} else if (tail && !(all && ((nagle_ok(tp) &&
-						      !(tp->t_flags & TF_CORK)) ||
-						     (flags & TH_FIN)))) {
+			} else if (tail && !short_may_go(tp, all, flags & TH_FIN)) {
 				len -= tail;
 				sendalot = true;
 			}
@@ -502,8 +503,7 @@ int tcp_output(struct tcpcb *tp)
 			/* Nagle (RFC 1122 4.2.3.4, RFC 896): a short segment
 			 * only when no other short one is in flight or with
 			 * TCP_NODELAY; never while corked unless closing. */
-			else if (all && nagle_ok(tp) &&
-				 (!(tp->t_flags & TF_CORK) || fin_due))
+			else if (short_may_go(tp, all, fin_due))
 				send = true;
 			else if (tp->t_flags & TF_FORCE)
 				send = true;

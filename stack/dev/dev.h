@@ -153,6 +153,10 @@ struct virtio_net_hdr;
 void netdev_vnet_rx(struct netdev *d, const struct virtio_net_hdr *h);
 /* The header to send a frame with: o's offloads, or none when o is NULL. */
 void netdev_vnet_tx(struct virtio_net_hdr *h, const struct netdev_offload *o);
+/* netdev_tx_done for a write of a len-byte frame that returned n, counting
+ * the virtio-net header in n when vnet, and the super-frames sent. */
+int netdev_vnet_tx_done(struct netdev *d, ssize_t n, int vnet, size_t len,
+			const struct netdev_offload *o, int err);
 /* Complete the TCP/UDP checksum of an Ethernet/IPv4 frame whose field
  * holds only the pseudo-header sum (NETDEV_CSUM_PARTIAL). */
 void netdev_csum_complete(uint8_t *frame, size_t len);

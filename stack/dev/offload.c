@@ -45,6 +45,18 @@ netdev_vnet_tx(struct virtio_net_hdr *h, const struct netdev_offload *o)
 	}
 }
 
+int
+netdev_vnet_tx_done(struct netdev *d, ssize_t n, int vnet, size_t len,
+    const struct netdev_offload *o, int err)
+{
+	if (n != -1 && vnet)
+		n = n >= (ssize_t)sizeof(struct virtio_net_hdr) ?
+		    n - (ssize_t)sizeof(struct virtio_net_hdr) : 0;
+	if (o != NULL && o->gso_size && n == (ssize_t)len)
+		d->stats.tx_gso++;
+	return netdev_tx_done(d, n, len, err);
+}
+
 /*
  * Fill in the TCP or UDP checksum the sender left to "hardware": the field
  * holds only the pseudo-header sum. Frames that are not an unfragmented

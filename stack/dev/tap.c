@@ -95,11 +95,7 @@ tap_send_offload(struct netdev *d, const uint8_t *frame, size_t len,
 	do
 		n = writev(d->fd, iov + !vnet, vnet ? 2 : 1);
 	while (n == -1 && errno == EINTR);
-	if (n != -1 && vnet)
-		n = n >= (ssize_t)sizeof(vh) ? n - (ssize_t)sizeof(vh) : 0;
-	if (o != NULL && o->gso_size && n == (ssize_t)len)
-		d->stats.tx_gso++;
-	return netdev_tx_done(d, n, len, errno);
+	return netdev_vnet_tx_done(d, n, vnet, len, o, errno);
 }
 
 static ssize_t
