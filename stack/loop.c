@@ -41,32 +41,36 @@ static void *stack_thread(void *arg)
 		bool more = mtcp_stack_poll(st);
 		if (batch_hook)
 			batch_hook();
-		uint64_t at = mtcp_stack_poll_at(st);
 		int timeout;
 
+		/* What to sleep for, decided under the lock: from here on a
+		 * thread that arms an earlier timer kicks us (tx_flush). */
 		pthread_mutex_lock(&st->lock);
 		bool stop = st->stopping;
+		uint64_t at = stack_poll_at_locked(st);
 		uint64_t now = stack_now(st);
-		stack_unlock(st);
-		if (stop)
-			break;
-
 		if (more || at <= now)
 			timeout = 0;
 		else if (at == TIME_NEVER)
 			timeout = -1;
 		else    /* round up: waking early only to sleep again wastes a pass */
 			timeout = (int)((at - now + 999) / 1000);
+		if (timeout != 0 && !stop)
+			__atomic_store_n(&st->sleep_until, at, __ATOMIC_RELAXED);
+		stack_unlock(st);
+		if (stop)
+			break;
 
 		/* Going idle: push the capture's buffered records out, so a
 		 * process killed later leaves a complete file. */
 		if (timeout != 0 && st->pcap)
 			pcap_flush(st->pcap);
 
-		if (poll(pfd, pfd[0].fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
 			log_error(core, "poll: %s", strerror(errno));
 			break;
 		}
+		__atomic_store_n(&st->sleep_until, 0, __ATOMIC_RELAXED);
 		if (pfd[1].revents & POLLIN) {
 			uint64_t v;
 			ssize_t r = read(st->wake_fd, &v, sizeof(v));

@@ -112,16 +112,47 @@ static void tx_send(struct stack *st, struct pbuf *p)
 	}
 }
 
+/* Stack lock held: a timer armed while the stack thread sleeps (by
+ * another thread) expires before the thread means to wake: wake it, once. */
+static bool timers_need_kick(struct stack *st)
+{
+	uint64_t until = __atomic_load_n(&st->sleep_until, __ATOMIC_RELAXED);
+
+	if (until == 0 || timer_next(&st->timers) >= until)
+		return false;
+	__atomic_store_n(&st->sleep_until, 0, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* A send that may have moved the device's own deadline (a wrapper that
+ * holds frames back, like impair) wakes a sleeping stack thread to look
+ * again; tap and packet have no deadline. */
+static bool device_needs_kick(struct stack *st)
+{
+	uint64_t until;
+
+	if (!st->dev->ops->poll_at)
+		return false;
+	until = __atomic_load_n(&st->sleep_until, __ATOMIC_RELAXED);
+	return until != 0 && __atomic_compare_exchange_n(&st->sleep_until, &until, 0,
+							false, __ATOMIC_RELAXED,
+							__ATOMIC_RELAXED);
+}
+
 /* Empty the transmit queue into the device, in order: with the stack
  * lock held, tx_lock is taken before release (if asked) lets the stack
- * lock go, so no later holder's frames can overtake these. */
+ * lock go, so no later holder's frames can overtake these. Either way,
+ * a sleeping stack thread is woken if what this holder did needs it. */
 static void tx_flush(struct stack *st, bool release)
 {
 	struct pbuf *q = st->txq_head;
+	bool kick = timers_need_kick(st);
 
 	if (!q) {
 		if (release)
 			pthread_mutex_unlock(&st->lock);
+		if (kick)
+			stack_kick(st);
 		return;
 	}
 	st->txq_head = st->txq_tail = NULL;
@@ -131,6 +162,8 @@ static void tx_flush(struct stack *st, bool release)
 		pthread_mutex_unlock(&st->lock);
 	tx_send(st, q);
 	pthread_mutex_unlock(&st->tx_lock);
+	if (kick || device_needs_kick(st))
+		stack_kick(st);
 }
 
 void stack_flush_locked(struct stack *st)
@@ -265,6 +298,22 @@ int mtcp_stack_open(const struct mtcp_config *cfg, struct stack **out,
 			 cfg->driver == MTCP_DRIVER_TAP ? "tap" : "packet", cfg->iface,
 			 strerror(-rc));
 		return rc;
+	}
+	switch (dev->link) {
+	case NETDEV_LINK_ADMIN_DOWN:
+		log_warn(core, "%s is down on the kernel's side: nothing arrives "
+			 "until it is up (ip link set %s up)", dev->name, dev->name);
+		break;
+	case NETDEV_LINK_LATE:
+		log_warn(core, "%s: the kernel's side was still not running after "
+			 "%u ms; the first frames it sends us may be lost",
+			 dev->name, dev->link_wait_ms);
+		break;
+	default:
+		if (dev->link_wait_ms >= 100)
+			log_info(core, "%s: the kernel took %u ms to run its side",
+				 dev->name, dev->link_wait_ms);
+		break;
 	}
 	if (cfg->has_impair) {
 		struct netdev *imp = impair_wrap(dev, &cfg->impair);
@@ -412,13 +461,20 @@ bool mtcp_stack_poll(struct stack *st)
 	return more;
 }
 
+uint64_t stack_poll_at_locked(struct stack *st)
+{
+	uint64_t t = timer_next(&st->timers);
+	uint64_t d = netdev_poll_at(st->dev);
+
+	return t < d ? t : d;
+}
+
 uint64_t mtcp_stack_poll_at(struct stack *st)
 {
 	pthread_mutex_lock(&st->lock);
-	uint64_t t = timer_next(&st->timers);
-	uint64_t d = netdev_poll_at(st->dev);
+	uint64_t at = stack_poll_at_locked(st);
 	stack_unlock(st);
-	return t < d ? t : d;
+	return at;
 }
 
 void mtcp_stack_announce(struct stack *st)

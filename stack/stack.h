@@ -122,10 +122,16 @@ struct stack {
 	struct mtcp_sock *socks;        /* every live socket (socket.c) */
 	unsigned nsockets;
 
-	/* The stack thread (loop.c) */
+	/* The stack thread (loop.c). sleep_until is when the sleeping thread
+	 * means to wake up on its own (TIME_NEVER: only when kicked), 0 while
+	 * it is awake; stack_unlock compares it with the timers, so a timer
+	 * another thread arms earlier (a connect()'s SYN timer, an ARP retry)
+	 * kicks it. Written under the lock; read without it only by tx_flush
+	 * after a send (atomics). */
 	pthread_t thread;
 	bool running, stopping;
 	int wake_fd;
+	uint64_t sleep_until;
 
 	/* The frame being received: room for the largest IPv4 packet (a
 	 * merged TCP frame), and what the device said about it. */
@@ -156,6 +162,9 @@ uint64_t stack_rand(struct stack *st);
 
 /* Wake the stack thread (it has queued work, e.g. looped-back packets). */
 void stack_kick(struct stack *st);
+
+/* mtcp_stack_poll_at with the lock held. */
+uint64_t stack_poll_at_locked(struct stack *st);
 
 /* Give a frame to the device (and the pcap writer). The pbuf is consumed.
  * The frame waits on the transmit queue until the lock is released

@@ -92,6 +92,14 @@ struct netdev_stats {
 	uint64_t imp_lost, imp_dup, imp_reordered, imp_corrupted;
 };
 
+/* Where the kernel's side of the link stood when the device opened. */
+enum netdev_link {
+	NETDEV_LINK_UP,                 /* running (or not the device's concern) */
+	NETDEV_LINK_ADMIN_DOWN,         /* down: its owner has not set it up */
+	NETDEV_LINK_LATE,               /* up, but not running after the wait */
+	NETDEV_LINK_UNKNOWN,            /* its flags could not be read */
+};
+
 struct netdev {
 	const struct netdev_ops *ops;
 	char name[NETDEV_NAMELEN];
@@ -101,6 +109,8 @@ struct netdev {
 	unsigned features;      /* NETDEV_F_* */
 	struct netdev_rxinfo rx; /* about the frame recv() returned last */
 	struct netdev_stats stats;
+	enum netdev_link link;  /* at open (TAP: see tap.c) */
+	unsigned link_wait_ms;  /* how long the open waited for it to run */
 };
 
 static inline int netdev_send(struct netdev *d, const uint8_t *f, size_t len, uint64_t now)
@@ -162,7 +172,9 @@ int netdev_vnet_tx_done(struct netdev *d, ssize_t n, int vnet, size_t len,
 void netdev_csum_complete(uint8_t *frame, size_t len);
 
 /* TAP: open /dev/net/tun as IFF_TAP|IFF_NO_PI on interface name (created if
- * it does not exist; the caller must then bring it up). Non-blocking.
+ * it does not exist; the caller must then bring it up). Non-blocking. If the
+ * interface is up, waits (at most 5 s) until the kernel runs its side: until
+ * then the kernel drops whatever it would send us (d->link says how it went).
  * On failure returns NULL with *err = -errno. */
 struct netdev *tap_open(const char *name, int *err);
 

@@ -27,6 +27,11 @@
  *  - poll_at() is 0 while recv() has frames ready that the lower fd does
  *    not announce (a duplicate or a released frame waiting to be returned).
  *
+ * Locking: the stack sends from whichever thread flushes its transmit
+ * queue (under its tx_lock) while its own thread receives (under the stack
+ * lock), and a receive releases a held tx frame: the tx direction, and the
+ * lower device's send, have a mutex of their own (id_txmtx).
+ *
  * Counters: imp_lost frames dropped, imp_dup extra copies, imp_reordered
  * frames held back, imp_corrupted frames with a bit flipped; both
  * directions together. stats.tx_* count frames given to send(), rx_* frames
@@ -34,6 +39,7 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,6 +68,7 @@ struct imp_dev {
 	struct netdev	 id_dev;	/* first */
 	struct netdev	*id_lower;
 	struct impair_cfg id_cfg;
+	pthread_mutex_t	 id_txmtx;	/* id_tx, id_txbuf, sends to lower */
 	struct imp_dir	 id_tx, id_rx;
 	size_t		 id_fsz;	/* rx buffer size: lower mtu + 18 */
 	uint8_t		*id_rxbuf;	/* scratch for frames read from lower */
@@ -176,7 +183,7 @@ tx_release_due(struct imp_dev *id, uint64_t now)
 }
 
 static int
-imp_send(struct netdev *d, const uint8_t *frame, size_t len, uint64_t now)
+imp_send_locked(struct netdev *d, const uint8_t *frame, size_t len, uint64_t now)
 {
 	struct imp_dev *id = (struct imp_dev *)d;
 	struct imp_frame *h = &id->id_tx.d_held;
@@ -226,6 +233,18 @@ imp_send(struct netdev *d, const uint8_t *frame, size_t len, uint64_t now)
 		return 0;
 	}
 	return lower_send(id, frame, len, v.v_dup, now);
+}
+
+static int
+imp_send(struct netdev *d, const uint8_t *frame, size_t len, uint64_t now)
+{
+	struct imp_dev *id = (struct imp_dev *)d;
+	int error;
+
+	pthread_mutex_lock(&id->id_txmtx);
+	error = imp_send_locked(d, frame, len, now);
+	pthread_mutex_unlock(&id->id_txmtx);
+	return error;
 }
 
 /*
@@ -285,7 +304,9 @@ imp_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 	ssize_t n, r;
 	int i;
 
+	pthread_mutex_lock(&id->id_txmtx);
 	tx_release_due(id, now);
+	pthread_mutex_unlock(&id->id_txmtx);
 	if (id->id_pcount == 0 && h->f_len != 0 &&
 	    now >= id->id_rx.d_deadline)
 		rx_release(id);
@@ -347,8 +368,10 @@ imp_poll_at(struct netdev *d)
 		return 0;
 	if (id->id_rx.d_held.f_len != 0 && id->id_rx.d_deadline < t)
 		t = id->id_rx.d_deadline;
+	pthread_mutex_lock(&id->id_txmtx);
 	if (id->id_tx.d_held.f_len != 0 && id->id_tx.d_deadline < t)
 		t = id->id_tx.d_deadline;
+	pthread_mutex_unlock(&id->id_txmtx);
 	return t;
 }
 
@@ -359,6 +382,7 @@ imp_destroy(struct netdev *d)
 	int i;
 
 	netdev_destroy(id->id_lower);
+	pthread_mutex_destroy(&id->id_txmtx);
 	free(id->id_tx.d_held.f_buf);
 	free(id->id_rx.d_held.f_buf);
 	for (i = 0; i < IMP_NPEND; i++)
@@ -398,6 +422,7 @@ impair_wrap(struct netdev *lower, const struct impair_cfg *cfg)
 	}
 	if ((id = calloc(1, sizeof(*id))) == NULL)
 		return NULL;
+	pthread_mutex_init(&id->id_txmtx, NULL);
 	id->id_fsz = (size_t)lower->mtu + ETH_HLEN_ + 4;
 	/* A lower device that passes on merged TCP frames needs room for
 	 * the largest IPv4 packet. */

@@ -11,18 +11,31 @@
  * to "hardware". Frames we write may ask the same of the kernel, which
  * takes a super-frame as GRO would have made it. Where the kernel refuses
  * (an old one), the device works without them.
+ *
+ * Attaching raises the interface's carrier, but the kernel starts sending
+ * on it only later, when its link-watch work runs (linkwatch_do_dev():
+ * operstate UP, then dev_activate() swaps the noop qdisc that dropped
+ * every frame for the real one). A bare attach that sent an ARP request
+ * at once lost the kernel's reply 8 times in 1,000 here (our open's own
+ * ioctls usually give the link watch time to run first, but nothing makes
+ * it so, least of all a busy rtnl lock). So tap_open() waits, on
+ * rtnetlink, for the interface to run.
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/virtio_net.h>
 #include <net/if.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dev.h"
@@ -31,6 +44,10 @@
 #define TAP_DEFMTU	1500
 #define TAP_HDROOM	(14 + 4)	/* Ethernet header and a VLAN tag */
 #define TAP_GROSZ	(65535 + TAP_HDROOM)	/* the largest merged frame */
+#define TAP_UP_WAIT_MS	5000		/* for the kernel to run its side */
+/* IFLA_OPERSTATE values (RFC 2863; linux/if.h, which clashes with net/if.h) */
+#define OPER_UNKNOWN	0
+#define OPER_UP		6
 
 struct tap_dev {
 	struct netdev	 td_dev;	/* first */
@@ -40,29 +57,212 @@ struct tap_dev {
 };
 
 /*
- * The interface's MTU, asked through a throwaway socket. AF_UNIX first:
- * the kernel answers interface ioctls on any socket, and an AF_INET one
- * would be ours to serve when running under the preload library.
+ * An interface ioctl (SIOCGIFMTU, SIOCGIFFLAGS, ...) through a throwaway
+ * socket. AF_UNIX first: the kernel answers interface ioctls on any
+ * socket, and an AF_INET one would be ours to serve when running under the
+ * preload library. 0, or -1 with errno set.
  */
-static unsigned
-ifmtu(const char *name)
+static int
+ifioctl(const char *name, unsigned long req, struct ifreq *ifr)
 {
 	static const int fams[] = { AF_UNIX, AF_INET };
-	struct ifreq ifr;
 	unsigned i;
-	int s, r;
+	int s, r = -1, e = EAFNOSUPPORT;
 
 	for (i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
 		if ((s = socket(fams[i], SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 			continue;
-		memset(&ifr, 0, sizeof(ifr));
-		memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
-		r = ioctl(s, SIOCGIFMTU, &ifr);
+		memset(ifr, 0, sizeof(*ifr));
+		memcpy(ifr->ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+		r = ioctl(s, req, ifr);
+		e = errno;
 		close(s);
-		if (r == 0 && ifr.ifr_mtu > 0)
-			return (unsigned)ifr.ifr_mtu;
+		if (r == 0)
+			return 0;
 	}
+	errno = e;
+	return r;
+}
+
+/* The interface's MTU. */
+static unsigned
+ifmtu(const char *name)
+{
+	struct ifreq ifr;
+
+	if (ifioctl(name, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+		return (unsigned)ifr.ifr_mtu;
 	return TAP_DEFMTU;
+}
+
+/*
+ * A socket on rtnetlink's link group, opened before the attach so that no
+ * change of the interface's state is missed; -1 if there is none (the wait
+ * then polls the flags).
+ */
+static int
+link_watch_open(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+	    .nl_groups = RTMGRP_LINK };
+	int fd;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    NETLINK_ROUTE);
+	if (fd != -1 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Ask for the interface's state; the answer comes in with the events. */
+static int
+link_watch_ask(int fd, int ifindex)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
+		    .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1 },
+		.ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex },
+	};
+
+	return send(fd, &req, sizeof(req), 0) == (ssize_t)sizeof(req) ? 0 : -1;
+}
+
+/*
+ * Read what the watch has (answers and events alike): the state of
+ * ifindex, the last message about it winning. Returns -1 when the socket
+ * overran (ENOBUFS: ask again), 1 when something about ifindex came, else 0.
+ */
+static int
+link_watch_read(int fd, int ifindex, unsigned *flags, unsigned char *oper)
+{
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	int got = 0;
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		size_t left = (size_t)n;
+
+		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+		    NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+			struct ifinfomsg *ifi = NLMSG_DATA(nh);
+			struct rtattr *rta;
+			unsigned alen;
+
+			if (nh->nlmsg_type != RTM_NEWLINK ||
+			    nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)) ||
+			    ifi->ifi_index != ifindex)
+				continue;
+			*flags = ifi->ifi_flags;
+			*oper = OPER_UNKNOWN;
+			alen = (unsigned)(nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)));
+			for (rta = IFLA_RTA(ifi); RTA_OK(rta, alen);
+			    rta = RTA_NEXT(rta, alen))
+				if (rta->rta_type == IFLA_OPERSTATE &&
+				    RTA_PAYLOAD(rta) >= 1)
+					*oper = *(unsigned char *)RTA_DATA(rta);
+			got = 1;
+		}
+	}
+	return n == -1 && errno == ENOBUFS ? -1 : got;
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait, at most TAP_UP_WAIT_MS, until the kernel runs its side of the
+ * link: operstate UP is set in the same step as dev_activate(), and
+ * rtnetlink announces it. IFF_RUNNING alone would not do: it also counts
+ * operstate UNKNOWN, which is what an interface the link watch has not
+ * looked at yet reports ("ip tuntap add", "ip link set up", and a program
+ * at once), with the queue still the noop one. An interface that is
+ * administratively down is not waited for: its owner brings it up when it
+ * likes. Without rtnetlink, IFF_RUNNING is polled every millisecond. The
+ * outcome is left in d->link and d->link_wait_ms.
+ */
+static void
+link_wait(struct netdev *d, int nl)
+{
+	uint64_t start = mono_ms(), now;
+	unsigned char oper = OPER_UNKNOWN;
+	unsigned flags = 0;
+	struct ifreq ifr;
+	int ifindex, ask = 1;
+
+	if (ifioctl(d->name, SIOCGIFINDEX, &ifr) == -1) {
+		d->link = NETDEV_LINK_UNKNOWN;
+		return;
+	}
+	ifindex = ifr.ifr_ifindex;
+	for (;;) {
+		if (nl != -1) {
+			if (ask && link_watch_ask(nl, ifindex) == -1) {
+				close(nl);      /* fall back to the flags */
+				nl = -1;
+				continue;
+			}
+			ask = 0;
+			switch (link_watch_read(nl, ifindex, &flags, &oper)) {
+			case -1:
+				ask = 1;
+				continue;
+			case 0:
+				break;
+			default:
+				if (!(flags & IFF_UP)) {
+					d->link = NETDEV_LINK_ADMIN_DOWN;
+					goto out;
+				}
+				if (oper == OPER_UP) {
+					d->link = NETDEV_LINK_UP;
+					goto out;
+				}
+				break;
+			}
+		} else {
+			if (ifioctl(d->name, SIOCGIFFLAGS, &ifr) == -1) {
+				d->link = NETDEV_LINK_UNKNOWN;
+				goto out;
+			}
+			if (!(ifr.ifr_flags & IFF_UP)) {
+				d->link = NETDEV_LINK_ADMIN_DOWN;
+				goto out;
+			}
+			if (ifr.ifr_flags & IFF_RUNNING) {
+				d->link = NETDEV_LINK_UP;
+				goto out;
+			}
+		}
+		now = mono_ms();
+		if (now - start >= TAP_UP_WAIT_MS) {
+			d->link = NETDEV_LINK_LATE;
+			goto out;
+		}
+		if (nl != -1) {
+			struct pollfd p = { .fd = nl, .events = POLLIN };
+
+			(void)poll(&p, 1, (int)(TAP_UP_WAIT_MS - (now - start)));
+		} else {
+			struct timespec nap = { 0, 1000 * 1000 };
+
+			(void)nanosleep(&nap, NULL);
+		}
+	}
+out:
+	if (nl != -1)
+		close(nl);
+	d->link_wait_ms = (unsigned)(mono_ms() - start);
 }
 
 /*
@@ -158,7 +358,7 @@ tap_open(const char *name, int *err)
 {
 	struct tap_dev *td = NULL;
 	struct ifreq ifr;
-	int fd = -1, error;
+	int fd = -1, nl = -1, error;
 
 	if (name == NULL)
 		name = "";
@@ -170,6 +370,7 @@ tap_open(const char *name, int *err)
 		error = -errno;
 		goto fail;
 	}
+	nl = link_watch_open();
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	/* An empty name lets the kernel pick one (tap%d). */
@@ -197,9 +398,12 @@ tap_open(const char *name, int *err)
 		error = -ENOMEM;
 		goto fail;
 	}
+	link_wait(&td->td_dev, nl);     /* and closes nl */
 	return &td->td_dev;
 
 fail:
+	if (nl != -1)
+		close(nl);
 	if (fd != -1)
 		close(fd);
 	free(td);

@@ -5,10 +5,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "check_main.h"
 #include "mtcp.h"
 #include "stack.h"
+#include "wire/arp.h"
+#include "wire/ether.h"
 
 #define A_IP 0x0a3d0101u
 #define B_IP 0x0a3d0102u
@@ -210,6 +213,149 @@ START_TEST(test_stop_wakes_blocked_receiver)
 }
 END_TEST
 
+/* ---- One threaded stack and a peer the test plays itself (the other end
+ * of the link, read and written by hand): it can stay silent. */
+
+static struct stack *solo;
+static struct netdev *peer;
+static const uint8_t peer_mac[6] = { 2, 0, 0, 0, 1, 2 };
+
+static void solo_setup(void)
+{
+	struct netdev *da;
+
+	ck_assert_int_eq(memlink_pair(&da, &peer, 1500, 1024), 0);
+	solo = make(da, A_IP, 1);
+}
+
+static void solo_teardown(void)
+{
+	mtcp_stack_destroy(solo);
+	netdev_destroy(peer);
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The next frame the stack sends of ethertype type (and, for IPv4, IP
+ * protocol proto), within ms milliseconds: when it came (mono_us), or 0.
+ * Other frames are read and dropped. */
+static uint64_t peer_expect(uint16_t type, uint8_t proto, unsigned ms, uint8_t *f)
+{
+	uint64_t end = mono_us() + ms * 1000u;
+	struct timespec nap = { 0, 1000 * 1000 };
+
+	while (mono_us() < end) {
+		ssize_t n = netdev_recv(peer, f, 2048, 0);
+		if (n == -EAGAIN) {
+			nanosleep(&nap, NULL);
+			continue;
+		}
+		ck_assert_int_gt(n, ETH_HLEN);
+		if ((f[12] << 8 | f[13]) == type &&
+		    (type != ETHERTYPE_IPV4 || f[ETH_HLEN + 9] == proto))
+			return mono_us();
+	}
+	return 0;
+}
+
+/* The peer answers the ARP request in f. */
+static void peer_arp_reply(const uint8_t *f)
+{
+	struct arp_repr q, r = { .op = ARP_OP_REPLY, .spa = B_IP };
+	struct eth_repr e = { .type = ETHERTYPE_ARP };
+	uint8_t out[ETH_HLEN + ARP_LEN];
+
+	ck_assert_int_eq(arp_parse(f + ETH_HLEN, ARP_LEN, &q), WIRE_OK);
+	ck_assert_uint_eq(q.tpa, B_IP);
+	memcpy(r.sha, peer_mac, 6);
+	memcpy(r.tha, q.sha, 6);
+	r.tpa = q.spa;
+	memcpy(e.dst, q.sha, 6);
+	memcpy(e.src, peer_mac, 6);
+	eth_emit(&e, out);
+	arp_emit(&r, out + ETH_HLEN);
+	ck_assert_int_eq(netdev_send(peer, out, sizeof(out), 0), 0);
+}
+
+/* Let the stack thread go to sleep: after its start it has nothing to do
+ * until the neighbour cache's collection, 10 s away. */
+static void solo_quiet(void)
+{
+	uint8_t f[2048];
+
+	while (peer_expect(ETHERTYPE_ARP, 0, 100, f))
+		;               /* the gratuitous ARP */
+}
+
+/*
+ * A timer armed by an application thread while the stack thread sleeps
+ * must wake it: here the ARP retry a sendto() arms (RFC 1122 2.3.2.1: one
+ * request a second). Before the fix the thread slept on until its own next
+ * timer, 10 s later, and a lost ARP reply stalled every connection that
+ * long (a CI run of preload_threads: no UDP echo in 4 s, 12 s for 2 s of
+ * work).
+ */
+START_TEST(test_timer_armed_by_application_wakes_sleeping_stack)
+{
+	struct sockaddr_in to = sin_of(B_IP, 9);
+	struct mtcp_sock *s;
+	uint8_t f[2048];
+	uint64_t t1, t2;
+
+	solo_quiet();
+	ck_assert_int_eq(mtcp_socket(solo, SOCK_DGRAM, &s), 0);
+	ck_assert_int_eq(mtcp_sendto(s, "x", 1, 0, &to), 1);
+	t1 = peer_expect(ETHERTYPE_ARP, 0, 1000, f);
+	ck_assert_msg(t1, "no ARP request for the datagram");
+	t2 = peer_expect(ETHERTYPE_ARP, 0, 3000, f);
+	ck_assert_msg(t2, "no second ARP request within 3 s: the retry timer the "
+		      "sending thread armed did not wake the stack thread");
+	ck_assert_msg(t2 - t1 >= 900000, "ARP requests %llu us apart (at most one "
+		      "a second)", (unsigned long long)(t2 - t1));
+	mtcp_close(s);
+}
+END_TEST
+
+/* The same for TCP: the neighbour is known, so connect() itself sends the
+ * SYN and arms the retransmission timer (RFC 6298 2.1: 1 s) while the
+ * stack thread sleeps; the peer drops the SYN. */
+START_TEST(test_syn_retransmitted_when_connect_armed_the_timer)
+{
+	struct sockaddr_in to = sin_of(B_IP, 9), dst = sin_of(B_IP, 80);
+	struct mtcp_sock *u, *s;
+	uint8_t f[2048];
+	uint64_t t1, t2;
+
+	solo_quiet();
+	ck_assert_int_eq(mtcp_socket(solo, SOCK_DGRAM, &u), 0);
+	ck_assert_int_eq(mtcp_sendto(u, "x", 1, 0, &to), 1);
+	ck_assert(peer_expect(ETHERTYPE_ARP, 0, 1000, f));
+	peer_arp_reply(f);
+	ck_assert(peer_expect(ETHERTYPE_IPV4, IPPROTO_UDP, 1000, f));
+	solo_quiet();
+
+	ck_assert_int_eq(mtcp_socket(solo, SOCK_STREAM, &s), 0);
+	mtcp_set_nonblock(s, true);
+	ck_assert_int_eq(mtcp_connect(s, (struct sockaddr *)&dst, sizeof(dst)),
+			 -EINPROGRESS);
+	t1 = peer_expect(ETHERTYPE_IPV4, IPPROTO_TCP, 1000, f);
+	ck_assert_msg(t1, "no SYN");
+	t2 = peer_expect(ETHERTYPE_IPV4, IPPROTO_TCP, 3000, f);
+	ck_assert_msg(t2, "the SYN was not sent again within 3 s: the timer "
+		      "connect() armed did not wake the stack thread");
+	ck_assert_msg(t2 - t1 >= 900000, "SYNs %llu us apart (RTO 1 s)",
+		      (unsigned long long)(t2 - t1));
+	mtcp_close(s);
+	mtcp_close(u);
+}
+END_TEST
+
 static Suite *stack_thread_suite(void)
 {
 	Suite *s = suite_create("stack_thread");
@@ -220,6 +366,13 @@ static Suite *stack_thread_suite(void)
 	tcase_add_test(tc, test_blocking_echo_between_threaded_stacks);
 	tcase_add_test(tc, test_stop_wakes_blocked_receiver);
 	tcase_add_test(tc, test_blocking_tcp_transfer_between_threaded_stacks);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sleeping");
+	tcase_add_checked_fixture(tc, solo_setup, solo_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_timer_armed_by_application_wakes_sleeping_stack);
+	tcase_add_test(tc, test_syn_retransmitted_when_connect_armed_the_timer);
 	suite_add_tcase(s, tc);
 	return s;
 }
