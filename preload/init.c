@@ -6,6 +6,8 @@
  * configuration, never opens the device and never starts a thread.
  */
 #include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@ static struct stack *stack;
 static int init_err;            /* the first start's failure, repeated */
 static unsigned long handovers;
 static pid_t stack_pid;
+static char stats_path[PATH_MAX];       /* MTCP_STATS */
 
 static void mark_stack_thread(void)
 {
@@ -72,6 +75,7 @@ struct stack *pl_stack(int *err)
 		st = NULL;
 	} else {
 		stack_pid = getpid();
+		memcpy(stats_path, cfg.stats, sizeof(stats_path));
 		log_info(pre, "stack started on %s (%s)", cfg.iface,
 			 cfg.driver == MTCP_DRIVER_TAP ? "tap" : "packet");
 		__atomic_store_n(&stack, st, __ATOMIC_RELEASE);
@@ -137,6 +141,28 @@ static int close_at_exit(int fd, struct fdobj *o, void *arg)
 	return 0;
 }
 
+/* MTCP_STATS: the counters and drops, as mtcp-echo prints them. */
+static void write_stats(struct stack *st)
+{
+	struct stack_stats ss;
+	bool out = strcmp(stats_path, "-") == 0;
+	FILE *f;
+
+	mtcp_stack_stats(st, &ss);
+	pl_inside++;
+	f = out ? stderr : fopen(stats_path, "we");
+	if (!f) {
+		log_error(pre, "MTCP_STATS: cannot write \"%s\": %s", stats_path,
+			  strerror(errno));
+	} else {
+		mtcp_stats_print(&ss, f);
+		if (!out && fclose(f))
+			log_error(pre, "MTCP_STATS: writing \"%s\": %s", stats_path,
+				  strerror(errno));
+	}
+	pl_inside--;
+}
+
 /*
  * The process is exiting: the kernel would close every socket and go on
  * delivering what was written (and the FIN) after the process is gone. A
@@ -159,4 +185,6 @@ static void pl_fini(void)
 	if (handovers)
 		log_info(pre, "exit: %lu socket(s) were handed to the kernel", handovers);
 	mtcp_stack_stop(st);
+	if (stats_path[0])
+		write_stats(st);
 }

@@ -144,6 +144,14 @@ int config_from_env(struct mtcp_config *c, char *err, size_t errlen)
 		strcpy(c->pcap, v);
 	}
 
+	if ((v = env("MTCP_STATS"))) {
+		if (strlen(v) >= sizeof(c->stats)) {
+			snprintf(err, errlen, "MTCP_STATS: path too long");
+			return -EINVAL;
+		}
+		strcpy(c->stats, v);
+	}
+
 	if ((v = env("MTCP_OFFLOAD"))) {
 		if (strcmp(v, "on") && strcmp(v, "off")) {
 			snprintf(err, errlen, "MTCP_OFFLOAD: invalid value \"%s\" (expected "

@@ -44,6 +44,7 @@ struct mtcp_config {
 	bool has_mac;
 	unsigned mtu;           /* 0: the device's */
 	char pcap[PATH_MAX];    /* "": none */
+	char stats[PATH_MAX];   /* counters at exit (the preload); "": none, "-": stderr */
 	bool has_impair;
 	struct impair_cfg impair;
 	uint64_t seed;          /* for the stack's PRNG; 0: from getrandom() */

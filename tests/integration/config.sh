@@ -43,6 +43,7 @@ bad_config MTCP_TCP_MSL "${OK[@]}" MTCP_TCP_MSL=0
 bad_config MTCP_TCP_MSL "${OK[@]}" MTCP_TCP_MSL=30s
 bad_config MTCP_TCP_MSL "${OK[@]}" MTCP_TCP_MSL=-1
 bad_config MTCP_OFFLOAD "${OK[@]}" MTCP_OFFLOAD=yes
+bad_config MTCP_STATS   "${OK[@]}" MTCP_STATS="/tmp/$(printf 'x%.0s' {1..4200})"
 
 for sig in TERM INT; do
 	log "SIG$sig stops a running mtcp-echo with status 0 and its counters"

@@ -64,7 +64,7 @@ _mt_cmd() {
 	if [ "$PL_KERNEL_ONLY" = 1 ]; then
 		_MT=(ip netns exec "$NS")
 	else
-		_MT=("$MTCP" run --lib "$PL_LIB" "${MT_OPTS[@]}")
+		_MT=("$MTCP" run --lib "$PL_LIB" "${MT_OPTS[@]}" --stats "$TMP_DIR/$1.stats")
 		[ "${PL_PCAP:-0}" = 1 ] && _MT+=(--pcap "$TMP_DIR/$1.pcap")
 		_MT+=(--)
 	fi
@@ -160,7 +160,20 @@ tails() {
 			echo "---- last lines of $f:" >&2
 			tail -n 20 "$f" | cut -c 1-300 >&2
 		done
+		f=$TMP_DIR/$n.stats
+		[ -s "$f" ] || continue
+		echo "---- the stack's counters that are not zero ($f):" >&2
+		awk '$1 != "stat" || $2 != "end" { if ($3 != 0) printf "%s %s %s\n", $1, $2, $3 }' \
+			"$f" | paste -sd ' ' | fold -s -w 160 >&2
 	done
+}
+
+# pl_stats NAME: the stack's counters of microtcp run NAME (MTCP_STATS), as
+# "name value" lines; fails if the run wrote none.
+pl_stats() {
+	local f=$TMP_DIR/$1.stats
+	grep -qx 'stat end' "$f" 2>/dev/null || fail "$1: no counters in $f (MTCP_STATS)"
+	awk '$1 == "stat" && NF == 3 { print $2, $3 } $1 == "drop" { print "drop_" $2, $3 }' "$f"
 }
 
 pl_fail() { # MSG NAME...

@@ -158,6 +158,11 @@ log "2. mt_threads on microtcp ($PL_LIB)"
 mt_run preload 90 "$PROG" "${ARGS[@]}"
 check_run preload $?
 via_tap "mt_threads on microtcp" $((2 * (4 * 4 + 8) * 1048576))
+# The counters it wrote at exit (MTCP_STATS; pl_fail shows them when a check
+# fails): at least the 2 x 200 UDP echoes came in.
+udp_in=$(pl_stats preload | awk '$1 == "udp_rx" { print $2 }')
+[ -n "$udp_in" ] || fail "preload: no udp_rx counter in its MTCP_STATS file"
+assert_ge "UDP datagrams the stack received (MTCP_STATS udp_rx)" "$udp_in" 400
 
 # ------------------------------------------------------------ 3. TSan
 if [ "${PRELOAD_THREADS_TSAN:-1}" = 0 ]; then
