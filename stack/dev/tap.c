@@ -202,10 +202,15 @@ link_wait(struct netdev *d, int nl)
 
 	if (ifioctl(d->name, SIOCGIFINDEX, &ifr) == -1) {
 		d->link = NETDEV_LINK_UNKNOWN;
-		return;
+		goto out;
 	}
 	ifindex = ifr.ifr_ifindex;
 	for (;;) {
+		now = mono_ms();
+		if (now - start >= TAP_UP_WAIT_MS) {
+			d->link = NETDEV_LINK_LATE;
+			goto out;
+		}
 		if (nl != -1) {
 			if (ask && link_watch_ask(nl, ifindex) == -1) {
 				close(nl);      /* fall back to the flags */
@@ -243,11 +248,6 @@ link_wait(struct netdev *d, int nl)
 				d->link = NETDEV_LINK_UP;
 				goto out;
 			}
-		}
-		now = mono_ms();
-		if (now - start >= TAP_UP_WAIT_MS) {
-			d->link = NETDEV_LINK_LATE;
-			goto out;
 		}
 		if (nl != -1) {
 			struct pollfd p = { .fd = nl, .events = POLLIN };
