@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "dev.h"
 
 #define TUN_PATH	"/dev/net/tun"
@@ -171,13 +172,11 @@ link_watch_read(int fd, int ifindex, unsigned *flags, unsigned char *oper)
 	return n == -1 && errno == ENOBUFS ? -1 : got;
 }
 
+/* The real clock, in milliseconds: the wait is the open's, not the stack's. */
 static uint64_t
 mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return mtcp_real_clock.now(NULL) / USEC_PER_MSEC;
 }
 
 /*

@@ -236,10 +236,7 @@ static void solo_teardown(void)
 
 static uint64_t mono_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	return mtcp_real_clock.now(NULL);
 }
 
 /* The next frame the stack sends of ethertype type (and, for IPv4, IP
