@@ -8,6 +8,7 @@
 #   make check-asan / check-tsan   unit tests under those sanitizers
 
 BUILD   ?= build
+STACK_INC := -Istack -Istack/base -Istack/net -Istack/tcp -Istack/wire -Istack/dev
 CC      ?= cc
 SAN     ?=
 OPT     ?= -O2
@@ -16,7 +17,7 @@ CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wno-missing-field-initializers \
 	   -fPIC -pthread -fno-strict-aliasing -D_GNU_SOURCE
-CPPFLAGS += -Istack -Istack/wire -Istack/dev -Ifdtable -Ipreload -MMD -MP
+CPPFLAGS += $(STACK_INC) -Ifdtable -Ipreload -MMD -MP
 LDFLAGS += -pthread
 ifneq ($(SAN),)
 CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer
@@ -26,7 +27,7 @@ endif
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
-STACK_SRC   := $(wildcard stack/*.c stack/wire/*.c stack/dev/*.c)
+STACK_SRC   := $(wildcard stack/*.c stack/base/*.c stack/net/*.c stack/tcp/*.c stack/wire/*.c stack/dev/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c)
 TOOL_SRC    := $(wildcard stack/tools/*.c)
 FDT_SRC     := $(wildcard fdtable/*.c)
@@ -116,7 +117,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz: $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 build/fuzz/%: tests/fuzz/%.c $(STACK_SRC)
 	@mkdir -p $(@D)
-	clang -std=gnu11 -g -O1 -D_GNU_SOURCE -Istack -Istack/wire -Istack/dev -pthread \
+	clang -std=gnu11 -g -O1 -D_GNU_SOURCE $(STACK_INC) -pthread \
 		-fsanitize=fuzzer,address,undefined -o $@ $< $(STACK_SRC)
 
 clean:

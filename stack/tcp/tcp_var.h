@@ -26,6 +26,7 @@
 #include "proto.h"
 #include "socket.h"
 #include "stack.h"
+#include "tcp_ring.h"
 #include "timer.h"
 #include "wire/tcp.h"
 
@@ -89,17 +90,6 @@ extern const char *const tcp_state_names[];
 #define TF_TLP          0x800000u       /* t_rexmt runs as the tail loss probe timer */
 #define TF_TLP_SENT     0x1000000u      /* a probe is out; no other until new data is acked */
 #define TF_ACK_NOBATCH  0x2000000u      /* this ACK goes now, not at the end of the batch */
-
-/* A byte ring: the send buffer (first byte at snd_una) and the receive
- * buffer (first byte is the next one the user reads). Allocated on first
- * use, so an idle connection costs no buffer memory. */
-struct tcp_ring {
-	uint8_t *buf;
-	uint32_t cap;           /* allocated bytes */
-	uint32_t limit;         /* what it may grow to */
-	uint32_t head;          /* index of the first byte */
-	uint32_t len;           /* bytes held */
-};
 
 /* SACK blocks the peer reported (RFC 2018), kept sorted and merged: the
  * sender's scoreboard. */
@@ -309,19 +299,6 @@ void tcp_wakeup(struct tcpcb *tp);
 /* After a disconnect: a CLOSED control block as new, keeping the user's
  * options and the bound port. */
 void tcp_reinit(struct tcpcb *tp);
-
-/* The rings */
-int ring_reserve(struct tcp_ring *r, uint32_t want);
-uint32_t ring_write_iov(struct tcp_ring *r, const struct iovec *iov, size_t iovcnt,
-			size_t *iov_idx, size_t *iov_off, uint32_t max);
-uint32_t ring_write(struct tcp_ring *r, const uint8_t *data, uint32_t len);
-void ring_peek(const struct tcp_ring *r, uint32_t off, uint8_t *out, uint32_t len);
-void ring_consume(struct tcp_ring *r, uint32_t len);
-void ring_free(struct tcp_ring *r);
-static inline uint32_t ring_space(const struct tcp_ring *r)
-{
-	return r->limit > r->len ? r->limit - r->len : 0;
-}
 
 /* tcp_input.c */
 void tcp_input_init(struct stack *st);
