@@ -61,10 +61,11 @@ static void *stack_thread(void *arg)
 		if (stop)
 			break;
 
-		/* Going idle: push the capture's buffered records out, so a
-		 * process killed later leaves a complete file. */
-		if (timeout != 0 && st->pcap)
-			pcap_flush(st->pcap);
+		/* Going idle: the device pushes out what it buffers (a
+		 * capture's records, so a process killed later leaves a
+		 * complete file). */
+		if (timeout != 0)
+			netdev_idle(st->dev);
 
 		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
 			log_error(core, "poll: %s", strerror(errno));

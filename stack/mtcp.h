@@ -68,6 +68,16 @@ uint64_t mtcp_stack_poll_at(struct stack *st);
 /* Send the gratuitous ARP announcement (mtcp_stack_start does it). */
 void mtcp_stack_announce(struct stack *st);
 
+/* What the stack holds now: the tests' leak oracle. */
+struct mtcp_usage {
+	unsigned sockets;               /* live sockets */
+	unsigned tcp_pcbs;              /* TCP control blocks allocated */
+	unsigned arp_entries;           /* neighbour cache entries */
+	unsigned reass_datagrams;       /* IPv4 datagrams being reassembled */
+	size_t reass_bytes;             /* the memory charged for them */
+};
+void mtcp_stack_usage(struct stack *st, struct mtcp_usage *out);
+
 /* A snapshot of the counters. */
 void mtcp_stack_stats(struct stack *st, struct stack_stats *out);
 /* "stat NAME VALUE" and "drop REASON VALUE" lines, then "stat end". */

@@ -11,7 +11,9 @@
 #include "wire/ipv4.h"
 
 /* ether.c */
-void ether_input(struct stack *st, uint8_t *frame, size_t len);
+/* rx: what the device said about the frame (checksum, merged size). */
+void ether_input(struct stack *st, uint8_t *frame, size_t len,
+		 const struct netdev_rxinfo *rx);
 /* Push an Ethernet header to dst (type: ETHERTYPE_*) and send. */
 int ether_output(struct stack *st, struct pbuf *p, const uint8_t *dst, uint16_t type);
 
@@ -24,6 +26,8 @@ void arp_input(struct stack *st, const uint8_t *pkt, size_t len, const struct et
  * (-EHOSTUNREACH when resolution has just failed). */
 int arp_output(struct stack *st, struct pbuf *p, uint32_t nexthop);
 void arp_announce(struct stack *st);
+/* Entries in the neighbour cache. */
+unsigned arp_entries(const struct stack *st);
 /* Negative advice about neighbour ip (RFC 1122 3.3.1.4): confirm it. */
 void arp_negative_advice(struct stack *st, uint32_t ip);
 
@@ -48,7 +52,9 @@ struct ipv4_tx {
 int ipv4_init(struct stack *st);
 void ipv4_fini(struct stack *st);
 void ipv4_register(struct stack *st, uint8_t proto, ipv4_input_fn in, ipv4_err_fn err);
-void ipv4_input(struct stack *st, const uint8_t *pkt, size_t len, bool link_bcast);
+/* rx: the device's word on the frame, NULL when there is none. */
+void ipv4_input(struct stack *st, const uint8_t *pkt, size_t len, bool link_bcast,
+		const struct netdev_rxinfo *rx);
 /* Hand a complete datagram to its protocol (also used by reassembly). */
 void ipv4_deliver(struct stack *st, const struct ipv4_pkt *pkt);
 /* Send payload p (transport header and data) from src to dst, fragmenting
@@ -67,19 +73,35 @@ void ipv4_negative_advice(struct stack *st, uint32_t dst);
 void ipv4_local_error(struct stack *st, const struct pbuf *p, int err);
 /* Run the packets we sent to ourselves. */
 void ipv4_loopback_run(struct stack *st);
+/* Packets to ourselves wait for ipv4_loopback_run. */
+bool ipv4_loopback_pending(const struct stack *st);
+/* The error handler registered for proto, or NULL (icmp.c delivers). */
+ipv4_err_fn ipv4_err_handler(const struct stack *st, uint8_t proto);
 
 /* ip_reass.c (RFC 791 3.2, RFC 815) */
-void reass_input(struct stack *st, const struct ipv4_pkt *frag);
+int reass_init(struct stack *st);
 void reass_fini(struct stack *st);
+void reass_input(struct stack *st, const struct ipv4_pkt *frag);
+/* Datagrams being reassembled and the memory charged for them. */
+void reass_usage(const struct stack *st, unsigned *datagrams, size_t *bytes);
 
 /* icmp.c (RFC 792, RFC 1122 3.2.2) */
-void icmp_init(struct stack *st);
+int icmp_init(struct stack *st);
+void icmp_fini(struct stack *st);
 /* Send an ICMP error about orig, obeying RFC 1122 3.2.2's "never send"
  * rules and the rate limit. info: the 4 bytes after the checksum. */
 void icmp_send_error(struct stack *st, uint8_t type, uint8_t code, uint32_t info,
 		     const struct ipv4_pkt *orig);
 
 /* udp.c (RFC 768, RFC 1122 4.1) */
-void udp_init(struct stack *st);
+int udp_init(struct stack *st);
+void udp_fini(struct stack *st);
+
+/* tcp_subr.c: TCP's state (RFC 9293); the rest of its interface is
+ * tcp_var.h, which only the tcp_*.c files and socket.c include. */
+int tcp_init(struct stack *st);
+void tcp_fini(struct stack *st);       /* stack destroy: ends every connection */
+/* Control blocks allocated (the leak oracle). */
+unsigned tcp_pcb_count(const struct stack *st);
 
 #endif

@@ -9,8 +9,8 @@
 
 #include "mtcp.h"
 #include "proto.h"
-#include "tcp_var.h"
 #include "socket.h"
+#include "tcp_var.h"
 #include "stack.h"
 
 static const char *const drop_names[DROP__COUNT] = {
@@ -51,129 +51,6 @@ uint64_t stack_rand(struct stack *st)
 	x ^= x >> 27;
 	st->rng = x;
 	return x * 0x2545F4914F6CDD1DULL;
-}
-
-void stack_kick(struct stack *st)
-{
-	uint64_t one = 1;
-
-	if (st->wake_fd >= 0) {
-		ssize_t r = write(st->wake_fd, &one, sizeof(one));
-		(void)r;        /* EAGAIN: the counter is already non-zero */
-	}
-}
-
-int netif_xmit(struct stack *st, struct pbuf *p)
-{
-	if (st->pcap)
-		pcap_write(st->pcap, st->clock.wall(st->clock.ctx), p->data, p->len);
-	st->stats.eth_tx++;
-	p->next = NULL;
-	if (st->txq_tail)
-		st->txq_tail->next = p;
-	else
-		st->txq_head = p;
-	st->txq_tail = p;
-	/* A bulk sender builds a whole window at once: its super-frames go
-	 * as they are made, so their buffers stay few and warm in the cache
-	 * (queueing them all cost a fifth of its throughput). Small frames,
-	 * where the lock hand-off matters, wait for stack_unlock. */
-	st->txq_bytes += p->len;
-	if (st->txq_bytes >= TXQ_FLUSH_BYTES)
-		stack_flush_locked(st);
-	return 0;
-}
-
-/* Send a chain of frames; tx_lock held. */
-static void tx_send(struct stack *st, struct pbuf *p)
-{
-	uint64_t now = stack_now(st);
-
-	while (p) {
-		struct pbuf *next = p->next;
-		int rc;
-
-		if (p->l4_pos) {
-			size_t start = pbuf_headroom(p);
-			struct netdev_offload o = {
-				.csum_start = (uint16_t)(p->l4_pos - start),
-				.csum_offset = p->csum_offset,
-				.gso_size = p->gso_size,
-				.hdr_len = (uint16_t)(p->payload_pos - start),
-			};
-			rc = netdev_send_offload(st->dev, p->data, p->len, &o, now);
-		} else {
-			rc = netdev_send(st->dev, p->data, p->len, now);
-		}
-		if (rc < 0)
-			__atomic_add_fetch(&st->tx_failed, 1, __ATOMIC_RELAXED);
-		pbuf_free(p);
-		p = next;
-	}
-}
-
-/* Stack lock held: a timer armed while the stack thread sleeps (by
- * another thread) expires before the thread means to wake: wake it, once. */
-static bool timers_need_kick(struct stack *st)
-{
-	uint64_t until = __atomic_load_n(&st->sleep_until, __ATOMIC_RELAXED);
-
-	if (until == 0 || timer_next(&st->timers) >= until)
-		return false;
-	__atomic_store_n(&st->sleep_until, 0, __ATOMIC_RELAXED);
-	return true;
-}
-
-/* A send that may have moved the device's own deadline (a wrapper that
- * holds frames back, like impair) wakes a sleeping stack thread to look
- * again; tap and packet have no deadline. */
-static bool device_needs_kick(struct stack *st)
-{
-	uint64_t until;
-
-	if (!st->dev->ops->poll_at)
-		return false;
-	until = __atomic_load_n(&st->sleep_until, __ATOMIC_RELAXED);
-	return until != 0 && __atomic_compare_exchange_n(&st->sleep_until, &until, 0,
-							false, __ATOMIC_RELAXED,
-							__ATOMIC_RELAXED);
-}
-
-/* Empty the transmit queue into the device, in order: with the stack
- * lock held, tx_lock is taken before release (if asked) lets the stack
- * lock go, so no later holder's frames can overtake these. Either way,
- * a sleeping stack thread is woken if what this holder did needs it. */
-static void tx_flush(struct stack *st, bool release)
-{
-	struct pbuf *q = st->txq_head;
-	bool kick = timers_need_kick(st);
-
-	if (!q) {
-		if (release)
-			pthread_mutex_unlock(&st->lock);
-		if (kick)
-			stack_kick(st);
-		return;
-	}
-	st->txq_head = st->txq_tail = NULL;
-	st->txq_bytes = 0;
-	pthread_mutex_lock(&st->tx_lock);
-	if (release)
-		pthread_mutex_unlock(&st->lock);
-	tx_send(st, q);
-	pthread_mutex_unlock(&st->tx_lock);
-	if (kick || device_needs_kick(st))
-		stack_kick(st);
-}
-
-void stack_flush_locked(struct stack *st)
-{
-	tx_flush(st, false);
-}
-
-void stack_unlock(struct stack *st)
-{
-	tx_flush(st, true);
 }
 
 static void random_mac(struct stack *st, uint8_t *mac)
@@ -262,11 +139,11 @@ int mtcp_stack_create(const struct mtcp_config *cfg, struct netdev *dev,
 		rc = -errno;
 		goto fail;
 	}
-	if ((rc = arp_init(st)) < 0 || (rc = ipv4_init(st)) < 0)
+	/* Bottom up: each layer registers with the one below it. */
+	if ((rc = arp_init(st)) < 0 || (rc = ipv4_init(st)) < 0 ||
+	    (rc = reass_init(st)) < 0 || (rc = icmp_init(st)) < 0 ||
+	    (rc = udp_init(st)) < 0 || (rc = tcp_init(st)) < 0)
 		goto fail;
-	icmp_init(st);
-	udp_init(st);
-	tcp_init(st);
 
 	char a[16], m[18];
 	log_info(core, "stack %s/%u mac %s mtu %u on %s, offloads:%s%s%s%s", ipv4_ntoa(st->addr, a),
@@ -286,7 +163,6 @@ int mtcp_stack_open(const struct mtcp_config *cfg, struct stack **out,
 		    char *err, size_t errlen)
 {
 	struct netdev *dev;
-	struct pcap_writer *pcap = NULL;
 	int rc = 0;
 
 	if (cfg->driver == MTCP_DRIVER_TAP)
@@ -325,22 +201,27 @@ int mtcp_stack_open(const struct mtcp_config *cfg, struct stack **out,
 		dev = imp;
 	}
 	if (cfg->pcap[0]) {
-		pcap = pcap_open(cfg->pcap, &rc);
-		if (!pcap) {
+		struct pcap_writer *pcap = pcap_open(cfg->pcap, &rc);
+		struct netdev *cap = pcap ? pcap_wrap(dev, pcap, &mtcp_real_clock) : NULL;
+		if (!cap) {
+			if (pcap) {
+				rc = -errno;
+				pcap_close(pcap);
+			}
 			netdev_destroy(dev);
 			snprintf(err, errlen, "MTCP_PCAP: cannot write \"%s\": %s",
 				 cfg->pcap, strerror(-rc));
 			return rc;
 		}
+		dev = cap;
 	}
+	/* The device stack, top down: pcap (the stack's own view), impair,
+	 * then the driver. mtcp_stack_create owns it from here. */
 	rc = mtcp_stack_create(cfg, dev, &mtcp_real_clock, out);
 	if (rc < 0) {
-		if (pcap)
-			pcap_close(pcap);
 		snprintf(err, errlen, "cannot create the stack: %s", strerror(-rc));
 		return rc;
 	}
-	(*out)->pcap = pcap;
 	return 0;
 }
 
@@ -396,14 +277,14 @@ void mtcp_stack_destroy(struct stack *st)
 	if (open)
 		log_warn(core, "stack destroyed with %u sockets open", open);
 	tcp_fini(st);
+	udp_fini(st);
+	icmp_fini(st);
 	reass_fini(st);
 	ipv4_fini(st);
 	arp_fini(st);
 	timer_heap_free(&st->timers);
 	stack_unlock(st);
 	netdev_destroy(st->dev);
-	if (st->pcap)
-		pcap_close(st->pcap);
 	if (st->wake_fd >= 0)
 		close(st->wake_fd);
 	pthread_mutex_destroy(&st->lock);
@@ -415,42 +296,17 @@ void mtcp_stack_destroy(struct stack *st)
  * not starve retransmissions, and the caller gets control back. */
 #define RX_BUDGET 64
 
-/* Call with the lock held. Returns true when the budget ran out. */
+/* Call with the lock held. Returns true when there is more to do at
+ * once: the budget ran out, or packets to ourselves wait. */
 static bool stack_poll_locked(struct stack *st)
 {
-	uint64_t now = stack_now(st);
-	unsigned n;
+	unsigned n = netif_input(st, RX_BUDGET);
 
-	for (n = 0; n < RX_BUDGET; n++) {
-		ssize_t len = netdev_recv(st->dev, st->rxbuf, sizeof(st->rxbuf), now);
-		if (len <= 0) {
-			if (len < 0 && len != -EAGAIN)
-				log_warn(dev, "receive on %s: %s", st->dev->name,
-					 strerror((int)-len));
-			break;
-		}
-		if (st->pcap)
-			pcap_write(st->pcap, st->clock.wall(st->clock.ctx), st->rxbuf,
-				   (size_t)len);
-		st->rx = st->dev->rx;
-		if (!(st->offload & NETDEV_F_RXCSUM)) {
-			/* MTCP_OFFLOAD=off: every checksum is ours to check. */
-			if (st->rx.csum == NETDEV_CSUM_PARTIAL)
-				netdev_csum_complete(st->rxbuf, (size_t)len);
-			st->rx.csum = NETDEV_CSUM_NONE;
-		}
-		ether_input(st, st->rxbuf, (size_t)len);
-	}
-	st->rx = (struct netdev_rxinfo){ NETDEV_CSUM_NONE, 0 };
 	ipv4_loopback_run(st);
 	tcp_output_flush(st);
 	timer_run(st, &st->timers, stack_now(st));
-	uint64_t failed = __atomic_exchange_n(&st->tx_failed, 0, __ATOMIC_RELAXED);
-	if (failed) {
-		st->stats.drops[DROP_DEV_TX_FAIL] += failed;
-		st->stats.eth_tx -= failed;
-	}
-	return n == RX_BUDGET || st->loop_head;
+	netif_tx_errors(st);
+	return n == RX_BUDGET || ipv4_loopback_pending(st);
 }
 
 bool mtcp_stack_poll(struct stack *st)
@@ -481,6 +337,16 @@ void mtcp_stack_announce(struct stack *st)
 {
 	pthread_mutex_lock(&st->lock);
 	arp_announce(st);
+	stack_unlock(st);
+}
+
+void mtcp_stack_usage(struct stack *st, struct mtcp_usage *out)
+{
+	pthread_mutex_lock(&st->lock);
+	out->sockets = st->nsockets;
+	out->tcp_pcbs = tcp_pcb_count(st);
+	out->arp_entries = arp_entries(st);
+	reass_usage(st, &out->reass_datagrams, &out->reass_bytes);
 	stack_unlock(st);
 }
 

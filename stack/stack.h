@@ -1,6 +1,10 @@
 /*
  * stack.h - one stack instance: the state every protocol module shares.
  *
+ * stack.c creates and destroys it and drives one pass (receive, timers);
+ * netif.c is its device side; loop.c its thread. Each protocol keeps its
+ * own state behind a pointer here, in a struct its own file defines.
+ *
  * Everything in struct stack is guarded by st->lock unless said otherwise.
  * Functions in stack/ that take a struct stack * expect the lock held,
  * except the mtcp_* API (mtcp.h), which takes it.
@@ -24,20 +28,12 @@
 
 struct mtcp_sock;
 struct ipv4_pkt;
-struct arp_entry;
-struct reass;
 struct tcpcb;
 
 /* The largest TCP payload of one TSO super-frame: its IPv4 total length
  * must fit 16 bits with the largest headers. */
 #define TSO_MAX_PAYLOAD (65535 - 20 - 60)
 
-#define ARP_HASH        64
-#define UDP_HASH        256
-#define MAX_ROUTES      8
-#define ICMP_PEERS      64
-#define TCP_BHASH       256
-#define TCP_EHASH       4096
 
 /* Called for each packet of a protocol, payload validated by the IPv4 layer. */
 typedef void (*ipv4_input_fn)(struct stack *st, const struct ipv4_pkt *pkt);
@@ -55,23 +51,11 @@ enum ipv4_err_kind {
 typedef void (*ipv4_err_fn)(struct stack *st, int err, enum ipv4_err_kind kind,
 			    const struct ipv4_repr *orig, const uint8_t *data, size_t len);
 
-struct route {
-	uint32_t dst, mask;     /* host order */
-	uint32_t gw;            /* 0: directly connected */
-};
-
-struct icmp_bucket {
-	uint32_t peer;
-	uint64_t stamp;
-	uint32_t tokens;        /* in microseconds of credit */
-};
-
 struct stack {
 	pthread_mutex_t lock;
 	struct mtcp_clock clock;
 	struct mtcp_config cfg;
 	struct netdev *dev;
-	struct pcap_writer *pcap;
 	uint64_t rng;                   /* xorshift64* state */
 
 	uint8_t mac[ETH_ALEN];
@@ -84,41 +68,17 @@ struct stack {
 	struct timer_heap timers;
 	struct stack_stats stats;
 
-	/* ARP (arp.c) */
-	struct arp_entry *arp_hash[ARP_HASH];
-	unsigned arp_count;
-	struct timer arp_gc;
+	/* Each protocol's own state, in a struct its file defines and its
+	 * init allocates (arp.c, ipv4.c, ip_reass.c, icmp.c, udp.c; TCP's in
+	 * tcp_var.h, shared by the tcp_*.c files). Nothing else looks inside. */
+	struct arp *arp;
+	struct ipv4 *ip;
+	struct ip_reass *ip_reass;
+	struct icmp *icmp;
+	struct udp *udp;
+	struct tcp *tcp;
 
-	/* IPv4 (ipv4.c, ip_reass.c) */
-	ipv4_input_fn proto_input[256];
-	ipv4_err_fn proto_err[256];
-	struct route routes[MAX_ROUTES];
-	unsigned nroutes;
-	uint16_t ip_id;
-	struct reass *reass_list;       /* oldest first */
-	unsigned reass_count;
-	size_t reass_bytes;
-	struct pbuf *loop_head, *loop_tail;     /* packets to ourselves */
-	unsigned loop_count;
-
-	/* ICMP (icmp.c): global bucket + per-peer buckets, RFC 1812 4.3.2.8 */
-	struct icmp_bucket icmp_global;
-	struct icmp_bucket icmp_peer[ICMP_PEERS];
-
-	/* TCP (tcp_subr.c): every bound control block by local port, every
-	 * one with a peer by 4-tuple. */
-	struct tcpcb *tcp_bhash[TCP_BHASH];
-	struct tcpcb *tcp_lhash[TCP_BHASH];     /* the listeners alone: a SYN
-						   never walks a port's connections */
-	struct tcpcb *tcp_ehash[TCP_EHASH];
-	unsigned tcp_pcbs;              /* control blocks allocated: the leak oracle */
-	struct tcpcb *tcp_out_head;     /* output deferred to the end of the batch */
-	uint64_t isn_key[2];            /* RFC 6528 secret */
-	uint64_t challenge_stamp;       /* RFC 5961 7: the per-second budget */
-	unsigned challenge_count;
-
-	/* Sockets (socket.c, udp.c) */
-	struct mtcp_sock *udp_hash[UDP_HASH];
+	/* Sockets (socket.c) */
 	struct mtcp_sock *socks;        /* every live socket (socket.c) */
 	unsigned nsockets;
 
@@ -133,14 +93,13 @@ struct stack {
 	int wake_fd;
 	uint64_t sleep_until;
 
-	/* The frame being received: room for the largest IPv4 packet (a
-	 * merged TCP frame), and what the device said about it. */
-	struct netdev_rxinfo rx;
+	/* The frame being received (netif.c): room for the largest IPv4
+	 * packet (a merged TCP frame). */
 	uint8_t rxbuf[ETH_HLEN + 65535 + 64];
 
 	/* Frames waiting for stack_unlock (under lock), and the lock that
 	 * orders their sending. tx_failed counts frames the device refused,
-	 * outside the stack lock; stack_poll folds it into the drops. */
+	 * outside the stack lock; netif_tx_errors folds it into the drops. */
 	struct pbuf *txq_head, *txq_tail;
 	size_t txq_bytes;
 	pthread_mutex_t tx_lock;
@@ -160,13 +119,23 @@ void stack_drop(struct stack *st, enum drop_reason r);
  * that face an attacker: TCP's ISN gets its own keyed hash (RFC 6528). */
 uint64_t stack_rand(struct stack *st);
 
-/* Wake the stack thread (it has queued work, e.g. looped-back packets). */
-void stack_kick(struct stack *st);
-
 /* mtcp_stack_poll_at with the lock held. */
 uint64_t stack_poll_at_locked(struct stack *st);
 
-/* Give a frame to the device (and the pcap writer). The pbuf is consumed.
+/* ---- netif.c: the device side ---- */
+
+/* Wake the stack thread (it has queued work, e.g. looped-back packets). */
+void stack_kick(struct stack *st);
+
+/* Read up to budget frames from the device and hand each to Ethernet
+ * with what the device said about it. Returns how many were read. */
+unsigned netif_input(struct stack *st, unsigned budget);
+
+/* Fold the frames the device refused (counted outside the lock) into the
+ * drops. */
+void netif_tx_errors(struct stack *st);
+
+/* Give a frame to the device. The pbuf is consumed.
  * The frame waits on the transmit queue until the lock is released
  * (stack_unlock); it is lost there only if the device refuses it. */
 int netif_xmit(struct stack *st, struct pbuf *p);

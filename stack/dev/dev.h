@@ -78,6 +78,9 @@ struct netdev_ops {
 	 * fd becoming readable (an impair device holding a frame back), or
 	 * UINT64_MAX. May be NULL. */
 	uint64_t (*poll_at)(struct netdev *d);
+	/* The stack is about to sleep: push out what the device buffers
+	 * (a capture's records). May be NULL. */
+	void (*idle)(struct netdev *d);
 	/* Release everything. */
 	void (*destroy)(struct netdev *d);
 };
@@ -134,6 +137,12 @@ static inline int netdev_send_offload(struct netdev *d, const uint8_t *f, size_t
 static inline uint64_t netdev_poll_at(struct netdev *d)
 {
 	return d->ops->poll_at ? d->ops->poll_at(d) : UINT64_MAX;
+}
+
+static inline void netdev_idle(struct netdev *d)
+{
+	if (d->ops->idle)
+		d->ops->idle(d);
 }
 
 static inline void netdev_destroy(struct netdev *d)
@@ -230,5 +239,12 @@ int pcap_flush(struct pcap_writer *w);
 /* Frames not written because of a write error. */
 uint64_t pcap_errors(struct pcap_writer *w);
 void pcap_close(struct pcap_writer *w);
+/* A device that records every frame through lower, both ways, into w
+ * (timestamps from clock's wall time; a copy of clock is kept). Takes
+ * lower and w: destroying it closes both. NULL with errno on failure
+ * (lower and w are then still the caller's). */
+struct mtcp_clock;
+struct netdev *pcap_wrap(struct netdev *lower, struct pcap_writer *w,
+			 const struct mtcp_clock *clock);
 
 #endif

@@ -392,10 +392,17 @@ imp_destroy(struct netdev *d)
 	free(id);
 }
 
+static void
+imp_idle(struct netdev *d)
+{
+	netdev_idle(((struct imp_dev *)d)->id_lower);
+}
+
 static const struct netdev_ops imp_ops = {
 	.send = imp_send,
 	.recv = imp_recv,
 	.poll_at = imp_poll_at,
+	.idle = imp_idle,
 	.destroy = imp_destroy,
 };
 

@@ -18,7 +18,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "clock.h"
 #include "dev.h"
 
 #define PCAP_MAGIC_US		0xa1b2c3d4u
@@ -156,4 +158,115 @@ pcap_close(struct pcap_writer *w)
 	(void)fclose(w->pw_f);
 	pthread_mutex_destroy(&w->pw_mtx);
 	free(w);
+}
+
+/*
+ * The capture as a device wrapper (smoltcp's PcapWriter phy): every frame
+ * the stack sends is recorded as built, before the device below sees it,
+ * and every frame received as the device below hands it up. Stacked over
+ * impair, it records the stack's own view: frames sent before the
+ * impairment, frames received after it.
+ */
+struct pcap_dev {
+	struct netdev	 pd_dev;	/* first: a struct netdev * is ours */
+	struct netdev	*pd_lower;
+	struct pcap_writer *pd_w;
+	struct mtcp_clock pd_clock;
+};
+
+static uint64_t
+pd_wall(struct pcap_dev *pd)
+{
+	return pd->pd_clock.wall(pd->pd_clock.ctx);
+}
+
+static int
+pd_send_offload(struct netdev *d, const uint8_t *frame, size_t len,
+    const struct netdev_offload *o, uint64_t now)
+{
+	struct pcap_dev *pd = (struct pcap_dev *)d;
+
+	pcap_write(pd->pd_w, pd_wall(pd), frame, len);
+	if (o == NULL)
+		return netdev_send(pd->pd_lower, frame, len, now);
+	return netdev_send_offload(pd->pd_lower, frame, len, o, now);
+}
+
+static ssize_t
+pd_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
+{
+	struct pcap_dev *pd = (struct pcap_dev *)d;
+	ssize_t n = netdev_recv(pd->pd_lower, buf, cap, now);
+
+	if (n > 0) {
+		pd->pd_dev.rx = pd->pd_lower->rx;
+		pcap_write(pd->pd_w, pd_wall(pd), buf, (size_t)n);
+	}
+	return n;
+}
+
+static uint64_t
+pd_poll_at(struct netdev *d)
+{
+	return netdev_poll_at(((struct pcap_dev *)d)->pd_lower);
+}
+
+/* Going idle: push the buffered records out, so a process killed later
+ * leaves a complete file. */
+static void
+pd_idle(struct netdev *d)
+{
+	struct pcap_dev *pd = (struct pcap_dev *)d;
+
+	(void)pcap_flush(pd->pd_w);
+	netdev_idle(pd->pd_lower);
+}
+
+static void
+pd_destroy(struct netdev *d)
+{
+	struct pcap_dev *pd = (struct pcap_dev *)d;
+
+	netdev_destroy(pd->pd_lower);
+	pcap_close(pd->pd_w);
+	free(pd);
+}
+
+static const struct netdev_ops pd_ops = {
+	.send_offload = pd_send_offload,
+	.recv = pd_recv,
+	.poll_at = pd_poll_at,
+	.idle = pd_idle,
+	.destroy = pd_destroy,
+};
+
+struct netdev *
+pcap_wrap(struct netdev *lower, struct pcap_writer *w,
+    const struct mtcp_clock *clock)
+{
+	struct pcap_dev *pd;
+
+	if (lower == NULL || w == NULL || clock == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((pd = calloc(1, sizeof(*pd))) == NULL)
+		return NULL;
+	pd->pd_lower = lower;
+	pd->pd_w = w;
+	pd->pd_clock = *clock;
+	pd->pd_dev.ops = &pd_ops;
+	pd->pd_dev.fd = lower->fd;
+	pd->pd_dev.mtu = lower->mtu;
+	pd->pd_dev.features = lower->features;
+	/* Transmit offloads come with send_offload (dev.h); ours forwards
+	 * to plain send when the device below has none. */
+	if (lower->ops->send_offload == NULL)
+		pd->pd_dev.features &= ~(NETDEV_F_TXCSUM | NETDEV_F_TSO);
+	memcpy(pd->pd_dev.hwaddr, lower->hwaddr, sizeof(pd->pd_dev.hwaddr));
+	pd->pd_dev.link = lower->link;
+	pd->pd_dev.link_wait_ms = lower->link_wait_ms;
+	/* Named as the device below: logs and messages speak of it. */
+	memcpy(pd->pd_dev.name, lower->name, sizeof(pd->pd_dev.name));
+	return &pd->pd_dev;
 }

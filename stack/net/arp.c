@@ -48,6 +48,15 @@ struct arp_entry {
 	size_t q_bytes;
 };
 
+#define ARP_HASH                64
+
+/* The neighbour cache: every entry by IPv4 address, and its collector. */
+struct arp {
+	struct arp_entry *hash[ARP_HASH];
+	unsigned count;
+	struct timer gc;
+};
+
 static inline unsigned arp_hash(uint32_t ip)
 {
 	return (ip ^ ip >> 8 ^ ip >> 16) & (ARP_HASH - 1);
@@ -55,7 +64,7 @@ static inline unsigned arp_hash(uint32_t ip)
 
 static struct arp_entry *arp_lookup(struct stack *st, uint32_t ip)
 {
-	for (struct arp_entry *e = st->arp_hash[arp_hash(ip)]; e; e = e->next)
+	for (struct arp_entry *e = st->arp->hash[arp_hash(ip)]; e; e = e->next)
 		if (e->ip == ip)
 			return e;
 	return NULL;
@@ -63,7 +72,7 @@ static struct arp_entry *arp_lookup(struct stack *st, uint32_t ip)
 
 static void arp_free(struct stack *st, struct arp_entry *e)
 {
-	for (struct arp_entry **pp = &st->arp_hash[arp_hash(e->ip)]; *pp; pp = &(*pp)->next) {
+	for (struct arp_entry **pp = &st->arp->hash[arp_hash(e->ip)]; *pp; pp = &(*pp)->next) {
 		if (*pp == e) {
 			*pp = e->next;
 			break;
@@ -71,7 +80,7 @@ static void arp_free(struct stack *st, struct arp_entry *e)
 	}
 	timer_cancel(&st->timers, &e->timer);
 	pbuf_free_chain(e->q_head);
-	st->arp_count--;
+	st->arp->count--;
 	free(e);
 }
 
@@ -154,7 +163,7 @@ static void arp_gc(struct stack *st, struct timer *t)
 	uint64_t now = stack_now(st);
 
 	for (unsigned i = 0; i < ARP_HASH; i++) {
-		struct arp_entry *e = st->arp_hash[i];
+		struct arp_entry *e = st->arp->hash[i];
 		while (e) {
 			struct arp_entry *next = e->next;
 			if ((e->state == ARP_REACHABLE_S || e->state == ARP_STALE) &&
@@ -172,7 +181,7 @@ static void arp_evict(struct stack *st)
 	struct arp_entry *victim = NULL;
 
 	for (unsigned i = 0; i < ARP_HASH; i++)
-		for (struct arp_entry *e = st->arp_hash[i]; e; e = e->next)
+		for (struct arp_entry *e = st->arp->hash[i]; e; e = e->next)
 			if (e->state != ARP_INCOMPLETE && (!victim || e->used < victim->used))
 				victim = e;
 	if (victim)
@@ -183,9 +192,9 @@ static struct arp_entry *arp_create(struct stack *st, uint32_t ip)
 {
 	struct arp_entry *e;
 
-	if (st->arp_count >= ARP_MAX_ENTRIES)
+	if (st->arp->count >= ARP_MAX_ENTRIES)
 		arp_evict(st);
-	if (st->arp_count >= ARP_MAX_ENTRIES)
+	if (st->arp->count >= ARP_MAX_ENTRIES)
 		return NULL;
 	e = calloc(1, sizeof(*e));
 	if (!e)
@@ -196,9 +205,9 @@ static struct arp_entry *arp_create(struct stack *st, uint32_t ip)
 	e->used = stack_now(st);
 	timer_init(&e->timer, arp_timer);
 	unsigned h = arp_hash(ip);
-	e->next = st->arp_hash[h];
-	st->arp_hash[h] = e;
-	st->arp_count++;
+	e->next = st->arp->hash[h];
+	st->arp->hash[h] = e;
+	st->arp->count++;
 	return e;
 }
 
@@ -358,14 +367,26 @@ void arp_announce(struct stack *st)
 
 int arp_init(struct stack *st)
 {
-	timer_init(&st->arp_gc, arp_gc);
-	return timer_arm(&st->timers, &st->arp_gc, stack_now(st) + ARP_GC_INTERVAL);
+	st->arp = calloc(1, sizeof(*st->arp));
+	if (!st->arp)
+		return -ENOMEM;
+	timer_init(&st->arp->gc, arp_gc);
+	return timer_arm(&st->timers, &st->arp->gc, stack_now(st) + ARP_GC_INTERVAL);
+}
+
+unsigned arp_entries(const struct stack *st)
+{
+	return st->arp ? st->arp->count : 0;
 }
 
 void arp_fini(struct stack *st)
 {
+	if (!st->arp)
+		return;
 	for (unsigned i = 0; i < ARP_HASH; i++)
-		while (st->arp_hash[i])
-			arp_free(st, st->arp_hash[i]);
-	timer_cancel(&st->timers, &st->arp_gc);
+		while (st->arp->hash[i])
+			arp_free(st, st->arp->hash[i]);
+	timer_cancel(&st->timers, &st->arp->gc);
+	free(st->arp);
+	st->arp = NULL;
 }

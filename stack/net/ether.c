@@ -6,7 +6,8 @@
 #include "stack.h"
 #include "wire/ether.h"
 
-void ether_input(struct stack *st, uint8_t *frame, size_t len)
+void ether_input(struct stack *st, uint8_t *frame, size_t len,
+		 const struct netdev_rxinfo *rx)
 {
 	struct eth_repr eth;
 
@@ -30,7 +31,7 @@ void ether_input(struct stack *st, uint8_t *frame, size_t len)
 		arp_input(st, frame + ETH_HLEN, len - ETH_HLEN, &eth);
 		break;
 	case ETHERTYPE_IPV4:
-		ipv4_input(st, frame + ETH_HLEN, len - ETH_HLEN, bcast);
+		ipv4_input(st, frame + ETH_HLEN, len - ETH_HLEN, bcast, rx);
 		break;
 	default:
 		stack_drop(st, DROP_ETH_UNKNOWN_TYPE);

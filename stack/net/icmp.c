@@ -9,6 +9,7 @@
  * per destination (1/s, burst 6), as RFC 1812 4.3.2.8 suggests.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
@@ -22,6 +23,20 @@
 #define PEER_COST               USEC_PER_SEC
 #define PEER_BURST              (6 * PEER_COST)
 #define IPTOS_PREC_INTERNETCONTROL 0xc0
+#define ICMP_PEERS              64
+
+struct icmp_bucket {
+	uint32_t peer;
+	uint64_t stamp;
+	uint32_t tokens;        /* in microseconds of credit */
+};
+
+/* The error rate limit (RFC 1812 4.3.2.8): one bucket for everyone and
+ * one per peer (a small hash; a collision shares a bucket). */
+struct icmp {
+	struct icmp_bucket global;
+	struct icmp_bucket peer[ICMP_PEERS];
+};
 
 static bool bucket_take(struct icmp_bucket *b, uint64_t now, uint64_t cost, uint64_t burst)
 {
@@ -41,7 +56,7 @@ static bool bucket_take(struct icmp_bucket *b, uint64_t now, uint64_t cost, uint
 static bool icmp_rate_ok(struct stack *st, uint32_t peer)
 {
 	uint64_t now = stack_now(st);
-	struct icmp_bucket *b = &st->icmp_peer[(peer ^ peer >> 16) % ICMP_PEERS];
+	struct icmp_bucket *b = &st->icmp->peer[(peer ^ peer >> 16) % ICMP_PEERS];
 
 	if (b->peer != peer) {
 		/* A new peer (or a hash collision: NOTE the evicted peer gets
@@ -50,7 +65,7 @@ static bool icmp_rate_ok(struct stack *st, uint32_t peer)
 		b->stamp = now;
 		b->tokens = PEER_BURST;
 	}
-	if (!bucket_take(&st->icmp_global, now, GLOBAL_COST, GLOBAL_BURST))
+	if (!bucket_take(&st->icmp->global, now, GLOBAL_COST, GLOBAL_BURST))
 		return false;
 	return bucket_take(b, now, PEER_COST, PEER_BURST);
 }
@@ -176,7 +191,7 @@ static void icmp_error_input(struct stack *st, const struct icmp_repr *r,
 		return;
 	}
 	err = icmp_errno(r->type, r->code, &hard);
-	ipv4_err_fn fn = st->proto_err[orig.proto];
+	ipv4_err_fn fn = ipv4_err_handler(st, orig.proto);
 	if (!err || !fn) {
 		stack_drop(st, err ? DROP_ICMP_NO_MATCH : DROP_ICMP_UNHANDLED);
 		return;
@@ -227,11 +242,21 @@ static void icmp_input(struct stack *st, const struct ipv4_pkt *pkt)
 	}
 }
 
-void icmp_init(struct stack *st)
+int icmp_init(struct stack *st)
 {
 	uint64_t now = stack_now(st);
 
-	st->icmp_global.stamp = now;
-	st->icmp_global.tokens = GLOBAL_BURST;
+	st->icmp = calloc(1, sizeof(*st->icmp));
+	if (!st->icmp)
+		return -ENOMEM;
+	st->icmp->global.stamp = now;
+	st->icmp->global.tokens = GLOBAL_BURST;
 	ipv4_register(st, IPPROTO_ICMP_, icmp_input, NULL);
+	return 0;
+}
+
+void icmp_fini(struct stack *st)
+{
+	free(st->icmp);
+	st->icmp = NULL;
 }

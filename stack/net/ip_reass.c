@@ -19,6 +19,7 @@
  *    dropped (FRAG_TIMEOUT), with ICMP time exceeded (code 1) to the sender
  *    when fragment zero had arrived (RFC 792, RFC 1122 3.3.2).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,18 +43,25 @@ struct frag {
 };
 
 struct reass {
-	struct reass *next, *prev;      /* st->reass_list, oldest first */
+	struct reass *next, *prev;      /* st->ip_reass->list, oldest first */
 	uint32_t src, dst;
 	uint16_t id;
 	uint8_t proto;
 	bool have_first, have_last, link_bcast;
 	uint32_t total;                 /* payload length, once the last fragment came */
 	unsigned nfrags;
-	size_t charge;                  /* memory charged to st->reass_bytes */
+	size_t charge;                  /* memory charged to st->ip_reass->bytes */
 	struct frag *frags;             /* sorted by offset, disjoint */
 	struct ipv4_repr ip0;           /* fragment zero's header, parsed ... */
 	uint8_t hdr[IPV4_HLEN_MAX];     /* ... and as received */
 	struct timer timer;
+};
+
+/* Every datagram being put together, and what they hold in all. */
+struct ip_reass {
+	struct reass *list;             /* oldest first */
+	unsigned count;
+	size_t bytes;
 };
 
 static void reass_free(struct stack *st, struct reass *r)
@@ -61,7 +69,7 @@ static void reass_free(struct stack *st, struct reass *r)
 	if (r->prev)
 		r->prev->next = r->next;
 	else
-		st->reass_list = r->next;
+		st->ip_reass->list = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
 	timer_cancel(&st->timers, &r->timer);
@@ -69,8 +77,8 @@ static void reass_free(struct stack *st, struct reass *r)
 		n = f->next;
 		free(f);
 	}
-	st->reass_bytes -= r->charge;
-	st->reass_count--;
+	st->ip_reass->bytes -= r->charge;
+	st->ip_reass->count--;
 	free(r);
 }
 
@@ -101,7 +109,7 @@ static void reass_timeout(struct stack *st, struct timer *t)
 
 static struct reass *reass_find(struct stack *st, const struct ipv4_repr *ip)
 {
-	for (struct reass *r = st->reass_list; r; r = r->next)
+	for (struct reass *r = st->ip_reass->list; r; r = r->next)
 		if (r->id == ip->id && r->src == ip->src && r->dst == ip->dst &&
 		    r->proto == ip->proto)
 			return r;
@@ -111,10 +119,10 @@ static struct reass *reass_find(struct stack *st, const struct ipv4_repr *ip)
 /* Evict the oldest datagrams (other than keep) until need more bytes fit. */
 static void reass_make_room(struct stack *st, size_t need, const struct reass *keep)
 {
-	struct reass *r = st->reass_list;
+	struct reass *r = st->ip_reass->list;
 
-	while (r && (st->reass_bytes + need > REASS_MAX_BYTES ||
-		     st->reass_count > REASS_MAX_DATAGRAMS)) {
+	while (r && (st->ip_reass->bytes + need > REASS_MAX_BYTES ||
+		     st->ip_reass->count > REASS_MAX_DATAGRAMS)) {
 		struct reass *next = r->next;
 		if (r != keep)
 			reass_discard(st, r, DROP_FRAG_TOO_MANY);
@@ -136,15 +144,15 @@ static struct reass *reass_create(struct stack *st, const struct ipv4_pkt *pkt)
 	r->charge = sizeof(*r);
 	timer_init(&r->timer, reass_timeout);
 	/* Append: the list stays oldest first. */
-	struct reass **pp = &st->reass_list, *prev = NULL;
+	struct reass **pp = &st->ip_reass->list, *prev = NULL;
 	while (*pp) {
 		prev = *pp;
 		pp = &(*pp)->next;
 	}
 	*pp = r;
 	r->prev = prev;
-	st->reass_count++;
-	st->reass_bytes += r->charge;
+	st->ip_reass->count++;
+	st->ip_reass->bytes += r->charge;
 	timer_arm(&st->timers, &r->timer, stack_now(st) + REASS_TIMEOUT);
 	reass_make_room(st, 0, r);
 	return r;
@@ -253,7 +261,7 @@ void reass_input(struct stack *st, const struct ipv4_pkt *pkt)
 		return;
 	}
 	reass_make_room(st, charge, r);
-	if (st->reass_bytes + charge > REASS_MAX_BYTES) {
+	if (st->ip_reass->bytes + charge > REASS_MAX_BYTES) {
 		/* This datagram alone is over the limit. */
 		reass_discard(st, r, DROP_FRAG_TOO_MANY);
 		return;
@@ -270,7 +278,7 @@ void reass_input(struct stack *st, const struct ipv4_pkt *pkt)
 	*pp = f;
 	r->nfrags++;
 	r->charge += charge;
-	st->reass_bytes += charge;
+	st->ip_reass->bytes += charge;
 
 	if (off == 0) {
 		r->have_first = true;
@@ -281,8 +289,24 @@ void reass_input(struct stack *st, const struct ipv4_pkt *pkt)
 		reass_finish(st, r);
 }
 
+int reass_init(struct stack *st)
+{
+	st->ip_reass = calloc(1, sizeof(*st->ip_reass));
+	return st->ip_reass ? 0 : -ENOMEM;
+}
+
 void reass_fini(struct stack *st)
 {
-	while (st->reass_list)
-		reass_free(st, st->reass_list);
+	if (!st->ip_reass)
+		return;
+	while (st->ip_reass->list)
+		reass_free(st, st->ip_reass->list);
+	free(st->ip_reass);
+	st->ip_reass = NULL;
+}
+
+void reass_usage(const struct stack *st, unsigned *datagrams, size_t *bytes)
+{
+	*datagrams = st->ip_reass ? st->ip_reass->count : 0;
+	*bytes = st->ip_reass ? st->ip_reass->bytes : 0;
 }

@@ -9,6 +9,7 @@
  * address loop back through a queue the stack thread drains.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
@@ -18,16 +19,37 @@
 
 #define IP_DEFAULT_TTL  64      /* RFC 1700 / Linux; RFC 1122 3.2.1.7 */
 #define LOOP_MAX_PKTS   1024
+#define MAX_ROUTES      8
+
+struct route {
+	uint32_t dst, mask;     /* host order */
+	uint32_t gw;            /* 0: directly connected */
+};
+
+/* The IPv4 layer: the protocols above it, the routes, the next datagram
+ * id, and the packets we sent to ourselves, waiting for the next pass. */
+struct ipv4 {
+	ipv4_input_fn proto_input[256];
+	ipv4_err_fn proto_err[256];
+	struct route routes[MAX_ROUTES];
+	unsigned nroutes;
+	uint16_t ip_id;
+	struct pbuf *loop_head, *loop_tail;
+	unsigned loop_count;
+};
 
 static void route_add(struct stack *st, uint32_t dst, uint32_t mask, uint32_t gw)
 {
-	if (st->nroutes < MAX_ROUTES)
-		st->routes[st->nroutes++] = (struct route){ dst & mask, mask, gw };
+	if (st->ip->nroutes < MAX_ROUTES)
+		st->ip->routes[st->ip->nroutes++] = (struct route){ dst & mask, mask, gw };
 }
 
 int ipv4_init(struct stack *st)
 {
-	st->ip_id = (uint16_t)stack_rand(st);
+	st->ip = calloc(1, sizeof(*st->ip));
+	if (!st->ip)
+		return -ENOMEM;
+	st->ip->ip_id = (uint16_t)stack_rand(st);
 	route_add(st, st->addr, st->mask, 0);
 	if (st->cfg.gateway)
 		route_add(st, 0, 0, st->cfg.gateway);
@@ -36,15 +58,27 @@ int ipv4_init(struct stack *st)
 
 void ipv4_fini(struct stack *st)
 {
-	pbuf_free_chain(st->loop_head);
-	st->loop_head = st->loop_tail = NULL;
-	st->loop_count = 0;
+	if (!st->ip)
+		return;
+	pbuf_free_chain(st->ip->loop_head);
+	free(st->ip);
+	st->ip = NULL;
+}
+
+ipv4_err_fn ipv4_err_handler(const struct stack *st, uint8_t proto)
+{
+	return st->ip->proto_err[proto];
+}
+
+bool ipv4_loopback_pending(const struct stack *st)
+{
+	return st->ip->loop_head != NULL;
 }
 
 void ipv4_register(struct stack *st, uint8_t proto, ipv4_input_fn in, ipv4_err_fn err)
 {
-	st->proto_input[proto] = in;
-	st->proto_err[proto] = err;
+	st->ip->proto_input[proto] = in;
+	st->ip->proto_err[proto] = err;
 }
 
 bool ipv4_is_bcast(const struct stack *st, uint32_t a)
@@ -61,8 +95,8 @@ int ipv4_route(struct stack *st, uint32_t dst, uint32_t *nexthop, uint32_t *src)
 		*nexthop = dst;
 		return 0;
 	}
-	for (unsigned i = 0; i < st->nroutes; i++) {
-		const struct route *r = &st->routes[i];
+	for (unsigned i = 0; i < st->ip->nroutes; i++) {
+		const struct route *r = &st->ip->routes[i];
 		if ((dst & r->mask) == r->dst && (!best || r->mask > best->mask))
 			best = r;
 	}
@@ -86,7 +120,7 @@ static enum drop_reason ip_drop_reason(enum wire_err e)
 
 void ipv4_deliver(struct stack *st, const struct ipv4_pkt *pkt)
 {
-	ipv4_input_fn in = st->proto_input[pkt->ip.proto];
+	ipv4_input_fn in = st->ip->proto_input[pkt->ip.proto];
 
 	if (!in) {
 		stack_drop(st, DROP_IP_UNKNOWN_PROTO);
@@ -110,7 +144,8 @@ static bool has_source_route(const uint8_t *opt, size_t len)
 	return false;
 }
 
-void ipv4_input(struct stack *st, const uint8_t *buf, size_t len, bool link_bcast)
+void ipv4_input(struct stack *st, const uint8_t *buf, size_t len, bool link_bcast,
+		const struct netdev_rxinfo *rx)
 {
 	struct ipv4_pkt pkt = { .link_bcast = link_bcast };
 	enum wire_err e;
@@ -147,11 +182,13 @@ void ipv4_input(struct stack *st, const uint8_t *buf, size_t len, bool link_bcas
 	pkt.hdr = buf;
 	pkt.payload = buf + pkt.ip.hlen;
 	pkt.len = pkt.ip.total_len - pkt.ip.hlen;
-	/* What the device vouched for (stack_poll_locked sets st->rx for the
-	 * frame in hand; loopback and reassembled packets have none). A
-	 * merged TCP frame (GRO) is never a fragment. */
-	pkt.csum_ok = st->rx.csum != NETDEV_CSUM_NONE;
-	pkt.gso_size = st->rx.gso_size;
+	/* What the device vouched for (loopback packets come with none,
+	 * reassembled ones are built afresh). A merged TCP frame (GRO) is
+	 * never a fragment. */
+	if (rx) {
+		pkt.csum_ok = rx->csum != NETDEV_CSUM_NONE;
+		pkt.gso_size = rx->gso_size;
+	}
 
 	if (pkt.ip.mf || pkt.ip.frag_off) {
 		st->stats.ip_frags_rx++;
@@ -165,18 +202,18 @@ void ipv4_input(struct stack *st, const uint8_t *buf, size_t len, bool link_bcas
  * input from output. */
 static int loop_enqueue(struct stack *st, struct pbuf *p)
 {
-	if (st->loop_count >= LOOP_MAX_PKTS) {
+	if (st->ip->loop_count >= LOOP_MAX_PKTS) {
 		stack_drop(st, DROP_NOMEM);
 		pbuf_free(p);
 		return -ENOBUFS;
 	}
 	p->next = NULL;
-	if (st->loop_tail)
-		st->loop_tail->next = p;
+	if (st->ip->loop_tail)
+		st->ip->loop_tail->next = p;
 	else
-		st->loop_head = p;
-	st->loop_tail = p;
-	st->loop_count++;
+		st->ip->loop_head = p;
+	st->ip->loop_tail = p;
+	st->ip->loop_count++;
 	stack_kick(st);
 	return 0;
 }
@@ -204,12 +241,12 @@ void ipv4_loopback_run(struct stack *st)
 {
 	struct pbuf *p;
 
-	while ((p = st->loop_head)) {
-		st->loop_head = p->next;
-		if (!st->loop_head)
-			st->loop_tail = NULL;
-		st->loop_count--;
-		ipv4_input(st, p->data, p->len, false);
+	while ((p = st->ip->loop_head)) {
+		st->ip->loop_head = p->next;
+		if (!st->ip->loop_head)
+			st->ip->loop_tail = NULL;
+		st->ip->loop_count--;
+		ipv4_input(st, p->data, p->len, false, NULL);
 		pbuf_free(p);
 	}
 }
@@ -238,12 +275,12 @@ int ipv4_output(struct stack *st, struct pbuf *p, uint8_t proto, uint32_t src,
 		pbuf_free(p);
 		return -EMSGSIZE;
 	}
-	ip.id = st->ip_id++;
+	ip.id = st->ip->ip_id++;
 	/* The device numbers a super-frame's segments id, id+1, ...: keep
 	 * those for it (Linux's ip_select_ident_segs). */
 	if (p->gso_size) {
 		size_t payload = len - (size_t)(p->payload_pos - p->l4_pos);
-		st->ip_id = (uint16_t)(st->ip_id + (payload + p->gso_size - 1) / p->gso_size - 1);
+		st->ip->ip_id = (uint16_t)(st->ip->ip_id + (payload + p->gso_size - 1) / p->gso_size - 1);
 	}
 
 	/* A TCP super-frame is cut to size by the device (TSO). */
@@ -291,7 +328,7 @@ void ipv4_local_error(struct stack *st, const struct pbuf *p, int err)
 	/* Only the first fragment carries the transport header. */
 	if (ipv4_parse(p->data, p->len, &ip) != WIRE_OK || ip.frag_off)
 		return;
-	ipv4_err_fn fn = st->proto_err[ip.proto];
+	ipv4_err_fn fn = st->ip->proto_err[ip.proto];
 	if (fn)
 		fn(st, err, IPV4_ERR_LOCAL, &ip, p->data + ip.hlen, ip.total_len - ip.hlen);
 }

@@ -7,6 +7,7 @@
  * return values follow Linux's udp_sendmsg / udp_recvmsg.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -26,6 +27,12 @@
 /* What one queued datagram is charged beyond its payload (Linux charges
  * skb->truesize; this is close for small datagrams). */
 #define RX_OVERHEAD     256
+#define UDP_HASH        256
+
+/* Every bound UDP socket, by local port. */
+struct udp {
+	struct mtcp_sock *hash[UDP_HASH];
+};
 
 static inline unsigned port_hash(uint16_t port)
 {
@@ -34,7 +41,7 @@ static inline unsigned port_hash(uint16_t port)
 
 static bool port_in_use(struct stack *st, uint16_t port)
 {
-	for (struct mtcp_sock *s = st->udp_hash[port_hash(port)]; s; s = s->hnext)
+	for (struct mtcp_sock *s = st->udp->hash[port_hash(port)]; s; s = s->hnext)
 		if (s->lport == port)
 			return true;
 	return false;
@@ -60,13 +67,13 @@ static void hash_insert(struct stack *st, struct mtcp_sock *s)
 {
 	unsigned h = port_hash(s->lport);
 
-	s->hnext = st->udp_hash[h];
-	st->udp_hash[h] = s;
+	s->hnext = st->udp->hash[h];
+	st->udp->hash[h] = s;
 }
 
 static void hash_remove(struct stack *st, struct mtcp_sock *s)
 {
-	for (struct mtcp_sock **pp = &st->udp_hash[port_hash(s->lport)]; *pp;
+	for (struct mtcp_sock **pp = &st->udp->hash[port_hash(s->lport)]; *pp;
 	     pp = &(*pp)->hnext) {
 		if (*pp == s) {
 			*pp = s->hnext;
@@ -90,7 +97,7 @@ int udp_bind(struct mtcp_sock *s, uint32_t addr, uint16_t port, bool user)
 		if ((rc = ephemeral_port(st, &port)) < 0)
 			return rc;
 	} else {
-		for (struct mtcp_sock *o = st->udp_hash[port_hash(port)]; o; o = o->hnext) {
+		for (struct mtcp_sock *o = st->udp->hash[port_hash(port)]; o; o = o->hnext) {
 			if (o->lport != port)
 				continue;
 			bool overlap = !o->laddr || !addr || o->laddr == addr;
@@ -373,7 +380,7 @@ static struct mtcp_sock *udp_lookup(struct stack *st, uint32_t laddr, uint16_t l
 	struct mtcp_sock *best = NULL;
 	int best_score = -1;
 
-	for (struct mtcp_sock *s = st->udp_hash[port_hash(lport)]; s; s = s->hnext) {
+	for (struct mtcp_sock *s = st->udp->hash[port_hash(lport)]; s; s = s->hnext) {
 		if (s->lport != lport)
 			continue;
 		int sc = match(s, raddr, rport, laddr);
@@ -401,7 +408,7 @@ static void udp_input(struct stack *st, const struct ipv4_pkt *pkt)
 	if (pkt->ip_bcast) {
 		/* Every matching socket gets a copy of a broadcast. */
 		bool delivered = false;
-		for (struct mtcp_sock *s = st->udp_hash[port_hash(u.dport)]; s; s = s->hnext) {
+		for (struct mtcp_sock *s = st->udp->hash[port_hash(u.dport)]; s; s = s->hnext) {
 			if (s->lport == u.dport && match(s, pkt->ip.src, u.sport, pkt->ip.dst) >= 0) {
 				deliver(st, s, pkt, &u);
 				delivered = true;
@@ -449,7 +456,17 @@ static void udp_err(struct stack *st, int err, enum ipv4_err_kind kind,
 	stack_drop(st, best ? DROP_ICMP_IGNORED : DROP_ICMP_NO_MATCH);
 }
 
-void udp_init(struct stack *st)
+int udp_init(struct stack *st)
 {
+	st->udp = calloc(1, sizeof(*st->udp));
+	if (!st->udp)
+		return -ENOMEM;
 	ipv4_register(st, IPPROTO_UDP_, udp_input, udp_err);
+	return 0;
+}
+
+void udp_fini(struct stack *st)
+{
+	free(st->udp);
+	st->udp = NULL;
 }

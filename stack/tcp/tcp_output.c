@@ -598,15 +598,15 @@ void tcp_output_later(struct tcpcb *tp)
 	if (tp->out_pending)
 		return;
 	tp->out_pending = true;
-	tp->out_next = tp->st->tcp_out_head;
-	tp->st->tcp_out_head = tp;
+	tp->out_next = tp->st->tcp->out_head;
+	tp->st->tcp->out_head = tp;
 }
 
 void tcp_output_cancel(struct tcpcb *tp)
 {
 	if (!tp->out_pending)
 		return;
-	for (struct tcpcb **pp = &tp->st->tcp_out_head; *pp; pp = &(*pp)->out_next) {
+	for (struct tcpcb **pp = &tp->st->tcp->out_head; *pp; pp = &(*pp)->out_next) {
 		if (*pp == tp) {
 			*pp = tp->out_next;
 			break;
@@ -618,9 +618,9 @@ void tcp_output_cancel(struct tcpcb *tp)
 
 void tcp_output_flush(struct stack *st)
 {
-	while (st->tcp_out_head) {
-		struct tcpcb *tp = st->tcp_out_head;
-		st->tcp_out_head = tp->out_next;
+	while (st->tcp->out_head) {
+		struct tcpcb *tp = st->tcp->out_head;
+		st->tcp->out_head = tp->out_next;
 		tp->out_next = NULL;
 		tp->out_pending = false;
 		tcp_output(tp);
@@ -694,15 +694,15 @@ void tcp_send_challenge_ack(struct tcpcb *tp)
 	struct stack *st = tp->st;
 	uint64_t now = stack_now(st);
 
-	if (now - st->challenge_stamp >= USEC_PER_SEC) {
-		st->challenge_stamp = now;
-		st->challenge_count = 0;
+	if (now - st->tcp->challenge_stamp >= USEC_PER_SEC) {
+		st->tcp->challenge_stamp = now;
+		st->tcp->challenge_count = 0;
 	}
-	if (st->challenge_count >= TCP_CHALLENGE_PER_SEC) {
+	if (st->tcp->challenge_count >= TCP_CHALLENGE_PER_SEC) {
 		stack_drop(st, DROP_TCP_CHALLENGE_LIMIT);
 		return;
 	}
-	st->challenge_count++;
+	st->tcp->challenge_count++;
 	st->stats.tcp_challenge_acks++;
 	tcp_respond(st, tp, tp->so->laddr, tp->so->raddr, tp->so->lport, tp->so->rport,
 		    tp->snd_nxt, tp->rcv_nxt, TH_ACK);

@@ -61,7 +61,7 @@ uint32_t tcp_new_isn(struct stack *st, uint32_t laddr, uint16_t lport,
 	uint64_t m0 = (uint64_t)laddr << 32 | raddr;
 	uint64_t m1 = (uint64_t)lport << 16 | rport;
 
-	return (uint32_t)siphash_4tuple(st->isn_key, m0, m1) + (uint32_t)(stack_now(st) / 4);
+	return (uint32_t)siphash_4tuple(st->tcp->isn_key, m0, m1) + (uint32_t)(stack_now(st) / 4);
 }
 
 /* The offset our timestamps carry on a connection: a keyed hash of the two
@@ -71,7 +71,7 @@ uint32_t tcp_new_isn(struct stack *st, uint32_t laddr, uint16_t lport,
  * (RFC 7323 5.8, RFC 6191). */
 uint32_t tcp_ts_offset(struct stack *st, uint32_t laddr, uint32_t raddr)
 {
-	return (uint32_t)(siphash_4tuple(st->isn_key, (uint64_t)laddr << 32 | raddr,
+	return (uint32_t)(siphash_4tuple(st->tcp->isn_key, (uint64_t)laddr << 32 | raddr,
 					 0x7473u) >> 32);
 }
 
@@ -95,11 +95,11 @@ void tcp_bhash_insert(struct stack *st, struct tcpcb *tp)
 {
 	unsigned h = bhash(tp->so->lport);
 
-	tp->bnext = st->tcp_bhash[h];
+	tp->bnext = st->tcp->bhash[h];
 	if (tp->bnext)
 		tp->bnext->bpprev = &tp->bnext;
-	tp->bpprev = &st->tcp_bhash[h];
-	st->tcp_bhash[h] = tp;
+	tp->bpprev = &st->tcp->bhash[h];
+	st->tcp->bhash[h] = tp;
 	tp->in_bhash = true;
 	tp->so->bound = true;
 }
@@ -124,8 +124,8 @@ static void lhash_insert(struct stack *st, struct tcpcb *tp)
 
 	if (tp->in_lhash)
 		return;
-	tp->lnext = st->tcp_lhash[h];
-	st->tcp_lhash[h] = tp;
+	tp->lnext = st->tcp->lhash[h];
+	st->tcp->lhash[h] = tp;
 	tp->in_lhash = true;
 }
 
@@ -133,7 +133,7 @@ static void lhash_remove(struct stack *st, struct tcpcb *tp)
 {
 	if (!tp->in_lhash)
 		return;
-	for (struct tcpcb **pp = &st->tcp_lhash[bhash(tp->so->lport)]; *pp; pp = &(*pp)->lnext) {
+	for (struct tcpcb **pp = &st->tcp->lhash[bhash(tp->so->lport)]; *pp; pp = &(*pp)->lnext) {
 		if (*pp == tp) {
 			*pp = tp->lnext;
 			break;
@@ -148,8 +148,8 @@ void tcp_ehash_insert(struct stack *st, struct tcpcb *tp)
 	struct mtcp_sock *s = tp->so;
 	unsigned h = ehash(s->laddr, s->lport, s->raddr, s->rport);
 
-	tp->enext = st->tcp_ehash[h];
-	st->tcp_ehash[h] = tp;
+	tp->enext = st->tcp->ehash[h];
+	st->tcp->ehash[h] = tp;
 	tp->in_ehash = true;
 }
 
@@ -159,7 +159,7 @@ static void ehash_remove(struct stack *st, struct tcpcb *tp)
 
 	if (!tp->in_ehash)
 		return;
-	for (struct tcpcb **pp = &st->tcp_ehash[ehash(s->laddr, s->lport, s->raddr, s->rport)];
+	for (struct tcpcb **pp = &st->tcp->ehash[ehash(s->laddr, s->lport, s->raddr, s->rport)];
 	     *pp; pp = &(*pp)->enext) {
 		if (*pp == tp) {
 			*pp = tp->enext;
@@ -173,7 +173,7 @@ static void ehash_remove(struct stack *st, struct tcpcb *tp)
 struct tcpcb *tcp_lookup(struct stack *st, uint32_t laddr, uint16_t lport,
 			 uint32_t raddr, uint16_t rport)
 {
-	for (struct tcpcb *tp = st->tcp_ehash[ehash(laddr, lport, raddr, rport)]; tp;
+	for (struct tcpcb *tp = st->tcp->ehash[ehash(laddr, lport, raddr, rport)]; tp;
 	     tp = tp->enext) {
 		const struct mtcp_sock *s = tp->so;
 		if (s->lport == lport && s->rport == rport && s->raddr == raddr &&
@@ -188,7 +188,7 @@ struct tcpcb *tcp_lookup_listener(struct stack *st, uint32_t laddr, uint16_t lpo
 {
 	struct tcpcb *wild = NULL;
 
-	for (struct tcpcb *tp = st->tcp_lhash[bhash(lport)]; tp; tp = tp->lnext) {
+	for (struct tcpcb *tp = st->tcp->lhash[bhash(lport)]; tp; tp = tp->lnext) {
 		if (tp->t_state != TCPS_LISTEN || tp->so->lport != lport)
 			continue;
 		if (tp->so->laddr == laddr)
@@ -202,7 +202,7 @@ struct tcpcb *tcp_lookup_listener(struct stack *st, uint32_t laddr, uint16_t lpo
 bool tcp_port_conflict(struct stack *st, const struct tcpcb *tp, uint32_t laddr,
 		       uint16_t lport, bool listen)
 {
-	for (struct tcpcb *o = st->tcp_bhash[bhash(lport)]; o; o = o->bnext) {
+	for (struct tcpcb *o = st->tcp->bhash[bhash(lport)]; o; o = o->bnext) {
 		if (o == tp || o->so->lport != lport)
 			continue;
 		bool overlap = !o->so->laddr || !laddr || o->so->laddr == laddr;
@@ -236,7 +236,7 @@ static int ephemeral_port(struct stack *st, struct tcpcb *tp, uint32_t laddr,
 	for (unsigned i = 0; i < n; i++) {
 		uint16_t port = (uint16_t)(EPHEMERAL_LO + (start + i) % n);
 		bool used = false;
-		for (struct tcpcb *o = st->tcp_bhash[bhash(port)]; o && !used; o = o->bnext)
+		for (struct tcpcb *o = st->tcp->bhash[bhash(port)]; o && !used; o = o->bnext)
 			used = o != tp && o->so->lport == port;
 		if (used)
 			continue;
@@ -334,7 +334,7 @@ int tcp_attach(struct mtcp_sock *s)
 	/* A socket's send limit follows SO_SNDBUF once set; until then the
 	 * ring may grow to tcp_wmem[2] (Linux autotuning), see tcp_usr_send. */
 	tp->snd.limit = TCP_SNDBUF_MAX;
-	s->st->tcp_pcbs++;
+	s->st->tcp->pcbs++;
 	return 0;
 }
 
@@ -355,7 +355,7 @@ void tcp_free(struct tcpcb *tp)
 	tcp_timers_cancel(tp);
 	tcp_output_cancel(tp);
 	tcp_free_buffers(tp);
-	tp->st->tcp_pcbs--;
+	tp->st->tcp->pcbs--;
 	tp->so->tp = NULL;
 	free(tp);
 }
@@ -621,26 +621,37 @@ void tcp_child_established(struct tcpcb *tp)
 	sock_wake_ev(lp->so, EPOLLIN | EPOLLRDNORM);
 }
 
-void tcp_init(struct stack *st)
+int tcp_init(struct stack *st)
 {
+	st->tcp = calloc(1, sizeof(*st->tcp));
+	if (!st->tcp)
+		return -ENOMEM;
 	/* With a fixed seed (tests) the ISN key is reproducible too. */
-	if (st->cfg.seed || getrandom(st->isn_key, sizeof(st->isn_key), 0) !=
-			    sizeof(st->isn_key)) {
-		st->isn_key[0] = stack_rand(st);
-		st->isn_key[1] = stack_rand(st);
+	if (st->cfg.seed || getrandom(st->tcp->isn_key, sizeof(st->tcp->isn_key), 0) !=
+			    sizeof(st->tcp->isn_key)) {
+		st->tcp->isn_key[0] = stack_rand(st);
+		st->tcp->isn_key[1] = stack_rand(st);
 	}
 	tcp_input_init(st);
+	return 0;
+}
+
+unsigned tcp_pcb_count(const struct stack *st)
+{
+	return st->tcp ? st->tcp->pcbs : 0;
 }
 
 void tcp_fini(struct stack *st)
 {
+	if (!st->tcp)
+		return;
 	/* Every connection still going (orphans in FIN-WAIT or TIME-WAIT,
 	 * listeners' children) ends here, without a word on the wire. */
 	for (unsigned i = 0; i < TCP_EHASH; i++)
-		while (st->tcp_ehash[i])
-			tcp_closed(st->tcp_ehash[i]);
+		while (st->tcp->ehash[i])
+			tcp_closed(st->tcp->ehash[i]);
 	for (unsigned i = 0; i < TCP_BHASH; i++) {
-		struct tcpcb *tp = st->tcp_bhash[i];
+		struct tcpcb *tp = st->tcp->bhash[i];
 		while (tp) {
 			struct tcpcb *next = tp->bnext;
 			if (tp->t_state != TCPS_CLOSED)
@@ -648,4 +659,6 @@ void tcp_fini(struct stack *st)
 			tp = next;
 		}
 	}
+	free(st->tcp);
+	st->tcp = NULL;
 }

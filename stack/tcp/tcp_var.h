@@ -95,6 +95,23 @@ extern const char *const tcp_state_names[];
  * sender's scoreboard. */
 #define TCP_SACK_HOLES  8
 
+#define TCP_BHASH       256
+#define TCP_EHASH       4096
+
+/* TCP's state in a stack (tcp_subr.c owns it; the tcp_*.c files share
+ * it): every bound control block by local port, every one with a peer by
+ * 4-tuple, the listeners alone (a SYN never walks a port's connections). */
+struct tcp {
+	struct tcpcb *bhash[TCP_BHASH];
+	struct tcpcb *lhash[TCP_BHASH];
+	struct tcpcb *ehash[TCP_EHASH];
+	unsigned pcbs;                  /* control blocks allocated: the leak oracle */
+	struct tcpcb *out_head;         /* output deferred to the end of the batch */
+	uint64_t isn_key[2];            /* RFC 6528 secret */
+	uint64_t challenge_stamp;       /* RFC 5961 7: the per-second budget */
+	unsigned challenge_count;
+};
+
 struct tcpcb {
 	struct mtcp_sock *so;
 	struct stack *st;
@@ -252,8 +269,6 @@ struct tcpcb {
 /* tcp_subr.c */
 int tcp_attach(struct mtcp_sock *s);            /* a new socket's control block */
 void tcp_free(struct tcpcb *tp);                /* with the socket, last reference */
-void tcp_init(struct stack *st);
-void tcp_fini(struct stack *st);                /* stack destroy: end every connection */
 void tcp_set_state(struct tcpcb *tp, enum tcp_state ns);
 /* The connection is over: unlink, stop timers, free buffers, CLOSED. */
 void tcp_closed(struct tcpcb *tp);

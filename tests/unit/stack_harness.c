@@ -786,7 +786,7 @@ void h_tcp_close_last(struct harness *h, struct mtcp_sock *s)
 {
 	mtcp_close(s);
 	h_drain(h);
-	ck_assert_msg(h->st->tcp_pcbs == 0, "%u TCP control blocks left", h->st->tcp_pcbs);
+	ck_assert_msg(usage(h->st).tcp_pcbs == 0, "%u TCP control blocks left", usage(h->st).tcp_pcbs);
 }
 
 void h_conn_rst(struct harness *h, struct h_conn *c)

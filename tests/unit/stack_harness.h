@@ -32,6 +32,7 @@
 
 #include "mtcp.h"
 #include "stack.h"
+#include "usage.h"
 #include "wire/arp.h"
 #include "wire/ether.h"
 #include "wire/icmp.h"

@@ -35,15 +35,16 @@ static struct stack *make_stack(struct pair *p, struct netdev *dev, uint32_t add
 
 	memcpy(cfg.mac, mac, 6);
 	strcpy(cfg.iface, "memlink");
-	ck_assert_int_eq(mtcp_stack_create(&cfg, dev, &clk, &st), 0);
 	if (prefix && *prefix) {
 		char path[512];
 		int err = 0;
 		snprintf(path, sizeof(path), "%s.%s.pcap", prefix, side);
-		st->pcap = pcap_open(path, &err);
-		ck_assert_msg(st->pcap, "MTCP_PAIR_PCAP: cannot write %s: %s", path,
-			      strerror(-err));
+		struct pcap_writer *w = pcap_open(path, &err);
+		ck_assert_msg(w, "MTCP_PAIR_PCAP: cannot write %s: %s", path, strerror(-err));
+		dev = pcap_wrap(dev, w, &clk);
+		ck_assert_msg(dev, "MTCP_PAIR_PCAP: pcap_wrap failed");
 	}
+	ck_assert_int_eq(mtcp_stack_create(&cfg, dev, &clk, &st), 0);
 	return st;
 }
 

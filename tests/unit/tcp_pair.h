@@ -27,6 +27,7 @@
 
 #include "mtcp.h"
 #include "stack.h"
+#include "usage.h"
 
 #define PAIR_A_IP       0x0a3d0001u     /* 10.61.0.1 */
 #define PAIR_B_IP       0x0a3d0002u     /* 10.61.0.2 */

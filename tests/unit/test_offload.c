@@ -1235,7 +1235,7 @@ static uint64_t damage_drops(struct stack *st)
 static bool leak_free(void *unused)
 {
 	(void)unused;
-	return p.a->tcp_pcbs == 0 && p.a->nsockets == 0 && p.b->tcp_pcbs == 0 &&
+	return usage(p.a).tcp_pcbs == 0 && p.a->nsockets == 0 && usage(p.b).tcp_pcbs == 0 &&
 	       p.b->nsockets == 0;
 }
 
@@ -1246,7 +1246,7 @@ static void close_and_settle(struct mtcp_sock *a, struct mtcp_sock *b)
 	mtcp_close(b);
 	ck_assert_msg(pair_run_until(&p, leak_free, NULL, PAST_TIME_WAIT + 60 * SEC),
 		      "after close: A holds %u control blocks and %u sockets, B %u and %u",
-		      p.a->tcp_pcbs, p.a->nsockets, p.b->tcp_pcbs, p.b->nsockets);
+		      usage(p.a).tcp_pcbs, p.a->nsockets, usage(p.b).tcp_pcbs, p.b->nsockets);
 }
 
 static void run_xfer(struct mtcp_sock *a, struct mtcp_sock *b, size_t ab, size_t ba,

@@ -204,7 +204,7 @@ START_TEST(test_probe_with_zero_sender_answered_not_learnt)
 	ck_assert(h_next(&h, &f));
 	ck_assert_uint_eq(f.arp.op, ARP_OP_REPLY);
 	ck_assert_uint_eq(f.arp.tpa, 0);
-	ck_assert_uint_eq(h.st->arp_count, 0);
+	ck_assert_uint_eq(usage(h.st).arp_entries, 0);
 }
 END_TEST
 

@@ -40,7 +40,7 @@ static void teardown(void) { h_teardown(&h); }
 
 static unsigned pcbs(void)
 {
-	return h.st->tcp_pcbs;
+	return usage(h.st).tcp_pcbs;
 }
 
 /* The state as Linux numbers it (TCP_ESTABLISHED, TCP_SYN_SENT, ...). */

@@ -4,7 +4,7 @@
  * duplication, reordering, corruption; seeded), opening and closing
  * thousands of connections, and ending every one of them: after TIME-WAIT
  * no control block and no socket may be left on either stack (the leak
- * oracle: st->tcp_pcbs and st->nsockets).
+ * oracle: usage().tcp_pcbs and st->nsockets).
  *
  * Every transfer logs one line to stderr (virtual seconds, wall seconds,
  * the retransmission counters of both stacks, what the link did), so a
@@ -129,8 +129,8 @@ static const char *drops_str(void)
 
 static bool leak_free(void)
 {
-	return p.a->tcp_pcbs == 0 && p.a->nsockets == 0 &&
-	       p.b->tcp_pcbs == 0 && p.b->nsockets == 0;
+	return usage(p.a).tcp_pcbs == 0 && p.a->nsockets == 0 &&
+	       usage(p.b).tcp_pcbs == 0 && p.b->nsockets == 0;
 }
 
 static bool leak_free_cond(void *unused)
@@ -149,7 +149,7 @@ static uint64_t settle(uint64_t max_us, const char *what)
 	if (!pair_run_until(&p, leak_free_cond, NULL, max_us))
 		ck_abort_msg("%s: %.1f s after the last close, A holds %u control blocks and "
 			     "%u sockets, B %u and %u (expected none)", what, vsec(max_us),
-			     p.a->tcp_pcbs, p.a->nsockets, p.b->tcp_pcbs, p.b->nsockets);
+			     usage(p.a).tcp_pcbs, p.a->nsockets, usage(p.b).tcp_pcbs, p.b->nsockets);
 	return p.now - t0;
 }
 
@@ -311,7 +311,7 @@ START_TEST(test_clean_10mb_each_way_byte_exact_then_nothing_left_after_time_wait
 	/* Whoever closed first waits out TIME-WAIT: something is left until
 	 * 2 MSL have passed... */
 	pair_run(&p, 2 * MSL - 2 * SEC);
-	ck_assert_msg(p.a->tcp_pcbs + p.b->tcp_pcbs >= 1,
+	ck_assert_msg(usage(p.a).tcp_pcbs + usage(p.b).tcp_pcbs >= 1,
 		      "no control block left %.1f s after the close: TIME-WAIT shorter "
 		      "than 2 MSL (%.0f s)", vsec(p.now - closed), vsec(2 * MSL));
 	/* ...and nothing after. */
@@ -952,10 +952,10 @@ START_TEST(test_reconnect_to_a_peer_holding_the_tuple_in_time_wait_is_immediate)
 			      "round %u: A saw no EOF", i);
 		mtcp_close(w.a);
 		pair_run(&p, 1 * SEC);
-		ck_assert_msg(p.a->tcp_pcbs == 0 && p.b->tcp_pcbs == 2,
+		ck_assert_msg(usage(p.a).tcp_pcbs == 0 && usage(p.b).tcp_pcbs == 2,
 			      "round %u: %u control blocks on A (expected 0), %u on B (expected "
-			      "the listener and one in TIME-WAIT)", i, p.a->tcp_pcbs,
-			      p.b->tcp_pcbs);
+			      "the listener and one in TIME-WAIT)", i, usage(p.a).tcp_pcbs,
+			      usage(p.b).tcp_pcbs);
 	}
 	struct stack_stats a = stats_of(p.a), b = stats_of(p.b);
 	ck_assert_msg(nslow == 0, "%u of %u reconnections to B's TIME-WAIT tuple were delayed "
@@ -1205,9 +1205,9 @@ START_TEST(test_simultaneous_mtcp_close_on_both_ends_without_rst)
 	mtcp_close(a);
 	mtcp_close(b);
 	pair_run(&p, 1 * SEC);
-	ck_assert_msg(p.a->tcp_pcbs == 1 && p.b->tcp_pcbs == 1,
+	ck_assert_msg(usage(p.a).tcp_pcbs == 1 && usage(p.b).tcp_pcbs == 1,
 		      "1 s after a simultaneous close: %u control blocks on A, %u on B "
-		      "(expected both in TIME-WAIT)", p.a->tcp_pcbs, p.b->tcp_pcbs);
+		      "(expected both in TIME-WAIT)", usage(p.a).tcp_pcbs, usage(p.b).tcp_pcbs);
 	settle(PAST_TIME_WAIT, "simultaneous close");
 	assert_no_rst("simultaneous close");
 	pair_teardown(&p);

@@ -7,7 +7,7 @@
  * in and asserts the segments out: flags, seq, ack, window, options.
  * Where it makes sense a test ends by closing everything, letting
  * TIME-WAIT run out on the virtual clock and asserting that no TCP control
- * block is left (st->tcp_pcbs, the leak oracle).
+ * block is left (usage().tcp_pcbs, the leak oracle).
  */
 #include <check.h>
 #include <errno.h>
@@ -50,7 +50,7 @@ static void teardown(void) { h_teardown(&h); }
 
 static unsigned pcbs(void)
 {
-	return h.st->tcp_pcbs;
+	return usage(h.st).tcp_pcbs;
 }
 
 static struct tcp_opts opts_all(void)
