@@ -8,7 +8,18 @@
 #   make check-asan / check-tsan   unit tests under those sanitizers
 
 BUILD   ?= build
+# The layers, enforced by what each directory's objects may include:
+# wire (packet formats) and base (clock, log, pbuf, timer, counters)
+# depend on nothing of ours; dev (link devices) on those two; the stack
+# (stack/, net/, tcp/) on all of them; fdtable on nothing of ours; the
+# preload and the tests on everything.
 STACK_INC := -Istack -Istack/base -Istack/net -Istack/tcp -Istack/wire -Istack/dev
+INC      = $(STACK_INC) -Ifdtable -Ipreload
+$(BUILD)/obj/stack/%.o:      INC = $(STACK_INC)
+$(BUILD)/obj/stack/wire/%.o: INC = -Istack/wire
+$(BUILD)/obj/stack/base/%.o: INC = -Istack/base
+$(BUILD)/obj/stack/dev/%.o:  INC = -Istack/dev -Istack/base -Istack/wire
+$(BUILD)/obj/fdtable/%.o:    INC = -Ifdtable
 CC      ?= cc
 SAN     ?=
 OPT     ?= -O2
@@ -17,7 +28,7 @@ CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wno-missing-field-initializers \
 	   -fPIC -pthread -fno-strict-aliasing -D_GNU_SOURCE
-CPPFLAGS += $(STACK_INC) -Ifdtable -Ipreload -MMD -MP
+CPPFLAGS += $(INC) -MMD -MP
 LDFLAGS += -pthread
 ifneq ($(SAN),)
 CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer

@@ -5,7 +5,7 @@
  *
  *   MTCP_IFACE=mt0 MTCP_ADDR=10.61.0.2/24 build/mtcp-echo
  *
- * Configuration is the MTCP_* environment (stack/base/config.h). Prints one
+ * Configuration is the MTCP_* environment (stack/config.h). Prints one
  * "mtcp-echo: ready ..." line once every service (UDP and TCP) listens.
  * SIGUSR1 prints the stack's counters and this tool's own ("stat
  * tcp_echo_bytes_in N", ...) to stderr, ended by "stat end"; SIGINT/SIGTERM
