@@ -85,7 +85,7 @@ void mtcp_stats_print(const struct stack_stats *s, FILE *f);
 
 /*
  * Sockets. type: SOCK_DGRAM (UDP) or SOCK_STREAM (TCP); anything else is
- * -EPROTONOSUPPORT. Semantics and errno follow Linux (DESIGN.md
+ * -EPROTONOSUPPORT. Semantics and errno follow Linux (the README's
  * "Semantics contract"): blocking calls sleep until done, the socket's
  * timeout (SO_RCVTIMEO/SO_SNDTIMEO) or mtcp_stack_stop (-ESHUTDOWN);
  * non-blocking ones (mtcp_set_nonblock, MSG_DONTWAIT) return -EAGAIN,

@@ -3,15 +3,18 @@
  *
  * A device moves whole Ethernet frames (no FCS). Drivers: tap (a Linux TAP
  * interface), packet (an AF_PACKET socket bound to one interface), memlink
- * (two devices joined in memory, for tests) and impair (a wrapper that
- * drops, duplicates, reorders and corrupts with a seeded generator).
+ * (two devices joined in memory, for tests); wrappers: impair (drops,
+ * duplicates, reorders and corrupts with a seeded generator) and pcap
+ * (records every frame both ways).
  *
- * A device is used by one stack under that stack's lock; drivers need no
- * locking of their own except memlink, whose two ends may belong to stacks
- * driven from different threads.
+ * A device serves one stack. recv and poll_at run under that stack's lock;
+ * send and send_offload under its tx_lock only (frames go out after the
+ * stack lock is let go, stack.h), so a device's send and recv may run at
+ * the same time on two threads: a device with state on both paths (impair,
+ * pcap, memlink's shared queues) locks it itself. idle runs with no lock.
  *
- * Time ("now", microseconds on the stack's clock) is passed in; drivers never
- * read a clock.
+ * Time ("now", microseconds on the stack's clock) is passed in; the only
+ * clock a driver reads is the real one, while tap_open waits for the link.
  */
 #ifndef MTCP_DEV_H
 #define MTCP_DEV_H

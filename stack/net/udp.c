@@ -3,7 +3,8 @@
  *
  * Sockets are hashed by local port. Unicast goes to the best match (a
  * connected socket beats one bound to our address beats a wildcard);
- * broadcast goes to every match (RFC 1122 4.1.3.? / Linux). Errors and
+ * broadcast goes to every match (Linux's __udp4_lib_mcast_deliver; RFC
+ * 1122 sets no rule for several listeners on one port). Errors and
  * return values follow Linux's udp_sendmsg / udp_recvmsg.
  */
 #include <errno.h>
