@@ -782,11 +782,16 @@ void h_tcp_abort(struct harness *h, struct mtcp_sock *s)
 	h_drain(h);
 }
 
+unsigned h_tcp_pcbs(const struct harness *h)
+{
+	return usage(h->st).tcp_pcbs;
+}
+
 void h_tcp_close_last(struct harness *h, struct mtcp_sock *s)
 {
 	mtcp_close(s);
 	h_drain(h);
-	ck_assert_msg(usage(h->st).tcp_pcbs == 0, "%u TCP control blocks left", usage(h->st).tcp_pcbs);
+	ck_assert_msg(h_tcp_pcbs(h) == 0, "%u TCP control blocks left", h_tcp_pcbs(h));
 }
 
 void h_conn_rst(struct harness *h, struct h_conn *c)

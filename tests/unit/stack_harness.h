@@ -282,6 +282,9 @@ struct tcp_info h_tcp_info(struct mtcp_sock *s);
 void h_sock_linger0(struct mtcp_sock *s);
 /* Reset and close s (SO_LINGER 0), discarding what the stack sent. */
 void h_tcp_abort(struct harness *h, struct mtcp_sock *s);
+/* TCP control blocks the stack holds (a listener, each connection,
+ * TIME-WAIT included): the leak oracle. */
+unsigned h_tcp_pcbs(const struct harness *h);
 /* Close s (the last socket), discard what the stack sent, and assert no
  * TCP control block is left. */
 void h_tcp_close_last(struct harness *h, struct mtcp_sock *s);

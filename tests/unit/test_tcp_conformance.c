@@ -16,6 +16,7 @@
 
 #include "check_main.h"
 #include "stack_harness.h"
+#include "tcp_fixture.h"
 #include "tcp_var.h"
 #include "wire/checksum.h"
 
@@ -37,11 +38,6 @@ static void setup(void)
 static void teardown(void) { h_teardown(&h); }
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static unsigned pcbs(void)
-{
-	return usage(h.st).tcp_pcbs;
-}
 
 /* The state as Linux numbers it (TCP_ESTABLISHED, TCP_SYN_SENT, ...). */
 static int state_of(struct mtcp_sock *s)
@@ -91,14 +87,7 @@ static struct mtcp_sock *listener(uint16_t port, bool reuse)
 static struct mtcp_sock *open_rtt(struct mtcp_sock *l, struct h_conn *c, uint16_t sport,
 				  const struct tcp_opts *o, uint64_t rtt)
 {
-	h_conn_init(c, sport, OUR_PORT, PEER_ISS, o);
-	h_conn_send(&h, c, TH_SYN, NULL, 0);
-	h_conn_expect_synack(&h, c);
-	if (rtt)
-		h_advance(&h, rtt);
-	h_conn_send(&h, c, TH_ACK, NULL, 0);
-	h_expect_none(&h);
-	return h_tcp_accept(&h, l);
+	return tf_accept(&h, l, c, sport, OUR_PORT, PEER_ISS, o, rtt);
 }
 
 static struct mtcp_sock *passive_open(struct mtcp_sock *l, struct h_conn *c, uint16_t sport,
@@ -254,30 +243,6 @@ static void next_seg(struct frame *f, const char *what)
 	ck_assert_msg(h_next_tcp(&h, f), "%s: the stack sent no TCP segment", what);
 }
 
-static struct tcp_opts opts_all(void)
-{
-	struct tcp_opts o = {
-		.has_mss = true, .mss = MSS, .sack_permitted = true, .has_ts = true,
-		.has_wscale = true, .wscale = 7,
-	};
-
-	return o;
-}
-
-static struct tcp_opts opts_sack(void)
-{
-	struct tcp_opts o = { .has_mss = true, .mss = MSS, .sack_permitted = true };
-
-	return o;
-}
-
-static struct tcp_opts opts_ts(void)
-{
-	struct tcp_opts o = { .has_mss = true, .mss = MSS, .has_ts = true };
-
-	return o;
-}
-
 static uint8_t pattern[64 * 1024];
 
 static void fill_pattern(void)
@@ -336,7 +301,7 @@ START_TEST(test_must2_every_segment_sent_carries_a_valid_checksum)
 {
 	static struct h_conn c, d;
 	static struct frame f;
-	struct tcp_opts o = opts_all();
+	struct tcp_opts o = tf_syn_opts(TF_OPTS_ALL);
 	struct mtcp_sock *l = listener(OUR_PORT, false), *s, *a;
 
 	h_conn_init(&c, PEER_PORT, OUR_PORT, PEER_ISS, &o);
@@ -395,7 +360,7 @@ START_TEST(test_must3_segment_with_a_bad_checksum_is_dropped_unanswered)
 	pkt[IPV4_HLEN + 17] ^= 0x01;            /* the checksum's low bit */
 	h_send_packet(&h, pkt, n, false);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 1);
 	ck_assert_uint_eq(drops(DROP_TCP_BAD_CSUM), d0 + 1);
 
 	r.dport = 81;
@@ -512,7 +477,7 @@ START_TEST(test_must7_illegal_option_length_is_dropped_without_a_reply)
 		h_conn_init(&c, PEER_PORT, OUR_PORT, PEER_ISS, NULL);
 		conn_send_raw(&c, TH_SYN, bad[i], 4, NULL, 0);
 		h_expect_none(&h);
-		ck_assert_msg(pcbs() == 1, "bad option %u made a connection", i);
+		ck_assert_msg(h_tcp_pcbs(&h) == 1, "bad option %u made a connection", i);
 	}
 	ck_assert_uint_eq(drops(DROP_TCP_BAD_OPTIONS), d0 + 5);
 
@@ -554,7 +519,7 @@ START_TEST(test_must65_no_mss_option_on_segments_without_syn)
 {
 	static struct h_conn c, d;
 	static struct frame f;
-	struct tcp_opts o = opts_all();
+	struct tcp_opts o = tf_syn_opts(TF_OPTS_ALL);
 	struct mtcp_sock *l = listener(OUR_PORT, false), *s, *a;
 
 	s = passive_open(l, &c, PEER_PORT, &o);
@@ -653,11 +618,8 @@ START_TEST(test_shld5_every_syn_carries_the_mss_option)
 	h_advance_until_tcp(&h, &f, 2 * SEC, "SYN retransmission");
 	ck_assert_msg((f.tcp.flags & TH_SYN) && f.tcp.opt.has_mss, "SYN retransmission without MSS");
 	/* The peer's SYN crosses ours: the SYN-ACK of a simultaneous open. */
-	h_conn_init(&d, f.tcp.dport, f.tcp.sport, PEER_ISS, &none);
-	d.irs = f.tcp.seq;
-	d.rcv_nxt = d.irs;
-	h_conn_send(&h, &d, TH_SYN, NULL, 0);
-	const struct frame *so = h_conn_expect(&h, &d, TH_SYN | TH_ACK, 0);
+	tf_conn_from_syn(&d, &f, PEER_ISS, &none);
+	const struct frame *so = tf_simultaneous_syn(&h, &d);
 	ck_assert_msg(so->tcp.opt.has_mss, "simultaneous-open SYN-ACK without MSS");
 	h_tcp_abort(&h, a);
 
@@ -749,7 +711,7 @@ START_TEST(test_must22_r1_third_syn_retransmission_gives_ip_negative_advice)
 			h_send_arp(&h, ARP_OP_REPLY, PEER_IP, STACK_IP);
 	}
 	mtcp_close(a);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -1133,7 +1095,7 @@ START_TEST(test_must43_connect_from_the_local_address_bound)
 	ck_assert_uint_eq(syn.tcp.sport, ntohs(me.sin_port));
 	mtcp_close(a);
 	mtcp_close(b);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -1201,7 +1163,7 @@ START_TEST(test_must46_connect_to_broadcast_or_multicast_is_refused)
 		h_expect_none(&h);
 		mtcp_close(a);
 	}
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -1386,7 +1348,7 @@ START_TEST(test_must53_source_routed_datagram_is_dropped)
 	c.snd_nxt = PEER_ISS;
 	conn_send_ipopt(&c, TH_SYN, NULL, 0, ssrr, sizeof(ssrr));
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 1);
 	ck_assert_uint_eq(drops(DROP_IP_SOURCE_ROUTE), d0 + 2);
 
 	s = passive_open(l, &d, PEER_PORT + 1, NULL);
@@ -1439,7 +1401,7 @@ START_TEST(test_must54_icmp_error_reaches_only_the_connection_it_quotes)
 	ck_assert_int_eq(state_of(a), TCP_ESTABLISHED);
 	h_tcp_abort(&h, a);
 	mtcp_close(b);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -1544,7 +1506,7 @@ START_TEST(test_must56_soft_icmp_errors_do_not_abort_syn_sent)
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_int_eq(state_of(a), TCP_ESTABLISHED);
 	h_tcp_abort(&h, a);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -1565,7 +1527,7 @@ START_TEST(test_must56_parameter_problem_does_not_abort_syn_sent)
 	h_conn_from_syn(&h, &c, &syn, PEER_ISS, NULL);
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	h_tcp_abort(&h, a);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -1579,7 +1541,7 @@ START_TEST(test_must56_parameter_problem_does_not_abort_syn_received)
 	h_conn_init(&c, PEER_PORT, OUR_PORT, PEER_ISS, NULL);
 	h_conn_send(&h, &c, TH_SYN, NULL, 0);
 	icmp_about(h_conn_expect_synack(&h, &c), ICMP_PARAMETERPROB, 0);
-	ck_assert_msg(pcbs() == 2, "ICMP Parameter Problem ended the connection in "
+	ck_assert_msg(h_tcp_pcbs(&h) == 2, "ICMP Parameter Problem ended the connection in "
 		      "SYN-RECEIVED");
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	h_expect_none(&h);
@@ -1622,7 +1584,7 @@ START_TEST(test_must57_syn_to_broadcast_or_multicast_is_silently_dropped)
 	syn_from_to(PEER_IP, 0xe0000001u, true);
 	syn_from_to(PEER_IP, 0xe00000fbu, false);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 1);
 	ck_assert_uint_eq(drops(DROP_TCP_BCAST), b0 + 3);
 	ck_assert_uint_eq(drops(DROP_IP_NOT_FOR_US), n0 + 2);
 	struct tcp_repr ack = { .sport = PEER_PORT, .dport = 81, .seq = 5, .ack = 9,
@@ -1653,7 +1615,7 @@ START_TEST(test_must63_syn_from_a_broadcast_or_multicast_source_is_dropped)
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		syn_from_to(bad[i], STACK_IP, false);
 		h_expect_none(&h);
-		ck_assert_msg(pcbs() == 1, "a SYN from %08x made a connection", bad[i]);
+		ck_assert_msg(h_tcp_pcbs(&h) == 1, "a SYN from %08x made a connection", bad[i]);
 	}
 	ck_assert_uint_eq(drops(DROP_IP_BAD_SRC), d0 + 5);
 	h_tcp_close_last(&h, l);
@@ -1670,12 +1632,12 @@ START_TEST(test_must63_syn_from_this_host_0_0_0_0_is_ignored)
 
 	syn_from_to(0, STACK_IP, false);
 	h_expect_none(&h);
-	ck_assert_msg(pcbs() == 1, "a SYN from 0.0.0.0 made a connection (%u control blocks)",
-		      pcbs());
+	ck_assert_msg(h_tcp_pcbs(&h) == 1, "a SYN from 0.0.0.0 made a connection (%u control blocks)",
+		      h_tcp_pcbs(&h));
 	syn_from_to(9, STACK_IP, false);
 	h_expect_none(&h);
-	ck_assert_msg(pcbs() == 1, "a SYN from 0.0.0.9 made a connection (%u control blocks)",
-		      pcbs());
+	ck_assert_msg(h_tcp_pcbs(&h) == 1, "a SYN from 0.0.0.9 made a connection (%u control blocks)",
+		      h_tcp_pcbs(&h));
 	h_tcp_close_last(&h, l);
 }
 END_TEST
@@ -2057,7 +2019,7 @@ END_TEST
 START_TEST(test_rfc7323_5_segment_without_timestamp_accepted_on_a_timestamp_connection)
 {
 	static struct h_conn c;
-	struct tcp_opts o = opts_ts();
+	struct tcp_opts o = tf_syn_opts(TF_OPTS_TS);
 	struct tcp_opts none = { 0 };
 	struct mtcp_sock *l = listener(OUR_PORT, false), *s;
 	char buf[8];
@@ -2080,7 +2042,7 @@ END_TEST
 START_TEST(test_rfc7323_9_ts_recent_invalid_after_24_days_idle)
 {
 	static struct h_conn c;
-	struct tcp_opts o = opts_ts();
+	struct tcp_opts o = tf_syn_opts(TF_OPTS_TS);
 	struct mtcp_sock *l = listener(OUR_PORT, false), *s;
 	char buf[8];
 
@@ -2110,7 +2072,7 @@ START_TEST(test_rfc6675_sack_duplicates_and_loss_after_3_smss_sacked)
 {
 	static struct h_conn c, d;
 	static struct frame f;
-	struct tcp_opts o = opts_sack();
+	struct tcp_opts o = tf_syn_opts(TF_OPTS_SACK);
 	struct mtcp_sock *l = listener(OUR_PORT, false), *s, *t;
 
 	fill_pattern();
@@ -2161,7 +2123,7 @@ START_TEST(test_rfc8985_7_tail_loss_probe_after_2_srtt)
 {
 	static struct h_conn c, d;
 	static struct frame f;
-	struct tcp_opts o = opts_sack();
+	struct tcp_opts o = tf_syn_opts(TF_OPTS_SACK);
 	struct mtcp_sock *l = listener(OUR_PORT, false), *s;
 	uint64_t rto0 = stats().tcp_timeouts;
 
@@ -2219,7 +2181,7 @@ START_TEST(test_rfc6056_3_busy_ports_skipped_then_eaddrnotavail)
 	for (unsigned p = LO; p <= HI; p++)
 		if (p != FREE)
 			mtcp_close(held[p - LO]);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 

@@ -22,6 +22,7 @@
 
 #include "check_main.h"
 #include "stack_harness.h"
+#include "tcp_fixture.h"
 
 #define PEER_PORT       40000
 #define OUR_PORT        80
@@ -84,15 +85,8 @@ static void teardown(void)
 /* What the peer offers on its SYN: MSS 1460 and the options asked for. */
 static struct tcp_opts peer_opts(unsigned which, uint8_t wscale)
 {
-	struct tcp_opts o = { .has_mss = true, .mss = MSS };
-
-	o.has_ts = (which & O_TS) != 0;
-	o.sack_permitted = (which & O_SACK) != 0;
-	if (which & O_WS) {
-		o.has_wscale = true;
-		o.wscale = wscale;
-	}
-	return o;
+	return tf_syn_opts((struct tf_opts){ .ts = which & O_TS, .sack = which & O_SACK,
+					     .ws = which & O_WS, .wscale = wscale });
 }
 
 /* A listener on OUR_PORT with one option set before listen (its children
@@ -114,14 +108,7 @@ static void open_rtt(const struct tcp_opts *o, uint64_t rtt)
 {
 	if (!L)
 		L = h_tcp_listen(&h, OUR_PORT, 8);
-	h_conn_init(&c, PEER_PORT, OUR_PORT, PEER_ISS, o);
-	h_conn_send(&h, &c, TH_SYN, NULL, 0);
-	h_conn_expect_synack(&h, &c);
-	if (rtt)
-		h_advance(&h, rtt);
-	h_conn_send(&h, &c, TH_ACK, NULL, 0);
-	S = h_tcp_accept(&h, L);
-	h_expect_none(&h);
+	S = tf_accept(&h, L, &c, PEER_PORT, OUR_PORT, PEER_ISS, o, rtt);
 }
 
 static void open_conn(const struct tcp_opts *o)

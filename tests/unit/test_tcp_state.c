@@ -7,7 +7,7 @@
  * in and asserts the segments out: flags, seq, ack, window, options.
  * Where it makes sense a test ends by closing everything, letting
  * TIME-WAIT run out on the virtual clock and asserting that no TCP control
- * block is left (usage().tcp_pcbs, the leak oracle).
+ * block is left (h_tcp_pcbs, the leak oracle).
  */
 #include <check.h>
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include "check_main.h"
 #include "stack_harness.h"
 #include "socket.h"
+#include "tcp_fixture.h"
 #include "tcp_var.h"
 
 #define PEER_PORT       40000
@@ -47,67 +48,6 @@ static void setup(void)
 static void teardown(void) { h_teardown(&h); }
 
 /* ---- helpers --------------------------------------------------------- */
-
-static unsigned pcbs(void)
-{
-	return usage(h.st).tcp_pcbs;
-}
-
-static struct tcp_opts opts_all(void)
-{
-	struct tcp_opts o = {
-		.has_mss = true, .mss = 1460,
-		.sack_permitted = true,
-		.has_ts = true,
-		.has_wscale = true, .wscale = 7,
-	};
-
-	return o;
-}
-
-static struct tcp_opts opts_ts(void)
-{
-	struct tcp_opts o = { .has_mss = true, .mss = 1460, .has_ts = true };
-
-	return o;
-}
-
-/* The connection's state as Linux numbers it (TCP_INFO tcpi_state), with
- * TIME-WAIT read from the control block: TCP_INFO says CLOSE there, as
- * Linux's socket does once its mini TIME-WAIT socket has taken over. */
-static int tcp_state(struct mtcp_sock *s)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	if (s->tp && s->tp->t_state == TCPS_TIME_WAIT) {
-		memset(&ti, 0, sizeof(ti));
-		ck_assert_int_eq(mtcp_getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
-		ck_assert_int_eq(ti.tcpi_state, TCP_CLOSE);
-		return TCP_TIME_WAIT;
-	}
-
-	memset(&ti, 0, sizeof(ti));
-	ck_assert_int_eq(mtcp_getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
-	return ti.tcpi_state;
-}
-
-static const char *state_name(int st)
-{
-	static const char *const n[] = {
-		"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
-		"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",
-	};
-
-	return st >= 0 && st <= TCP_CLOSING ? n[st] : "?";
-}
-
-#define assert_state(s, want)                                                   \
-	do {                                                                    \
-		int got_ = tcp_state(s);                                        \
-		ck_assert_msg(got_ == (want), "state %s, expected %s",          \
-			      state_name(got_), state_name(want));              \
-	} while (0)
 
 static ssize_t rd(struct mtcp_sock *s, void *buf, size_t len)
 {
@@ -143,26 +83,11 @@ static int bind_port(struct mtcp_sock *s, uint16_t port)
 	return mtcp_bind(s, &a);
 }
 
-/* Passive open from the peer's sport; the accepted socket. */
+/* Passive open from the peer's sport to OUR_PORT; the accepted socket. */
 static struct mtcp_sock *passive_open(struct mtcp_sock *l, struct h_conn *c, uint16_t sport,
 				      const struct tcp_opts *o)
 {
-	h_conn_connect(&h, c, sport, OUR_PORT, PEER_ISS, o);
-	h_expect_none(&h);
-	return h_tcp_accept(&h, l);
-}
-
-/* Active open to the peer's PEER_PORT; the peer answers from PEER_ISS
- * offering o; the stack's ACK is checked. */
-static struct mtcp_sock *active_open(struct h_conn *c, const struct tcp_opts *o)
-{
-	static struct frame syn;
-	struct mtcp_sock *s = h_tcp_connect(&h, 0, PEER_PORT);
-
-	ck_assert_msg(h_next_tcp(&h, &syn), "no SYN after connect");
-	h_conn_from_syn(&h, c, &syn, PEER_ISS, o);
-	h_conn_expect(&h, c, TH_ACK, 0);
-	return s;
+	return tf_accept(&h, l, c, sport, OUR_PORT, PEER_ISS, o, 0);
 }
 
 /* The stack resets connection c: RFC 9293 3.10.4 ABORT sends
@@ -185,26 +110,13 @@ static void expect_reset(struct h_conn *c, const char *what)
 		      c->snd_nxt, got);
 }
 
-/* Stack closes first on c/s: FIN, the peer's ACK and FIN, our ACK. The
- * socket is closed by the user; the connection sits in TIME-WAIT. */
-static void close_into_time_wait(struct mtcp_sock *s, struct h_conn *c)
-{
-	mtcp_close(s);
-	h_conn_expect(&h, c, TH_FIN | TH_ACK, 0);
-	h_conn_send(&h, c, TH_ACK, NULL, 0);
-	h_expect_none(&h);
-	h_conn_send(&h, c, TH_FIN | TH_ACK, NULL, 0);
-	h_conn_expect(&h, c, TH_ACK, 0);
-	h_expect_none(&h);
-}
-
 /* ---- passive open ---------------------------------------------------- */
 
 START_TEST(test_passive_synack_offers_mss_wscale_sack_ts_when_offered)
 {
 	static struct h_conn c;
 	struct mtcp_sock *l = h_tcp_listen(&h, OUR_PORT, 8), *s = NULL;
-	struct tcp_opts o = opts_all();
+	struct tcp_opts o = tf_syn_opts(TF_OPTS_ALL);
 	struct sockaddr_in peer, a;
 
 	h_conn_init(&c, PEER_PORT, OUR_PORT, PEER_ISS, &o);
@@ -240,7 +152,7 @@ START_TEST(test_passive_synack_offers_mss_wscale_sack_ts_when_offered)
 	assert_sin(&a, PEER_IP, PEER_PORT, "getpeername");
 	ck_assert_int_eq(mtcp_getsockname(s, &a), 0);
 	assert_sin(&a, STACK_IP, OUR_PORT, "getsockname");
-	assert_state(s, TCP_ESTABLISHED);
+	tf_assert_linux_state(s, TCP_ESTABLISHED);
 	ck_assert_uint_eq(mtcp_poll(s), POLL_OUT);
 
 	/* Data now carries timestamps (asserted by h_conn_expect). */
@@ -296,7 +208,7 @@ START_TEST(test_peer_mss_less_timestamp_option_bounds_data_segments)
 	static struct h_conn c;
 	static uint8_t data[2 * 688];
 	struct mtcp_sock *l = h_tcp_listen(&h, OUR_PORT, 8), *s;
-	struct tcp_opts o = opts_ts();
+	struct tcp_opts o = tf_syn_opts(TF_OPTS_TS);
 
 	o.mss = 700;
 	s = passive_open(l, &c, PEER_PORT, &o);
@@ -338,7 +250,7 @@ START_TEST(test_synack_resent_when_peer_retransmits_its_syn)
 {
 	static struct h_conn c;
 	struct mtcp_sock *l = h_tcp_listen(&h, OUR_PORT, 8), *s;
-	struct tcp_opts o = opts_all();
+	struct tcp_opts o = tf_syn_opts(TF_OPTS_ALL);
 
 	h_conn_init(&c, PEER_PORT, OUR_PORT, PEER_ISS, &o);
 	h_conn_send(&h, &c, TH_SYN, NULL, 0);
@@ -354,11 +266,11 @@ START_TEST(test_synack_resent_when_peer_retransmits_its_syn)
 	ck_assert(f->tcp.opt.has_mss && f->tcp.opt.has_wscale && f->tcp.opt.sack_permitted &&
 		  f->tcp.opt.has_ts);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 2);       /* still one child */
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 2);       /* still one child */
 
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	s = h_tcp_accept(&h, l);
-	assert_state(s, TCP_ESTABLISHED);
+	tf_assert_linux_state(s, TCP_ESTABLISHED);
 	h_tcp_abort(&h, s);
 	h_tcp_close_last(&h, l);
 }
@@ -385,7 +297,7 @@ START_TEST(test_synack_retransmitted_on_rto_then_child_given_up)
 	}
 	h_advance(&h, rto - 1);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 2);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 2);
 	h_advance(&h, 1);
 	/* The child is gone (a RST for it, if any, at ISS + 1). */
 	if (h_next_tcp(&h, &f))
@@ -393,7 +305,7 @@ START_TEST(test_synack_retransmitted_on_rto_then_child_given_up)
 			      "giving up on SYN-RECEIVED sent something other than a RST at "
 			      "ISS+1");
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 1);
 	ck_assert_int_eq(mtcp_accept(l, NULL, &s), -EAGAIN);
 	/* The peer's late ACK reaches the listener: RST seq = its ack. */
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
@@ -410,11 +322,11 @@ START_TEST(test_rst_in_syn_received_drops_the_child_quietly)
 	h_conn_init(&c, PEER_PORT, OUR_PORT, PEER_ISS, NULL);
 	h_conn_send(&h, &c, TH_SYN, NULL, 0);
 	h_conn_expect_synack(&h, &c);
-	ck_assert_uint_eq(pcbs(), 2);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 2);
 	h_conn_rst(&h, &c);
 	/* RFC 9293 3.10.7.4: passive OPEN goes back to LISTEN, silently. */
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 1);
 	ck_assert_int_eq(mtcp_accept(l, NULL, &s), -EAGAIN);
 	/* The listener still works. */
 	s = passive_open(l, &d, PEER_PORT + 1, NULL);
@@ -438,7 +350,7 @@ START_TEST(test_handshake_ack_carrying_data_and_fin)
 	h_conn_expect(&h, &c, TH_ACK, 0);       /* acks data and FIN */
 	h_expect_none(&h);
 	s = h_tcp_accept(&h, l);
-	assert_state(s, TCP_CLOSE_WAIT);
+	tf_assert_linux_state(s, TCP_CLOSE_WAIT);
 	ck_assert_uint_eq(mtcp_poll(s), POLL_IN | EPOLLRDHUP | POLL_OUT);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 2);
 	ck_assert_mem_eq(buf, "hi", 2);
@@ -476,7 +388,7 @@ START_TEST(test_active_connect_sends_syn_with_all_options_and_einprogress)
 		      o->has_ts ? "present" : "absent", o->ts_ecr);
 
 	ck_assert_int_eq(mtcp_poll(s) & (EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLIN), 0);
-	assert_state(s, TCP_SYN_SENT);
+	tf_assert_linux_state(s, TCP_SYN_SENT);
 	ck_assert_int_eq(h_sock_connect(s, PEER_IP, PEER_PORT), -EALREADY);
 	/* Linux inet_getname: no peer in SYN-SENT. */
 	ck_assert_int_eq(mtcp_getpeername(s, &a), -ENOTCONN);
@@ -487,15 +399,15 @@ START_TEST(test_active_connect_sends_syn_with_all_options_and_einprogress)
 	/* Closing in SYN-SENT sends nothing (RFC 9293 3.10.4). */
 	mtcp_close(s);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
 START_TEST(test_active_synack_completes_second_connect_0_then_eisconn)
 {
 	static struct h_conn c;
-	struct tcp_opts o = opts_all();
-	struct mtcp_sock *s = active_open(&c, &o);
+	struct tcp_opts o = tf_syn_opts(TF_OPTS_ALL);
+	struct mtcp_sock *s = tf_connect(&h, &c, 0, PEER_PORT, PEER_ISS, &o, 0);
 	struct sockaddr_in a;
 
 	ck_assert(c.ts && c.wscale == 7 && c.stack_wscale == 7);
@@ -506,7 +418,7 @@ START_TEST(test_active_synack_completes_second_connect_0_then_eisconn)
 
 	ck_assert_uint_eq(mtcp_poll(s), POLL_OUT);
 	ck_assert_int_eq(h_sock_error(s), 0);
-	assert_state(s, TCP_ESTABLISHED);
+	tf_assert_linux_state(s, TCP_ESTABLISHED);
 	/* Linux __inet_stream_connect: the connect that finds the handshake
 	 * done returns 0, the next one EISCONN. */
 	ck_assert_int_eq(h_sock_connect(s, PEER_IP, PEER_PORT), 0);
@@ -515,7 +427,7 @@ START_TEST(test_active_synack_completes_second_connect_0_then_eisconn)
 	assert_sin(&a, PEER_IP, PEER_PORT, "getpeername");
 	h_expect_none(&h);
 	h_tcp_abort(&h, s);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -533,10 +445,10 @@ START_TEST(test_active_rst_to_syn_is_econnrefused)
 		      "(EPOLLERR|EPOLLHUP|IN|RDHUP|OUT)", ev, POLL_DEAD_ERR);
 	ck_assert_int_eq(h_sock_error(s), ECONNREFUSED);
 	ck_assert_int_eq(h_sock_error(s), 0);
-	assert_state(s, TCP_CLOSE);
+	tf_assert_linux_state(s, TCP_CLOSE);
 	mtcp_close(s);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -585,7 +497,7 @@ START_TEST(test_active_syn_backs_off_then_etimedout)
 	ck_assert_int_eq(h_sock_error(s), ETIMEDOUT);
 	h_expect_none(&h);
 	mtcp_close(s);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -610,13 +522,13 @@ START_TEST(test_syn_sent_synack_with_bad_ack_draws_rst_seq_eq_ack)
 	h_expect_none(&h);
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_SYN_SENT_BAD) - bad0, 2);
 	/* Still connecting; the right SYN-ACK completes it. */
-	assert_state(s, TCP_SYN_SENT);
+	tf_assert_linux_state(s, TCP_SYN_SENT);
 	ck_assert_int_eq(h_sock_error(s), 0);
 	h_conn_from_syn(&h, &c, &syn, PEER_ISS, NULL);
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_uint_eq(mtcp_poll(s), POLL_OUT);
 	h_tcp_abort(&h, s);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -633,13 +545,13 @@ START_TEST(test_syn_sent_ignores_rst_without_acceptable_ack)
 	h_send_tcp(&h, PEER_PORT, lport, 0, 0, TH_RST, 0, NULL, NULL, 0);
 	h_send_tcp(&h, PEER_PORT, lport, 0, syn.tcp.seq + 77, TH_RST | TH_ACK, 0, NULL, NULL, 0);
 	h_expect_none(&h);
-	assert_state(s, TCP_SYN_SENT);
+	tf_assert_linux_state(s, TCP_SYN_SENT);
 	ck_assert_int_eq(h_sock_error(s), 0);
 	h_conn_from_syn(&h, &c, &syn, PEER_ISS, NULL);
 	h_conn_expect(&h, &c, TH_ACK, 0);
-	assert_state(s, TCP_ESTABLISHED);
+	tf_assert_linux_state(s, TCP_ESTABLISHED);
 	h_tcp_abort(&h, s);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -651,7 +563,7 @@ START_TEST(test_close_in_syn_sent_then_late_synack_draws_rst)
 	ck_assert(h_next_tcp(&h, &syn));
 	mtcp_close(s);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 	h_send_tcp(&h, PEER_PORT, syn.tcp.sport, PEER_ISS, syn.tcp.seq + 1, TH_SYN | TH_ACK,
 		   65535, NULL, NULL, 0);
 	h_expect_tcp(&h, &f, TH_RST, syn.tcp.seq + 1, 0);
@@ -663,13 +575,8 @@ END_TEST
  * peer that offers only MSS 1460, and have the peer send its own SYN. */
 static void simultaneous_syns(struct h_conn *c, const struct frame *syn)
 {
-	h_conn_init(c, syn->tcp.dport, syn->tcp.sport, PEER_ISS, NULL);
-	c->irs = syn->tcp.seq;
-	c->rcv_nxt = c->irs;            /* the SYN-ACK repeats the SYN */
-	c->stack_opts = syn->tcp.opt;
-	h_conn_send(&h, c, TH_SYN, NULL, 0);
-	/* RFC 9293 3.10.7.3 / figure 7: SYN-ACK from the same ISS. */
-	const struct frame *f = h_conn_expect(&h, c, TH_SYN | TH_ACK, 0);
+	tf_conn_from_syn(c, syn, PEER_ISS, NULL);
+	const struct frame *f = tf_simultaneous_syn(&h, c);
 	ck_assert_msg(f->tcp.opt.has_mss && f->tcp.opt.mss == 1460, "SYN-ACK lacks MSS");
 	ck_assert_msg(!f->tcp.opt.has_ts && !f->tcp.opt.has_wscale && !f->tcp.opt.sack_permitted,
 		      "SYN-ACK answers options the peer's SYN did not offer");
@@ -684,20 +591,20 @@ START_TEST(test_simultaneous_open_syn_then_ack_establishes)
 	ck_assert(h_next_tcp(&h, &syn));
 	simultaneous_syns(&c, &syn);
 	ck_assert_uint_eq(c.last.tcp.seq, syn.tcp.seq);
-	assert_state(s, TCP_SYN_RECV);
+	tf_assert_linux_state(s, TCP_SYN_RECV);
 	ck_assert_int_eq(mtcp_poll(s) & (EPOLLOUT | EPOLLERR), 0);
 	h_expect_none(&h);
 
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	h_expect_none(&h);
-	assert_state(s, TCP_ESTABLISHED);
+	tf_assert_linux_state(s, TCP_ESTABLISHED);
 	ck_assert_uint_eq(mtcp_poll(s), POLL_OUT);
 	ck_assert_int_eq(h_sock_connect(s, PEER_IP, PEER_PORT), 0);
 	ck_assert_int_eq(wr(s, "sim", 3), 3);
 	h_conn_expect_data(&h, &c, TH_ACK, "sim", 3);
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	h_tcp_abort(&h, s);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -718,10 +625,10 @@ START_TEST(test_simultaneous_open_crossing_synacks_establish)
 			      f.tcp.seq == c.rcv_nxt && f.tcp.ack == c.snd_nxt,
 			      "the crossing SYN-ACK drew something other than an ACK");
 	h_expect_none(&h);
-	assert_state(s, TCP_ESTABLISHED);
+	tf_assert_linux_state(s, TCP_ESTABLISHED);
 	ck_assert_uint_eq(mtcp_poll(s), POLL_OUT);
 	h_tcp_abort(&h, s);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -742,7 +649,7 @@ START_TEST(test_rst_after_simultaneous_open_is_econnrefused)
 	ck_assert_int_eq(h_sock_error(s), ECONNREFUSED);
 	mtcp_close(s);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -758,23 +665,23 @@ START_TEST(test_stack_closes_first_fin_wait_then_time_wait_lasts_2msl)
 	mtcp_sock_hold(s);              /* to watch the state after close */
 	mtcp_close(s);
 	h_conn_expect(&h, &c, TH_FIN | TH_ACK, 0);
-	assert_state(s, TCP_FIN_WAIT1);
+	tf_assert_linux_state(s, TCP_FIN_WAIT1);
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	h_expect_none(&h);
-	assert_state(s, TCP_FIN_WAIT2);
+	tf_assert_linux_state(s, TCP_FIN_WAIT2);
 	h_conn_send(&h, &c, TH_FIN | TH_ACK, NULL, 0);
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	h_expect_none(&h);
-	assert_state(s, TCP_TIME_WAIT);
+	tf_assert_linux_state(s, TCP_TIME_WAIT);
 	mtcp_sock_put(s);
 
 	/* RFC 9293 3.3.2 (MUST-13): 2 MSL, 60 s by default as on Linux. */
 	h_advance(&h, TIME_WAIT_US - 1);
-	ck_assert_msg(pcbs() == 2, "TIME-WAIT ended before 2MSL (%u control blocks)", pcbs());
+	ck_assert_msg(h_tcp_pcbs(&h) == 2, "TIME-WAIT ended before 2MSL (%u control blocks)", h_tcp_pcbs(&h));
 	h_expect_none(&h);
 	h_advance(&h, 1);
-	ck_assert_msg(pcbs() == 1, "TIME-WAIT still there after 2MSL (%u control blocks)",
-		      pcbs());
+	ck_assert_msg(h_tcp_pcbs(&h) == 1, "TIME-WAIT still there after 2MSL (%u control blocks)",
+		      h_tcp_pcbs(&h));
 	/* The 4-tuple is free: an ACK for it reaches the listener -> RST. */
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	h_expect_tcp(&h, &f, TH_RST, c.rcv_nxt, 0);
@@ -805,11 +712,11 @@ START_TEST(test_time_wait_lasts_twice_the_configured_msl)
 
 	struct mtcp_sock *l = h_tcp_listen(&h, OUR_PORT, 8);
 	struct mtcp_sock *s = passive_open(l, &c, PEER_PORT, NULL);
-	close_into_time_wait(s, &c);
+	tf_drive(&h, &c, s, TCPS_TIME_WAIT, true);
 	h_advance(&h, 10 * SEC - 1);
-	ck_assert_msg(pcbs() == 2, "TIME-WAIT ended before 2 x 5 s");
+	ck_assert_msg(h_tcp_pcbs(&h) == 2, "TIME-WAIT ended before 2 x 5 s");
 	h_advance(&h, 1);
-	ck_assert_msg(pcbs() == 1, "TIME-WAIT lasted beyond 2 x 5 s");
+	ck_assert_msg(h_tcp_pcbs(&h) == 1, "TIME-WAIT lasted beyond 2 x 5 s");
 	h_tcp_close_last(&h, l);
 }
 END_TEST
@@ -825,7 +732,7 @@ START_TEST(test_peer_closes_first_close_wait_then_last_ack)
 	/* RFC 9293 3.10.7.4 eighth: ACK the FIN. */
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	h_expect_none(&h);
-	assert_state(s, TCP_CLOSE_WAIT);
+	tf_assert_linux_state(s, TCP_CLOSE_WAIT);
 	unsigned ev = mtcp_poll(s);
 	ck_assert_msg(ev == (POLL_IN | EPOLLRDHUP | POLL_OUT), "poll 0x%x in CLOSE-WAIT, "
 		      "expected IN|RDHUP|OUT", ev);
@@ -839,11 +746,11 @@ START_TEST(test_peer_closes_first_close_wait_then_last_ack)
 
 	mtcp_close(s);
 	h_conn_expect(&h, &c, TH_FIN | TH_ACK, 0);
-	ck_assert_msg(pcbs() == 2, "LAST-ACK connection gone before the ACK of its FIN");
+	ck_assert_msg(h_tcp_pcbs(&h) == 2, "LAST-ACK connection gone before the ACK of its FIN");
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	h_expect_none(&h);
 	/* LAST-ACK -> CLOSED at once, no TIME-WAIT on this side. */
-	ck_assert_msg(pcbs() == 1, "connection still there after LAST-ACK was acknowledged");
+	ck_assert_msg(h_tcp_pcbs(&h) == 1, "connection still there after LAST-ACK was acknowledged");
 	h_tcp_close_last(&h, l);
 }
 END_TEST
@@ -863,16 +770,16 @@ START_TEST(test_simultaneous_close_goes_closing_then_time_wait)
 	c.rcv_nxt++;
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	h_expect_none(&h);
-	assert_state(s, TCP_CLOSING);
+	tf_assert_linux_state(s, TCP_CLOSING);
 	/* Now the ACK of our FIN. */
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	h_expect_none(&h);
-	assert_state(s, TCP_TIME_WAIT);
+	tf_assert_linux_state(s, TCP_TIME_WAIT);
 	mtcp_sock_put(s);
 	h_advance(&h, TIME_WAIT_US - 1);
-	ck_assert_uint_eq(pcbs(), 2);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 2);
 	h_advance(&h, 1);
-	ck_assert_uint_eq(pcbs(), 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 1);
 	h_tcp_close_last(&h, l);
 }
 END_TEST
@@ -886,13 +793,13 @@ START_TEST(test_shutdown_wr_sends_fin_and_still_receives)
 
 	ck_assert_int_eq(mtcp_shutdown(s, SHUT_WR), 0);
 	h_conn_expect(&h, &c, TH_FIN | TH_ACK, 0);
-	assert_state(s, TCP_FIN_WAIT1);
+	tf_assert_linux_state(s, TCP_FIN_WAIT1);
 	/* Linux tcp_poll: SEND_SHUTDOWN reports writable, no HUP yet. */
 	ck_assert_uint_eq(mtcp_poll(s), POLL_OUT);
 	ck_assert_int_eq(wr(s, "x", 1), -EPIPE);
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	h_expect_none(&h);
-	assert_state(s, TCP_FIN_WAIT2);
+	tf_assert_linux_state(s, TCP_FIN_WAIT2);
 
 	h_conn_send(&h, &c, TH_ACK | TH_PSH, "half", 4);
 	h_conn_expect(&h, &c, TH_ACK, 0);
@@ -903,7 +810,7 @@ START_TEST(test_shutdown_wr_sends_fin_and_still_receives)
 	h_conn_send(&h, &c, TH_FIN | TH_ACK, NULL, 0);
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 0);
-	assert_state(s, TCP_TIME_WAIT);
+	tf_assert_linux_state(s, TCP_TIME_WAIT);
 	ck_assert_uint_eq(mtcp_poll(s), POLL_IN | EPOLLRDHUP | POLL_OUT | EPOLLHUP);
 	ck_assert_int_eq(wr(s, "x", 1), -EPIPE);
 	mtcp_close(s);
@@ -919,15 +826,9 @@ START_TEST(test_lost_fin_is_retransmitted_after_rto)
 	struct mtcp_sock *l = h_tcp_listen(&h, OUR_PORT, 8);
 
 	/* A 100 ms handshake RTT: RTO = 100 + 4 * 50 = 300 ms (RFC 6298 2.2). */
-	h_conn_init(&c, PEER_PORT, OUR_PORT, PEER_ISS, NULL);
-	h_conn_send(&h, &c, TH_SYN, NULL, 0);
-	h_conn_expect_synack(&h, &c);
-	h_advance(&h, 100 * MS);
-	h_conn_send(&h, &c, TH_ACK, NULL, 0);
-	struct mtcp_sock *s = h_tcp_accept(&h, l);
+	struct mtcp_sock *s = tf_accept(&h, l, &c, PEER_PORT, OUR_PORT, PEER_ISS, NULL, 100 * MS);
 
-	mtcp_close(s);
-	h_conn_expect(&h, &c, TH_FIN | TH_ACK, 0);
+	tf_drive(&h, &c, s, TCPS_FIN_WAIT_1, true);
 	uint32_t fin_seq = c.rcv_nxt - 1;
 	h_advance(&h, 300 * MS - 1);
 	h_expect_none(&h);
@@ -955,7 +856,7 @@ START_TEST(test_time_wait_reacks_retransmitted_fin_and_restarts_2msl)
 	struct mtcp_sock *l = h_tcp_listen(&h, OUR_PORT, 8);
 	struct mtcp_sock *s = passive_open(l, &c, PEER_PORT, NULL);
 
-	close_into_time_wait(s, &c);
+	tf_drive(&h, &c, s, TCPS_TIME_WAIT, true);
 	h_advance(&h, 30 * SEC);
 	/* Our last ACK was lost: the peer sends its FIN again. */
 	h_conn_send_ex(&h, &c, c.snd_nxt - 1, TH_FIN | TH_ACK, NULL, NULL, 0);
@@ -963,9 +864,9 @@ START_TEST(test_time_wait_reacks_retransmitted_fin_and_restarts_2msl)
 	h_expect_none(&h);
 	/* RFC 9293 3.10.7.4 (TIME-WAIT, FIN): restart the 2 MSL timeout. */
 	h_advance(&h, TIME_WAIT_US - 1);
-	ck_assert_msg(pcbs() == 2, "TIME-WAIT did not restart on the retransmitted FIN");
+	ck_assert_msg(h_tcp_pcbs(&h) == 2, "TIME-WAIT did not restart on the retransmitted FIN");
 	h_advance(&h, 1);
-	ck_assert_msg(pcbs() == 1, "TIME-WAIT did not end 2MSL after the last FIN");
+	ck_assert_msg(h_tcp_pcbs(&h) == 1, "TIME-WAIT did not end 2MSL after the last FIN");
 	h_tcp_close_last(&h, l);
 }
 END_TEST
@@ -976,18 +877,15 @@ START_TEST(test_orphan_fin_wait_2_times_out_with_rst)
 	struct mtcp_sock *l = h_tcp_listen(&h, OUR_PORT, 8);
 	struct mtcp_sock *s = passive_open(l, &c, PEER_PORT, NULL);
 
-	mtcp_close(s);
-	h_conn_expect(&h, &c, TH_FIN | TH_ACK, 0);
-	h_conn_send(&h, &c, TH_ACK, NULL, 0);
-	h_expect_none(&h);
+	tf_drive(&h, &c, s, TCPS_FIN_WAIT_2, true);
 	/* Linux tcp_fin_timeout (60 s): an orphan does not wait forever
 	 * for the peer's FIN; it resets. */
 	h_advance(&h, 60 * SEC - 1);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 2);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 2);
 	h_advance(&h, 1);
 	expect_reset(&c, "FIN-WAIT-2 timeout");
-	ck_assert_uint_eq(pcbs(), 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 1);
 	h_tcp_close_last(&h, l);
 }
 END_TEST
@@ -1023,7 +921,7 @@ START_TEST(test_segment_to_closed_port_draws_rst_per_rfc9293)
 	h_send_tcp(&h, PEER_PORT, 81, 500, 9, TH_RST | TH_ACK, 0, NULL, NULL, 0);
 	h_expect_none(&h);
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_NO_SOCKET) - d0, 7);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -1039,7 +937,7 @@ START_TEST(test_close_with_unread_data_sends_rst_not_fin)
 	mtcp_close(s);
 	expect_reset(&c, "close with unread data");
 	h_expect_none(&h);
-	ck_assert_msg(pcbs() == 1, "the reset connection lingers");
+	ck_assert_msg(h_tcp_pcbs(&h) == 1, "the reset connection lingers");
 	/* It is gone: the peer's next segment is answered with a RST. */
 	h_conn_send(&h, &c, TH_ACK | TH_PSH, "more", 4);
 	h_expect_tcp(&h, NULL, TH_RST, c.rcv_nxt, 0);
@@ -1064,7 +962,7 @@ START_TEST(test_so_linger_zero_close_sends_rst)
 	mtcp_close(s);
 	expect_reset(&c, "SO_LINGER {1, 0} close");
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 1);
 	h_tcp_close_last(&h, l);
 }
 END_TEST
@@ -1076,16 +974,13 @@ START_TEST(test_data_after_close_draws_rst)
 	struct mtcp_sock *s = passive_open(l, &c, PEER_PORT, NULL);
 	uint64_t d0 = h_drop(&h, DROP_TCP_DATA_AFTER_CLOSE);
 
-	mtcp_close(s);
-	h_conn_expect(&h, &c, TH_FIN | TH_ACK, 0);
-	h_conn_send(&h, &c, TH_ACK, NULL, 0);
-	h_expect_none(&h);
+	tf_drive(&h, &c, s, TCPS_FIN_WAIT_2, true);
 	/* RFC 9293 3.6 (SHLD-3): new data after CLOSE -> RST. */
 	h_conn_send(&h, &c, TH_ACK | TH_PSH, "nobody", 6);
 	expect_reset(&c, "data after close");
 	h_expect_none(&h);
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_DATA_AFTER_CLOSE) - d0, 1);
-	ck_assert_uint_eq(pcbs(), 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 1);
 	h_tcp_close_last(&h, l);
 }
 END_TEST
@@ -1102,7 +997,7 @@ START_TEST(test_rst_at_rcv_nxt_resets_recv_econnreset)
 	h_conn_rst(&h, &c);
 	h_expect_none(&h);
 	ck_assert_uint_eq(mtcp_poll(s), POLL_DEAD_ERR);
-	assert_state(s, TCP_CLOSE);
+	tf_assert_linux_state(s, TCP_CLOSE);
 	/* Linux tcp_recvmsg: the error once, then end of stream. */
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), -ECONNRESET);
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), 0);
@@ -1147,7 +1042,7 @@ START_TEST(test_rst_in_window_not_exact_draws_challenge_ack)
 	ck_assert_uint_eq(f->data_len, 0);
 	h_expect_none(&h);
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_RST_INVALID) - d0, 1);
-	assert_state(s, TCP_ESTABLISHED);
+	tf_assert_linux_state(s, TCP_ESTABLISHED);
 	ck_assert_int_eq(h_sock_error(s), 0);
 	h_conn_send(&h, &c, TH_ACK | TH_PSH, "alive", 5);
 	h_conn_expect(&h, &c, TH_ACK, 0);
@@ -1170,7 +1065,7 @@ START_TEST(test_rst_outside_window_is_ignored)
 	h_conn_send_ex(&h, &c, c.snd_nxt - 70000, TH_RST | TH_ACK, NULL, NULL, 0);
 	h_expect_none(&h);
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_OUT_OF_WINDOW) - d0, 3);
-	assert_state(s, TCP_ESTABLISHED);
+	tf_assert_linux_state(s, TCP_ESTABLISHED);
 	ck_assert_int_eq(wr(s, "ok", 2), 2);
 	h_conn_expect_data(&h, &c, TH_ACK, "ok", 2);
 	h_conn_send(&h, &c, TH_ACK, NULL, 0);
@@ -1186,18 +1081,18 @@ START_TEST(test_rst_in_time_wait_is_ignored)
 	struct mtcp_sock *s = passive_open(l, &c, PEER_PORT, NULL);
 	uint64_t d0 = h_drop(&h, DROP_TCP_TIME_WAIT);
 
-	close_into_time_wait(s, &c);
+	tf_drive(&h, &c, s, TCPS_TIME_WAIT, true);
 	h_advance(&h, 1 * SEC);
 	/* RFC 1337: TIME-WAIT assassination - a RST does not end it. */
 	h_conn_rst(&h, &c);
 	h_expect_none(&h);
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_TIME_WAIT) - d0, 1);
-	ck_assert_msg(pcbs() == 2, "a RST ended TIME-WAIT");
+	ck_assert_msg(h_tcp_pcbs(&h) == 2, "a RST ended TIME-WAIT");
 	/* Still there: a retransmitted FIN is acknowledged. */
 	h_conn_send_ex(&h, &c, c.snd_nxt - 1, TH_FIN | TH_ACK, NULL, NULL, 0);
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	h_advance(&h, TIME_WAIT_US);
-	ck_assert_uint_eq(pcbs(), 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 1);
 	h_tcp_close_last(&h, l);
 }
 END_TEST
@@ -1209,8 +1104,7 @@ START_TEST(test_rst_in_close_wait_reports_epipe)
 	struct mtcp_sock *s = passive_open(l, &c, PEER_PORT, NULL);
 	char buf[8];
 
-	h_conn_send(&h, &c, TH_FIN | TH_ACK, NULL, 0);
-	h_conn_expect(&h, &c, TH_ACK, 0);
+	tf_drive(&h, &c, s, TCPS_CLOSE_WAIT, false);
 	h_conn_rst(&h, &c);
 	h_expect_none(&h);
 	/* Linux tcp_reset: EPIPE in CLOSE-WAIT. */
@@ -1241,7 +1135,7 @@ START_TEST(test_syn_on_established_draws_challenge_ack_not_reset)
 	h_conn_send_ex(&h, &c, PEER_ISS, TH_SYN, NULL, NULL, 0);
 	h_conn_expect(&h, &c, TH_ACK, 0);
 	h_expect_none(&h);
-	assert_state(s, TCP_ESTABLISHED);
+	tf_assert_linux_state(s, TCP_ESTABLISHED);
 	ck_assert_int_eq(h_sock_error(s), 0);
 	h_conn_send(&h, &c, TH_ACK | TH_PSH, "fine", 4);
 	h_conn_expect(&h, &c, TH_ACK, 0);
@@ -1301,7 +1195,7 @@ START_TEST(test_challenge_acks_limited_to_1000_per_second)
 	ck_assert_uint_eq(acks, 1000);
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_CHALLENGE_LIMIT) - lim0, 100);
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_RST_INVALID) - inv0, 1100);
-	assert_state(s, TCP_ESTABLISHED);
+	tf_assert_linux_state(s, TCP_ESTABLISHED);
 	/* A new second, a new budget. */
 	h_advance(&h, 1 * SEC);
 	h_conn_send_ex(&h, &c, c.snd_nxt + 1, TH_RST, NULL, NULL, 0);
@@ -1377,7 +1271,7 @@ START_TEST(test_backlog_1_holds_two_then_drops_syn_until_accept)
 	h_conn_send(&h, &c[2], TH_SYN, NULL, 0);
 	h_expect_none(&h);
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_LISTEN_OVERFLOW) - d0, 1);
-	ck_assert_uint_eq(pcbs(), 3);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 3);
 
 	ck_assert_int_eq(mtcp_accept(l, &peer, &a), 0);
 	assert_sin(&peer, PEER_IP, PEER_PORT, "first accept");
@@ -1412,7 +1306,7 @@ START_TEST(test_fifty_connections_on_one_listener)
 		h_conn_connect(&h, &c[i], (uint16_t)(41000 + i), OUR_PORT, PEER_ISS + 1000u * i,
 			       NULL);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), N + 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), N + 1);
 	for (int i = 0; i < N; i++) {
 		ck_assert_int_eq(mtcp_accept(l, &peer, &s[i]), 0);
 		mtcp_set_nonblock(s[i], true);
@@ -1429,11 +1323,11 @@ START_TEST(test_fifty_connections_on_one_listener)
 	for (int i = 0; i < N; i++) {
 		ck_assert_int_eq(rd(s[i], &b, 1), 1);
 		ck_assert_uint_eq(b, (uint8_t)i);
-		close_into_time_wait(s[i], &c[i]);
+		tf_drive(&h, &c[i], s[i], TCPS_TIME_WAIT, true);
 	}
-	ck_assert_uint_eq(pcbs(), N + 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), N + 1);
 	h_advance(&h, TIME_WAIT_US);
-	ck_assert_uint_eq(pcbs(), 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 1);
 	h_tcp_close_last(&h, l);
 }
 END_TEST
@@ -1449,7 +1343,7 @@ START_TEST(test_closing_listener_resets_unaccepted_children)
 	h_conn_send(&h, &c[2], TH_SYN, NULL, 0);
 	h_conn_expect_synack(&h, &c[2]);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 4);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 4);
 
 	mtcp_close(l);
 	/* Linux inet_csk_listen_stop: established children are reset; the
@@ -1468,7 +1362,7 @@ START_TEST(test_closing_listener_resets_unaccepted_children)
 		reset[i] = true;
 	}
 	h_expect_none(&h);
-	ck_assert_msg(pcbs() == 0, "%u control blocks left after closing the listener", pcbs());
+	ck_assert_msg(h_tcp_pcbs(&h) == 0, "%u control blocks left after closing the listener", h_tcp_pcbs(&h));
 	/* Nothing listens any more. */
 	h_conn_send(&h, &c[0], TH_ACK | TH_PSH, "x", 1);
 	h_expect_tcp(&h, NULL, TH_RST, c[0].rcv_nxt, 0);
@@ -1491,7 +1385,7 @@ START_TEST(test_ack_to_listener_draws_rst)
 	h_send_tcp(&h, PEER_PORT, OUR_PORT, 5000, 0, TH_PSH, 65535, NULL, "x", 1);
 	h_expect_none(&h);
 	ck_assert_uint_eq(h_drop(&h, DROP_TCP_LISTEN_BAD) - d0, 3);
-	ck_assert_uint_eq(pcbs(), 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 1);
 	h_tcp_close_last(&h, l);
 }
 END_TEST
@@ -1505,7 +1399,7 @@ START_TEST(test_accept_on_non_listening_socket_is_einval)
 	ck_assert_int_eq(mtcp_accept(s, NULL, &out), -EINVAL);
 	ck_assert_ptr_null(out);
 	mtcp_close(s);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -1543,7 +1437,7 @@ START_TEST(test_bind_same_port_twice_is_eaddrinuse)
 	ck_assert_uint_eq(local_port(b), 5001);
 	mtcp_close(a);
 	mtcp_close(b);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -1567,7 +1461,7 @@ START_TEST(test_bind_reuseaddr_shares_port_but_never_two_listeners)
 	mtcp_close(b);
 	mtcp_close(c);
 	mtcp_close(d);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -1616,7 +1510,7 @@ START_TEST(test_successive_connects_get_different_random_ports)
 	for (int i = 0; i < N; i++)
 		mtcp_close(s[i]);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -1656,7 +1550,7 @@ START_TEST(test_isn_of_same_4tuple_grows_with_the_clock)
 	uint32_t isn1 = c.irs;
 	h_conn_rst(&h, &c);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 1);
 
 	h_advance(&h, 10 * SEC);
 	h_conn_init(&c, PEER_PORT, OUR_PORT, PEER_ISS + 5, NULL);
@@ -1680,9 +1574,9 @@ START_TEST(test_time_wait_accepts_new_syn_with_higher_seq)
 	struct mtcp_sock *s = passive_open(l, &c, PEER_PORT, NULL);
 	uint32_t old_snd_max = c.rcv_nxt;       /* past our FIN */
 
-	close_into_time_wait(s, &c);
+	tf_drive(&h, &c, s, TCPS_TIME_WAIT, true);
 	h_advance(&h, 1 * SEC);
-	ck_assert_uint_eq(pcbs(), 2);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 2);
 	h_conn_init(&n, PEER_PORT, OUR_PORT, c.snd_nxt + 100000, NULL);
 	h_conn_send(&h, &n, TH_SYN, NULL, 0);
 	h_conn_expect_synack(&h, &n);
@@ -1691,8 +1585,8 @@ START_TEST(test_time_wait_accepts_new_syn_with_higher_seq)
 		      n.irs, old_snd_max);
 	h_conn_send(&h, &n, TH_ACK, NULL, 0);
 	s = h_tcp_accept(&h, l);
-	ck_assert_uint_eq(pcbs(), 2);   /* the TIME-WAIT block gave way */
-	assert_state(s, TCP_ESTABLISHED);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 2);   /* the TIME-WAIT block gave way */
+	tf_assert_linux_state(s, TCP_ESTABLISHED);
 	h_tcp_abort(&h, s);
 	h_tcp_close_last(&h, l);
 }
@@ -1705,16 +1599,16 @@ START_TEST(test_time_wait_refuses_syn_with_older_seq)
 	struct mtcp_sock *l = h_tcp_listen(&h, OUR_PORT, 8);
 	struct mtcp_sock *s = passive_open(l, &c, PEER_PORT, NULL);
 
-	close_into_time_wait(s, &c);
+	tf_drive(&h, &c, s, TCPS_TIME_WAIT, true);
 	h_advance(&h, 1 * SEC);
 	/* An old duplicate of the first SYN: TIME-WAIT answers with an ACK
 	 * (RFC 5961 4.2 / RFC 9293 3.10.7.4), no new connection. */
 	h_send_tcp(&h, PEER_PORT, OUR_PORT, PEER_ISS, 0, TH_SYN, 65535, NULL, NULL, 0);
 	h_expect_tcp(&h, &f, TH_ACK, c.rcv_nxt, c.snd_nxt);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 2);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 2);
 	h_advance(&h, TIME_WAIT_US);
-	ck_assert_uint_eq(pcbs(), 1);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 1);
 	h_tcp_close_last(&h, l);
 }
 END_TEST
@@ -1722,12 +1616,12 @@ END_TEST
 START_TEST(test_time_wait_accepts_syn_with_newer_timestamp)
 {
 	static struct h_conn c, n;
-	struct tcp_opts o = opts_ts();
+	struct tcp_opts o = tf_syn_opts(TF_OPTS_TS);
 	struct mtcp_sock *l = h_tcp_listen(&h, OUR_PORT, 8);
 	struct mtcp_sock *s = passive_open(l, &c, PEER_PORT, &o);
 
 	ck_assert(c.ts);
-	close_into_time_wait(s, &c);
+	tf_drive(&h, &c, s, TCPS_TIME_WAIT, true);
 	h_advance(&h, 1 * SEC);
 	/* RFC 6191 2: a newer timestamp is enough, whatever the sequence
 	 * number (here below the old one). */
@@ -1736,7 +1630,7 @@ START_TEST(test_time_wait_accepts_syn_with_newer_timestamp)
 	h_conn_expect_synack(&h, &n);
 	h_conn_send(&h, &n, TH_ACK, NULL, 0);
 	s = h_tcp_accept(&h, l);
-	ck_assert_uint_eq(pcbs(), 2);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 2);
 	h_tcp_abort(&h, s);
 	h_tcp_close_last(&h, l);
 }
@@ -1745,11 +1639,11 @@ END_TEST
 START_TEST(test_time_wait_accepts_syn_with_equal_timestamp_and_higher_seq)
 {
 	static struct h_conn c, n;
-	struct tcp_opts o = opts_ts();
+	struct tcp_opts o = tf_syn_opts(TF_OPTS_TS);
 	struct mtcp_sock *l = h_tcp_listen(&h, OUR_PORT, 8);
 	struct mtcp_sock *s = passive_open(l, &c, PEER_PORT, &o);
 
-	close_into_time_wait(s, &c);
+	tf_drive(&h, &c, s, TCPS_TIME_WAIT, true);
 	/* No time passes: the SYN's TSval equals the last one seen. RFC 6191
 	 * 2: equal timestamp and a higher sequence number -> honour it. */
 	h_conn_init(&n, PEER_PORT, OUR_PORT, c.snd_nxt + 100000, &o);
@@ -1787,7 +1681,7 @@ START_TEST(test_time_wait_reuse_picks_iss_above_old_snd_max)
 		ck_assert_msg(any, "the sender stalled at %u of %u bytes", got, TOTAL);
 		h_conn_send(&h, &c, TH_ACK, NULL, 0);
 	}
-	close_into_time_wait(s, &c);
+	tf_drive(&h, &c, s, TCPS_TIME_WAIT, true);
 	uint32_t old_snd_max = c.rcv_nxt;
 
 	/* 100 ms later the client comes back on the same 4-tuple. */
@@ -1832,7 +1726,7 @@ START_TEST(test_connect_to_unanswering_neighbour_fails_ehostunreach)
 	ck_assert_int_eq(h_sock_error(s), EHOSTUNREACH);
 	ck_assert_uint_eq(mtcp_poll(s), POLL_DEAD_ERR & ~EPOLLERR);
 	mtcp_close(s);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 
@@ -1848,7 +1742,7 @@ START_TEST(test_recv_on_never_connected_socket_is_enotconn)
 	ck_assert_int_eq(rd(s, buf, sizeof(buf)), -ENOTCONN);
 	mtcp_close(s);
 	h_expect_none(&h);
-	ck_assert_uint_eq(pcbs(), 0);
+	ck_assert_uint_eq(h_tcp_pcbs(&h), 0);
 }
 END_TEST
 

@@ -10,6 +10,7 @@
 
 #include "check_main.h"
 #include "stack_harness.h"
+#include "tcp_fixture.h"
 #include "tcp_var.h"
 
 #define OUR_PORT        80
@@ -29,9 +30,7 @@ static void teardown(void) { h_teardown(&h); }
 static struct mtcp_sock *open_conn(struct mtcp_sock **l, struct h_conn *c)
 {
 	*l = h_tcp_listen(&h, OUR_PORT, 4);
-	h_conn_connect(&h, c, 40000, OUR_PORT, PEER_ISS, NULL);
-	h_expect_none(&h);
-	return h_tcp_accept(&h, *l);
+	return tf_accept(&h, *l, c, TF_PEER_PORT, OUR_PORT, PEER_ISS, NULL, 0);
 }
 
 /* The peer sends data with URG and an urgent pointer up (the offset of
