@@ -272,6 +272,7 @@ static int pep_create(int kfd)
 
 	if (kfd < 0)
 		return kfd;
+	PL_SECTION();
 	fdt_forget(kfd);
 	ep = calloc(1, sizeof(*ep));
 	if (!ep)
@@ -418,6 +419,7 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 
 	if (!ps)
 		return REAL(epoll_ctl)(epfd, op, fd, ev);
+	PL_SECTION();
 	ep = pep_get(epfd);
 	if (!ep) {
 		psock_put(ps);
@@ -547,11 +549,11 @@ static int pep_wait(struct pep *ep, int epfd, struct epoll_event *ev, int max,
 		ep->sleepers++;
 		pthread_mutex_unlock(&pl_lock);
 		if (REAL(epoll_pwait2)) {
-			k = REAL(epoll_pwait2)(epfd, ev, max, tsp, mask);
+			k = PL_OUTSIDE(REAL(epoll_pwait2)(epfd, ev, max, tsp, mask));
 		} else {
 			int ms = !tsp ? -1 : (int)((uint64_t)ts.tv_sec * 1000u +
 						   ((uint64_t)ts.tv_nsec + 999999u) / 1000000u);
-			k = REAL(epoll_pwait)(epfd, ev, max, ms, mask);
+			k = PL_OUTSIDE(REAL(epoll_pwait)(epfd, ev, max, ms, mask));
 		}
 		int e = errno;
 		pthread_mutex_lock(&pl_lock);
@@ -577,6 +579,7 @@ int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 
 	if (!ep)
 		return REAL(epoll_wait)(epfd, ev, max, timeout);
+	PL_SECTION();
 	int rc = pep_wait(ep, epfd, ev, max, timeout < 0 ? -1 : (int64_t)timeout * 1000, NULL);
 	fdt_put(&ep->fo);
 	return pl_ret(rc);
@@ -588,6 +591,7 @@ int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const si
 
 	if (!ep)
 		return REAL(epoll_pwait)(epfd, ev, max, timeout, mask);
+	PL_SECTION();
 	int rc = pep_wait(ep, epfd, ev, max, timeout < 0 ? -1 : (int64_t)timeout * 1000, mask);
 	fdt_put(&ep->fo);
 	return pl_ret(rc);
@@ -605,6 +609,7 @@ int epoll_pwait2(int epfd, struct epoll_event *ev, int max, const struct timespe
 	ep = pep_get(epfd);
 	if (!ep)
 		return REAL(epoll_pwait2)(epfd, ev, max, ts, mask);
+	PL_SECTION();
 	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)) {
 		fdt_put(&ep->fo);
 		return pl_ret(-EINVAL);

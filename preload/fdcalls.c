@@ -17,15 +17,22 @@
 /* A new fd from the kernel: nothing of ours is at that number. */
 static int fresh(int fd)
 {
-	if (fd >= 0)
+	if (fd >= 0) {
+		/* The writer lock, when a stale entry is there. The call
+		 * itself (open of a fifo may sleep) stays outside. */
+		pl_enter();
 		fdt_forget(fd);
+		pl_exit();
+	}
 	return fd;
 }
 
 int close(int fd)
 {
+	PL_SECTION();
 	struct fdobj *o = fdt_remove(fd);
-	int rc = REAL(close)(fd);
+	/* A kernel socket with SO_LINGER sleeps in close. */
+	int rc = PL_OUTSIDE(REAL(close)(fd));
 
 	if (o)
 		fdt_put(o);
@@ -49,6 +56,7 @@ static int alias(struct fdobj *o, int fd)
 
 int dup(int old)
 {
+	PL_SECTION();
 	struct fdobj *o = fdt_get(old);
 
 	return alias(o, REAL(dup)(old));
@@ -58,6 +66,7 @@ static int dup_to(int old, int fd, int rc)
 {
 	if (rc < 0 || old == fd)
 		return rc;
+	PL_SECTION();
 	alias(fdt_get(old), fd);
 	return rc;
 }
@@ -90,7 +99,8 @@ int close_range(unsigned first, unsigned last, int flags)
 		errno = ENOSYS;
 		return -1;
 	}
-	rc = REAL(close_range)(first, last, flags);
+	PL_SECTION();
+	rc = PL_OUTSIDE(REAL(close_range)(first, last, flags));
 	if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && first <= (unsigned)fdt_max())
 		fdt_each((int)first, last > (unsigned)fdt_max() ? fdt_max() : (int)last,
 			 collect, NULL);
@@ -101,6 +111,7 @@ void closefrom(int lowfd)
 {
 	if (REAL(closefrom))
 		REAL(closefrom)(lowfd);
+	PL_SECTION();
 	if (lowfd < 0)
 		lowfd = 0;
 	if (lowfd <= fdt_max())
@@ -116,10 +127,13 @@ static int fcntl_common(int fd, int cmd, void *arg)
 
 	switch (cmd) {
 	case F_DUPFD:
-	case F_DUPFD_CLOEXEC:
+	case F_DUPFD_CLOEXEC: {
+		PL_SECTION();
 		o = fdt_get(fd);
 		return alias(o, REAL(fcntl)(fd, cmd, arg));
+	}
 	case F_SETFL: {
+		PL_SECTION();
 		struct psock *ps = psock_get(fd);
 		if (ps && (long)arg & O_ASYNC) {
 			log_warn(pre, "fd %d: O_ASYNC (SIGIO) is not supported on "
@@ -141,6 +155,7 @@ static int fcntl_common(int fd, int cmd, void *arg)
 	case F_SETOWN:
 	case F_SETOWN_EX:
 	case F_SETSIG: {
+		PL_SECTION();
 		struct psock *ps = psock_get(fd);
 		if (ps) {
 			log_warn(pre, "fd %d: signal-driven I/O (F_SETOWN/F_SETSIG) is not "
@@ -194,6 +209,7 @@ int ioctl(int fd, unsigned long req, ...)
 	ps = psock_get(fd);
 	if (!ps)
 		return REAL(ioctl)(fd, req, arg);
+	PL_SECTION();
 	if (psock_dead(ps)) {
 		psock_put(ps);
 		return -1;
@@ -245,6 +261,7 @@ static int sockstat(int fd, struct stat *st, int rc)
 
 	if (rc < 0)
 		return rc;
+	PL_SECTION();
 	ps = psock_get(fd);
 	if (ps) {
 		st->st_mode = S_IFSOCK | 0777;

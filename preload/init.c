@@ -110,6 +110,7 @@ pid_t fork(void)
 {
 	pid_t pid;
 
+	pl_enter();
 	/* pl_lock first: nothing under it reaches the table's locks, and
 	 * fdt_before_fork pauses the call_rcu worker. */
 	pthread_mutex_lock(&pl_lock);
@@ -119,12 +120,14 @@ pid_t fork(void)
 		pthread_mutex_init(&pl_lock, NULL);
 		fdt_after_fork_child();
 		pl_waiter_after_fork_child();
+		pl_sig_after_fork_child();
 		if (__atomic_load_n(&stack, __ATOMIC_ACQUIRE))
 			pl_child = true;
 	} else {
 		fdt_after_fork_parent();
 		pthread_mutex_unlock(&pl_lock);
 	}
+	pl_exit();
 	return pid;
 }
 
@@ -176,6 +179,7 @@ static void pl_fini(void)
 
 	if (!st || pl_child || getpid() != stack_pid)
 		return;
+	pl_enter();
 	fdt_each(0, fdt_max(), close_at_exit, NULL);
 	/* NOTE: 10 s, then what is left is abandoned (logged). */
 	unsigned left = mtcp_stack_drain(st, 10 * 1000 * 1000);
@@ -187,4 +191,5 @@ static void pl_fini(void)
 	mtcp_stack_stop(st);
 	if (stats_path[0])
 		write_stats(st);
+	pl_exit();
 }

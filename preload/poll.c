@@ -61,7 +61,7 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		np++;
 	}
 	if (np == 0) {
-		rc = REAL(ppoll)(fds, n, ts, sigmask);
+		rc = PL_OUTSIDE(REAL(ppoll)(fds, n, ts, sigmask));
 		return rc < 0 ? -errno : rc;
 	}
 
@@ -120,7 +120,7 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		}
 		/* Waiting: the eventfd joins the set; not waiting: the kernel
 		 * fds are only asked. */
-		rc = REAL(ppoll)(kfds, block ? n + 1 : n, tsp, block ? sigmask : NULL);
+		rc = PL_OUTSIDE(REAL(ppoll)(kfds, block ? n + 1 : n, tsp, block ? sigmask : NULL));
 		if (rc < 0)
 			rc = -errno;
 		if (block)
@@ -167,6 +167,7 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 
 	if (!fdt_used() || pl_inside)
 		return REAL(poll)(fds, n, timeout);
+	PL_SECTION();
 	if (timeout >= 0) {
 		ts.tv_sec = timeout / 1000;
 		ts.tv_nsec = (long)(timeout % 1000) * 1000000;
@@ -178,6 +179,7 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_
 {
 	if (!fdt_used() || pl_inside)
 		return REAL(ppoll)(fds, n, ts, mask);
+	PL_SECTION();
 	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000))
 		return pl_ret(-EINVAL);
 	return pl_ret(mixed_poll(fds, n, ts, mask, NULL));
@@ -213,6 +215,7 @@ static bool has_stack_fd(int nfds, fd_set *r, fd_set *w, fd_set *e)
 {
 	if (!fdt_used() || pl_inside || nfds <= 0)
 		return false;
+	PL_SECTION();           /* psock_put may release the last reference */
 	for (int fd = 0; fd < nfds && fd < FD_SETSIZE && fd <= fdt_max(); fd++) {
 		if (!((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e))))
 			continue;
@@ -291,6 +294,7 @@ int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 
 	if (!has_stack_fd(nfds, r, w, e))
 		return REAL(select)(nfds, r, w, e, tv);
+	PL_SECTION();
 	if (tv) {
 		if (tv->tv_sec < 0 || tv->tv_usec < 0)
 			return pl_ret(-EINVAL);
@@ -312,6 +316,7 @@ int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts
 {
 	if (!has_stack_fd(nfds, r, w, e))
 		return REAL(pselect)(nfds, r, w, e, ts, mask);
+	PL_SECTION();
 	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000))
 		return pl_ret(-EINVAL);
 	return pl_ret(mixed_select(nfds, r, w, e, ts, mask, NULL));

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "mtcp.h"
 #include "real.h"
+#include "signals.h"
 
 struct pwatch;
 struct pitem;
@@ -104,7 +105,9 @@ static inline struct fdobj *fdt_get_kind(int fd, const struct fdobj_ops *ops)
 	struct fdobj *o = fdt_get(fd);
 
 	if (o && o->ops != ops) {
+		pl_enter();     /* the last reference releases it: locks */
 		fdt_put(o);
+		pl_exit();
 		return NULL;
 	}
 	return o;

@@ -295,7 +295,7 @@ int pl_sleep(struct pwaiter *w, uint64_t deadline, bool restart)
 
 	if (deadline == 0 && restart) {
 		/* Restarted by the kernel after an SA_RESTART handler. */
-		if (REAL(read)(w->efd, &v, sizeof(v)) < 0)
+		if (PL_OUTSIDE(REAL(read)(w->efd, &v, sizeof(v))) < 0)
 			rc = -errno;
 	} else {
 		struct pollfd p = { .fd = w->efd, .events = POLLIN };
@@ -308,7 +308,7 @@ int pl_sleep(struct pwaiter *w, uint64_t deadline, bool restart)
 			ts.tv_nsec = (long)(left % 1000000u) * 1000;
 			tsp = &ts;
 		}
-		int n = REAL(ppoll)(&p, 1, tsp, NULL);
+		int n = PL_OUTSIDE(REAL(ppoll)(&p, 1, tsp, NULL));
 		if (n < 0)
 			rc = -errno;
 		else if (n == 0)

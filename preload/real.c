@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "real.h"
+#include "signals.h"
 
 struct real_fns real_fns;
 int real_ready;
@@ -20,6 +21,7 @@ void real_resolve(void)
 	if (resolving || __atomic_load_n(&real_ready, __ATOMIC_ACQUIRE))
 		return;
 	resolving = 1;
+	pl_enter();     /* a handler here would find the table half filled */
 	pthread_mutex_lock(&resolve_lock);
 	if (real_ready)
 		goto out;
@@ -38,4 +40,5 @@ void real_resolve(void)
 out:
 	pthread_mutex_unlock(&resolve_lock);
 	resolving = 0;
+	pl_exit();
 }

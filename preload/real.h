@@ -81,6 +81,7 @@
 	X(close_range, int, (unsigned, unsigned, int))                            \
 	X(closefrom, void, (int))                                                 \
 	X(fork, pid_t, (void))                                                    \
+	X(sigaction, int, (int, const struct sigaction *, struct sigaction *))   \
 	X(eventfd, int, (unsigned, int))                                          \
 	X(fstat, int, (int, struct stat *))                                       \
 	X(open, int, (const char *, int, ...))                                    \

@@ -162,6 +162,7 @@ static int hand_over(int fd, struct psock *ps, const char *what,
 
 int socket(int domain, int type, int protocol)
 {
+	PL_SECTION();
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	bool ours = domain == AF_INET && !pl_inside &&
 		    ((base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) ||
@@ -214,6 +215,7 @@ int socket(int domain, int type, int protocol)
 
 int socketpair(int domain, int type, int protocol, int sv[2])
 {
+	PL_SECTION();
 	int rc = REAL(socketpair)(domain, type, protocol, sv);
 
 	if (rc == 0) {
@@ -230,6 +232,7 @@ int bind(int fd, const struct sockaddr *a, socklen_t len)
 
 	if (!ps)
 		return REAL(bind)(fd, a, len);
+	PL_SECTION();
 	if (psock_dead(ps)) {
 		psock_put(ps);
 		return -1;
@@ -261,6 +264,7 @@ int bind(int fd, const struct sockaddr *a, socklen_t len)
 		int rc_;                                                \
 		if (!ps)                                                \
 			return realcall;                                \
+		PL_SECTION();                                           \
 		rc_ = psock_dead(ps) ? -EBADFD : (stackcall);           \
 		psock_put(ps);                                          \
 		return pl_ret(rc_);                                     \
@@ -301,10 +305,14 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 
 	if (!ps) {
 		nfd = REAL(accept4)(fd, addr, alen, flags);
-		if (nfd >= 0)
+		if (nfd >= 0) {
+			pl_enter();
 			fdt_forget(nfd);
+			pl_exit();
+		}
 		return nfd;
 	}
+	PL_SECTION();
 	if (psock_dead(ps)) {
 		psock_put(ps);
 		return -1;
@@ -366,11 +374,16 @@ int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 
 	if (!ps) {
 		int nfd = REAL(accept)(fd, addr, alen);
-		if (nfd >= 0)
+		if (nfd >= 0) {
+			pl_enter();
 			fdt_forget(nfd);
+			pl_exit();
+		}
 		return nfd;
 	}
+	pl_enter();
 	psock_put(ps);
+	pl_exit();
 	return accept4(fd, addr, alen, 0);
 }
 
@@ -384,6 +397,7 @@ int connect(int fd, const struct sockaddr *a, socklen_t len)
 
 	if (!ps)
 		return REAL(connect)(fd, a, len);
+	PL_SECTION();
 	if (psock_dead(ps)) {
 		psock_put(ps);
 		return -1;
@@ -391,7 +405,7 @@ int connect(int fd, const struct sockaddr *a, socklen_t len)
 	if (is_loopback(a, len) && can_hand_over(ps)) {
 		rc = hand_over(fd, ps, "connect to", a);
 		psock_put(ps);
-		return rc < 0 ? pl_ret(rc) : REAL(connect)(fd, a, len);
+		return rc < 0 ? pl_ret(rc) : PL_OUTSIDE(REAL(connect)(fd, a, len));
 	}
 	rc = mtcp_connect(ps->s, a, len);
 	while (rc == -EINPROGRESS && !ps->nonblock) {
@@ -443,6 +457,7 @@ int getsockname(int fd, struct sockaddr *a, socklen_t *len)
 
 	if (!ps)
 		return REAL(getsockname)(fd, a, len);
+	PL_SECTION();
 	rc = psock_dead(ps) ? -EBADFD : mtcp_getsockname(ps->s, &in);
 	psock_put(ps);
 	return name_out(rc, &in, a, len);
@@ -456,6 +471,7 @@ int getpeername(int fd, struct sockaddr *a, socklen_t *len)
 
 	if (!ps)
 		return REAL(getpeername)(fd, a, len);
+	PL_SECTION();
 	rc = psock_dead(ps) ? -EBADFD : mtcp_getpeername(ps->s, &in);
 	psock_put(ps);
 	return name_out(rc, &in, a, len);
@@ -502,6 +518,7 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 	if (!ps)
 		return REAL(setsockopt)(fd, level, name, val, len);
+	PL_SECTION();
 	rc = psock_dead(ps) ? -EBADFD : mtcp_setsockopt(ps->s, level, name, val, len);
 	if (rc == 0) {
 		if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
@@ -616,6 +633,7 @@ ssize_t ps_recvmsg(struct psock *ps, struct msghdr *msg, int flags)
 	struct psock *ps = pl_inside ? NULL : psock_get(fd); \
 	if (!ps)                                        \
 		return realcall;                        \
+	PL_SECTION();                                   \
 	if (psock_dead(ps)) {                           \
 		psock_put(ps);                          \
 		return -1;                              \
@@ -663,7 +681,8 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 	if (ps->type == SOCK_DGRAM && is_loopback(to, tolen) && can_hand_over(ps)) {
 		int rc = hand_over(fd, ps, "sendto", to);
 		psock_put(ps);
-		return rc < 0 ? pl_sret(rc) : REAL(sendto)(fd, buf, len, flags, to, tolen);
+		return rc < 0 ? pl_sret(rc) :
+		       PL_OUTSIDE(REAL(sendto)(fd, buf, len, flags, to, tolen));
 	}
 	struct iovec v = { (void *)buf, len };
 	return send_iov(ps, &v, 1, flags, to, tolen);
@@ -676,7 +695,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	    can_hand_over(ps)) {
 		int rc = hand_over(fd, ps, "sendmsg", msg->msg_name);
 		psock_put(ps);
-		return rc < 0 ? pl_sret(rc) : REAL(sendmsg)(fd, msg, flags);
+		return rc < 0 ? pl_sret(rc) : PL_OUTSIDE(REAL(sendmsg)(fd, msg, flags));
 	}
 	ssize_t rc = ps_sendmsg(ps, msg, flags);
 	psock_put(ps);
@@ -843,7 +862,9 @@ ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	}
 	while (done < count) {
 		size_t want = count - done < CHUNK ? count - done : CHUNK;
-		ssize_t got = off ? pread(in, buf, want, *off) : REAL(read)(in, buf, want);
+		/* in may be a pipe: reading it may sleep. */
+		ssize_t got = off ? pread(in, buf, want, *off) :
+			      PL_OUTSIDE(REAL(read)(in, buf, want));
 
 		if (got <= 0) {
 			rc = got < 0 ? -errno : 0;
@@ -882,6 +903,7 @@ int sockatmark(int fd)
 
 	if (!ps)
 		return REAL(ioctl)(fd, SIOCATMARK, &v) < 0 ? -1 : v;
+	PL_SECTION();
 	rc = psock_dead(ps) ? -EBADFD : mtcp_ioctl_atmark(ps->s, &v);
 	psock_put(ps);
 	return rc < 0 ? pl_ret(rc) : v;
