@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "tcp_sack.h"
 #include "tcp_var.h"
 #include "wire/icmp.h"
 

@@ -16,8 +16,8 @@
  * build and emit it (options, header, TSO) and accounts for it.
  */
 #include <errno.h>
-#include <string.h>
 
+#include "tcp_sack.h"
 #include "tcp_var.h"
 
 /* RFC 9293 3.10.7.1 and 3.5.2: what each state sends besides data. */
@@ -82,60 +82,6 @@ void tcp_setpersist(struct tcpcb *tp)
 	tp->t_flags |= TF_PERSIST;
 }
 
-/* The next contiguous run of queued out-of-order data from *p (moved past
- * it); false at the end of the queue. */
-static bool ooo_run(const struct pbuf **p, struct tcp_sack_block *out)
-{
-	const struct pbuf *q = *p;
-
-	if (!q)
-		return false;
-	out->left = q->addr;
-	out->right = q->addr + (uint32_t)q->len;
-	for (q = q->next; q && q->addr == out->right; q = q->next)
-		out->right = q->addr + (uint32_t)q->len;
-	*p = q;
-	return true;
-}
-
-/* The contiguous run of queued out-of-order data that holds seq. */
-static bool ooo_block(const struct tcpcb *tp, tcp_seq seq, struct tcp_sack_block *out)
-{
-	const struct pbuf *p = tp->reass;
-
-	while (ooo_run(&p, out))
-		if (SEQ_LEQ(out->left, seq) && SEQ_LT(seq, out->right))
-			return true;
-	return false;
-}
-
-static void sack_add_unique(struct tcp_opts *o, const struct tcp_sack_block *b)
-{
-	for (unsigned i = 0; i < o->nsack; i++)
-		if (o->sack[i].left == b->left)
-			return;
-	o->sack[o->nsack++] = *b;
-}
-
-/* Our SACK blocks (RFC 2018 4): the first holds the most recently
- * received out-of-order segment; then the blocks reported most recently
- * before (so each survives three ACKs); then the rest in sequence order. */
-static void fill_sack(struct tcpcb *tp, struct tcp_opts *o)
-{
-	struct tcp_sack_block b;
-
-	o->nsack = 0;
-	if (ooo_block(tp, tp->last_ooo_seq, &b))
-		sack_add_unique(o, &b);
-	for (unsigned i = 0; i < tp->nsack_hist && o->nsack < TCP_MAX_SACK; i++)
-		if (ooo_block(tp, tp->sack_hist[i].left, &b))
-			sack_add_unique(o, &b);
-	for (const struct pbuf *p = tp->reass; o->nsack < TCP_MAX_SACK && ooo_run(&p, &b);)
-		sack_add_unique(o, &b);
-	memcpy(tp->sack_hist, o->sack, o->nsack * sizeof(o->sack[0]));
-	tp->nsack_hist = o->nsack;
-}
-
 /*
  * Nagle's algorithm (RFC 1122 4.2.3.4) as Minshall's variant, which Linux
  * uses (tcp_minshall_check): a short segment waits only while an earlier
@@ -198,7 +144,7 @@ static void xmit_options(struct tcpcb *tp, uint8_t flags, struct tcp_opts *o)
 			o->ts_ecr = tp->ts_recent;
 		}
 		if ((tp->t_flags & TF_SACK_PERMIT) && tp->reass && (flags & TH_ACK))
-			fill_sack(tp, o);
+			tcp_sack_fill(tp, o);
 	}
 }
 
@@ -359,27 +305,6 @@ static int rexmit_one(struct tcpcb *tp, tcp_seq seq, uint32_t len)
 	return n;
 }
 
-/* Bytes the network holds in recovery with SACK: above the highest SACKed
- * byte, plus holes below it already resent (FACK's estimate). */
-static uint32_t sack_pipe(const struct tcpcb *tp)
-{
-	if (!tp->nsackblk)
-		return tcp_flight_size(tp);
-	tcp_seq fack = tp->sackblk[tp->nsackblk - 1].right;
-	uint32_t pipe = SEQ_GT(tp->snd_max, fack) ? tp->snd_max - fack : 0;
-	tcp_seq resent_to = SEQ_MIN(SEQ_MAX(tp->sack_rexmit, tp->snd_una), fack);
-	for (tcp_seq q = tp->snd_una; SEQ_LT(q, resent_to);) {
-		uint32_t run;
-		bool sacked = tcp_sack_is_sacked(tp, q, &run);
-		if (run > resent_to - q)
-			run = resent_to - q;
-		if (!sacked)
-			pipe += run;
-		q += run;
-	}
-	return pipe;
-}
-
 /* Loss recovery first: the segment at snd_una (fast retransmit, NewReno
  * partial ACK), then with SACK every hole the pipe allows. 0 or -errno. */
 static int output_recovery(struct tcpcb *tp)
@@ -404,7 +329,7 @@ static int output_recovery(struct tcpcb *tp)
 		uint32_t hl;
 		/* Each hole resent adds exactly its bytes to the pipe: what
 		 * lies between the old sack_rexmit and the hole is SACKed. */
-		uint32_t pipe = sack_pipe(tp);
+		uint32_t pipe = tcp_sack_pipe(tp);
 		while (pipe + tp->t_maxseg <= tp->snd_cwnd && tcp_sack_next_hole(tp, &hs, &hl)) {
 			if ((rc = rexmit_one(tp, hs, hl)) <= 0)
 				break;
@@ -441,7 +366,7 @@ static uint32_t send_window(const struct tcpcb *tp)
 		if ((tp->t_flags & (TF_FASTRECOVERY | TF_SACK_PERMIT)) ==
 		    (TF_FASTRECOVERY | TF_SACK_PERMIT)) {
 			/* New data only as far as the pipe allows. */
-			uint32_t pipe = sack_pipe(tp);
+			uint32_t pipe = tcp_sack_pipe(tp);
 			cwnd = tp->snd_cwnd > pipe ? tcp_flight_size(tp) +
 				(tp->snd_cwnd - pipe) : tcp_flight_size(tp);
 		} else if (!(tp->t_flags & TF_FASTRECOVERY) && tp->t_dupacks &&
