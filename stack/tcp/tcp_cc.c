@@ -2,13 +2,12 @@
  * tcp_cc.c - congestion control: slow start and congestion avoidance
  * (RFC 5681 3.1), fast retransmit and fast recovery (RFC 5681 3.2) with
  * NewReno's partial ACKs (RFC 6582), restart after idle (RFC 5681 4.1),
- * the initial window (RFC 6928) and the SACK scoreboard (RFC 2018) that
- * lets recovery resend every hole in one round trip (a conservative
- * FACK-style form of RFC 6675: holes below the highest SACKed byte are
- * taken as lost).
+ * the initial window (RFC 6928); with SACK, recovery resends every hole
+ * of the scoreboard (tcp_sack.c) in one round trip.
  *
  * Only this file changes snd_cwnd and snd_ssthresh.
  */
+#include "tcp_sack.h"
 #include "tcp_var.h"
 
 uint32_t tcp_flight_size(const struct tcpcb *tp)
@@ -208,123 +207,4 @@ void tcp_cc_rto(struct tcpcb *tp)
 	tp->t_dupacks = 0;
 	tp->t_bytes_acked = 0;
 	tcp_sack_clean(tp);
-}
-
-/* ---- The SACK scoreboard (RFC 2018) -------------------------------------- */
-
-uint32_t tcp_sack_bytes(const struct tcpcb *tp)
-{
-	uint32_t n = 0;
-
-	for (unsigned i = 0; i < tp->nsackblk; i++)
-		n += tp->sackblk[i].right - tp->sackblk[i].left;
-	return n;
-}
-
-void tcp_sack_clean(struct tcpcb *tp)
-{
-	tp->nsackblk = 0;
-}
-
-/* Drop what snd_una has passed. */
-static void sack_trim(struct tcpcb *tp)
-{
-	unsigned j = 0;
-
-	for (unsigned i = 0; i < tp->nsackblk; i++) {
-		struct tcp_sack_block b = tp->sackblk[i];
-		if (SEQ_LEQ(b.right, tp->snd_una))
-			continue;
-		if (SEQ_LT(b.left, tp->snd_una))
-			b.left = tp->snd_una;
-		tp->sackblk[j++] = b;
-	}
-	tp->nsackblk = j;
-}
-
-static void sack_add(struct tcpcb *tp, tcp_seq left, tcp_seq right)
-{
-	/* Merge with every block it touches, keep the list sorted. */
-	unsigned i = 0;
-
-	while (i < tp->nsackblk) {
-		struct tcp_sack_block *b = &tp->sackblk[i];
-		if (SEQ_LT(right, b->left) || SEQ_GT(left, b->right)) {
-			i++;
-			continue;
-		}
-		left = SEQ_MIN(left, b->left);
-		right = SEQ_MAX(right, b->right);
-		for (unsigned k = i + 1; k < tp->nsackblk; k++)
-			tp->sackblk[k - 1] = tp->sackblk[k];
-		tp->nsackblk--;
-	}
-	unsigned pos = 0;
-	while (pos < tp->nsackblk && SEQ_LT(tp->sackblk[pos].left, left))
-		pos++;
-	if (tp->nsackblk == TCP_SACK_HOLES) {
-		/* Full: the highest block goes (it is the least urgent). */
-		if (pos == TCP_SACK_HOLES)
-			return;
-		tp->nsackblk--;
-	}
-	for (unsigned k = tp->nsackblk; k > pos; k--)
-		tp->sackblk[k] = tp->sackblk[k - 1];
-	tp->sackblk[pos].left = left;
-	tp->sackblk[pos].right = right;
-	tp->nsackblk++;
-}
-
-void tcp_sack_update(struct tcpcb *tp, const struct tcp_opts *o)
-{
-	sack_trim(tp);
-	if (!(tp->t_flags & TF_SACK_PERMIT))
-		return;
-	for (unsigned i = 0; i < o->nsack; i++) {
-		tcp_seq l = o->sack[i].left, r = o->sack[i].right;
-		/* Only blocks inside what is outstanding mean anything
-		 * (a D-SACK below snd_una, RFC 2883, is ignored). */
-		if (!SEQ_LT(l, r) || SEQ_LEQ(r, tp->snd_una) || SEQ_GT(r, tp->snd_max))
-			continue;
-		if (SEQ_LT(l, tp->snd_una))
-			l = tp->snd_una;
-		sack_add(tp, l, r);
-	}
-}
-
-bool tcp_sack_is_sacked(const struct tcpcb *tp, tcp_seq seq, uint32_t *run)
-{
-	for (unsigned i = 0; i < tp->nsackblk; i++) {
-		const struct tcp_sack_block *b = &tp->sackblk[i];
-		if (SEQ_GEQ(seq, b->left) && SEQ_LT(seq, b->right)) {
-			*run = b->right - seq;
-			return true;
-		}
-		if (SEQ_LT(seq, b->left)) {
-			*run = b->left - seq;   /* bytes until the next SACKed block */
-			return false;
-		}
-	}
-	*run = UINT32_MAX;
-	return false;
-}
-
-bool tcp_sack_next_hole(struct tcpcb *tp, tcp_seq *seq, uint32_t *len)
-{
-	tcp_seq s = SEQ_MAX(tp->sack_rexmit, tp->snd_una);
-
-	if (!tp->nsackblk)
-		return false;
-	tcp_seq fack = tp->sackblk[tp->nsackblk - 1].right;
-	while (SEQ_LT(s, fack)) {
-		uint32_t run;
-		if (tcp_sack_is_sacked(tp, s, &run)) {
-			s += run;
-			continue;
-		}
-		*seq = s;
-		*len = run;
-		return true;
-	}
-	return false;
 }

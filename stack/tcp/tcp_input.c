@@ -6,11 +6,16 @@
  *
  * Input changes the control block and sets TF_ACKNOW; output runs once,
  * at the end. Every segment that is not used is dropped with a reason.
+ * In the synchronized states each step is a function that says whether
+ * to go on or how the segment leaves (enum seg_action: OpenBSD's drop,
+ * dropafterack, dropwithreset); synchronized_input alone decides what is
+ * sent in answer.
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "tcp_sack.h"
 #include "tcp_var.h"
 #include "wire/icmp.h"
 
@@ -320,6 +325,22 @@ static void reass_pull(struct tcpcb *tp)
 
 /* ---- The synchronized states (RFC 9293 3.10.7.4) ------------------------- */
 
+/*
+ * What each step of RFC 9293 3.10.7.4 tells synchronized_input: go on to
+ * the next step, or how the segment leaves. The ways out are OpenBSD
+ * tcp_input's drop, dropafterack and dropwithreset labels, so what is
+ * sent in answer is decided in one place. A step that drops the segment
+ * has counted its reason (stack_drop) before it returns.
+ */
+enum seg_action {
+	SEG_CONTINUE,                   /* on to the next step */
+	SEG_OUTPUT,                     /* done with it: send whatever is due */
+	SEG_DROP,                       /* send nothing (or the connection is gone) */
+	SEG_DROPAFTERACK,               /* ACK at once (never to a RST) */
+	SEG_DROPAFTERACK_RATELIM,       /* a challenge ACK, rate limited (RFC 5961 7) */
+	SEG_DROPWITHRESET,              /* a RST answers it (RFC 9293 3.10.7.1) */
+};
+
 /* RFC 9293 3.10.7.4, first check: is the segment acceptable? wnd is the
  * window we offered. */
 static bool acceptable(const struct tcpcb *tp, const struct seg *sg, uint32_t wnd)
@@ -343,17 +364,161 @@ static bool acceptable(const struct tcpcb *tp, const struct seg *sg, uint32_t wn
 	       (SEQ_LEQ(tp->rcv_nxt, last) && SEQ_LT(last, end));
 }
 
-/* A RST in window: RFC 5961 3.2 - exactly at RCV.NXT resets, anywhere
- * else in the window draws a challenge ACK. Reset per RFC 9293 3.10.7.4
- * and Linux's tcp_reset for the errno. */
-static void rst_input(struct tcpcb *tp, const struct seg *sg)
+/* The window the acceptability test measures against: the one we
+ * offered, or a larger one we could offer now. */
+static uint32_t rcv_wnd_offered(const struct tcpcb *tp)
 {
-	struct stack *st = tp->st;
+	uint32_t wnd = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+	uint32_t space = tcp_rcv_space(tp);
 
+	if (space > wnd)
+		wnd = space;    /* a window we could offer now is fine too */
+	return wnd;
+}
+
+/* SYN-RECEIVED, before the acceptability test: the peer's SYN again, or
+ * its SYN-ACK crossing ours. */
+static enum seg_action syn_received_syn(struct tcpcb *tp, struct seg *sg)
+{
+	/* A retransmitted SYN while we are in SYN-RECEIVED: our SYN-ACK was
+	 * lost; send it again (RFC 9293 3.10.7.4 does it via the
+	 * acceptability test's ACK; resending the SYN-ACK is what works),
+	 * at once. */
+	if ((sg->flags & TH_SYN) && !(sg->flags & (TH_ACK | TH_RST)) && sg->seq == tp->irs) {
+		tp->snd_nxt = tp->iss;
+		tp->t_flags &= ~TF_SENTFIN;
+		tp->t_flags |= TF_ACK_NOBATCH;
+		return SEG_OUTPUT;
+	}
+
+	/* Simultaneous open, RFC 9293 figure 7: in SYN-RECEIVED (from
+	 * SYN-SENT) the peer's SYN-ACK crosses ours. Its SYN is the one we
+	 * have; what is new is the ACK of our SYN (Linux lets it through the
+	 * same way). */
+	if (!(tp->t_flags & TF_PASSIVE) &&
+	    (sg->flags & (TH_SYN | TH_ACK | TH_RST)) == (TH_SYN | TH_ACK) && sg->seq == tp->irs) {
+		sg->flags &= (uint8_t)~TH_SYN;
+		sg->seq++;
+	}
+	return SEG_CONTINUE;
+}
+
+/* RFC 7323 5.3 PAWS: a timestamp older than the last one is an old
+ * duplicate; ACK it (unless RST) and drop it. NOTE: like Linux we accept
+ * segments without a timestamp on a connection that uses them (RFC 7323
+ * 3.2 says SHOULD drop). */
+static enum seg_action paws_check(struct tcpcb *tp, const struct seg *sg, uint64_t now)
+{
+	if (!sg->opt->has_ts || !(tp->t_flags & TF_RCVD_TSTMP) || (sg->flags & TH_RST) ||
+	    (int32_t)(sg->opt->ts_val - tp->ts_recent) >= 0)
+		return SEG_CONTINUE;
+	/* 5.5: a ts_recent idle for 24 days is invalid. */
+	if (now - tp->ts_recent_age > 24ULL * 86400 * USEC_PER_SEC) {
+		tp->ts_recent = sg->opt->ts_val;
+		return SEG_CONTINUE;
+	}
+	stack_drop(tp->st, DROP_TCP_PAWS);
+	return SEG_DROPAFTERACK;
+}
+
+/* A segment the acceptability test refused (wnd: the window we offered). */
+static enum seg_action unacceptable(struct tcpcb *tp, struct seg *sg, uint32_t wnd,
+				    uint64_t now)
+{
+	if (wnd == 0 && SEQ_LEQ(sg->seq, tp->rcv_nxt) &&
+	    SEQ_GEQ(sg->seq, tp->rcv_nxt - (tp->max_sndwnd ? tp->max_sndwnd : 65535))) {
+		/* RFC 9293 3.10.7.4: "special allowance should be made to
+		 * accept valid ACKs, URGs, and RSTs" with a zero window: take
+		 * the ACK (the RST must still be exact) of a segment at or
+		 * just below RCV.NXT - the peer may have had to send it from
+		 * behind, its own window shut too. */
+		sg->len = 0;
+		sg->flags &= (uint8_t)~(TH_FIN | TH_SYN);
+		tp->t_flags |= TF_ACKNOW;
+		return SEG_CONTINUE;
+	}
+	stack_drop(tp->st, DROP_TCP_OUT_OF_WINDOW);
+	/* RFC 9293 3.10.7.4: in TIME-WAIT only the peer's FIN can come
+	 * again: ACK it and restart the 2MSL wait. */
+	if (tp->t_state == TCPS_TIME_WAIT && (sg->flags & TH_FIN))
+		tcp_2msl_arm(tp);
+	/* An ACK loop guard (Linux tcp_oow_rate_limited, RFC 5961 7's
+	 * spirit): a pure ACK outside the window is answered at most twice a
+	 * second. */
+	bool pure = !sg->len && !(sg->flags & (TH_SYN | TH_FIN));
+	if (pure && now - tp->t_last_oow_ack < TCP_OOW_ACK_INTERVAL && tp->t_last_oow_ack)
+		return SEG_DROP;
+	if (pure)
+		tp->t_last_oow_ack = now;
+	/* A duplicate: its ACK tells the sender what we hold (RFC 9293
+	 * 3.10.7.4), at once. */
+	return SEG_DROPAFTERACK;
+}
+
+/* First: check the sequence number (RFC 9293 3.10.7.4) - after what
+ * SYN-RECEIVED needs first and PAWS (RFC 7323 5), the acceptability test
+ * against the window we offered (*wnd, which the trimming uses). */
+static enum seg_action check_seq(struct tcpcb *tp, struct seg *sg, uint32_t *wnd, uint64_t now)
+{
+	enum seg_action act;
+
+	if (tp->t_state == TCPS_SYN_RECEIVED && (act = syn_received_syn(tp, sg)) != SEG_CONTINUE)
+		return act;
+	if ((act = paws_check(tp, sg, now)) != SEG_CONTINUE)
+		return act;
+	*wnd = rcv_wnd_offered(tp);
+	if (!acceptable(tp, sg, *wnd) && (act = unacceptable(tp, sg, *wnd, now)) != SEG_CONTINUE)
+		return act;
+	/* The peer is there: keepalive and zero-window probes were answered
+	 * (RFC 1122 4.2.2.17: probing goes on while the receiver answers). */
+	tp->t_probes = 0;
+	return SEG_CONTINUE;
+}
+
+/* The first check's trimming: what we already have at the front, what
+ * does not fit the window (wnd) at the back, so only the new part is
+ * processed (RFC 9293 3.10.7.4). It comes after the RST check, which
+ * wants SEG.SEQ as it arrived. */
+static void trim_to_window(struct tcpcb *tp, struct seg *sg, uint32_t wnd)
+{
+	if (SEQ_LT(sg->seq, tp->rcv_nxt)) {
+		uint32_t todrop = tp->rcv_nxt - sg->seq;
+		if (sg->flags & TH_SYN) {
+			sg->flags &= (uint8_t)~TH_SYN;
+			sg->seq++;
+			todrop--;
+		}
+		if (todrop >= sg->len) {
+			/* Wholly old data (a retransmission): ACK at once so
+			 * the peer learns what we have (RFC 9293 3.10.7.4). */
+			if (sg->len || (sg->flags & TH_FIN))
+				tp->t_flags |= TF_ACKNOW;
+			if (todrop > sg->len)
+				sg->flags &= (uint8_t)~TH_FIN;  /* that FIN was seen */
+			todrop = sg->len;
+		}
+		sg->seq += todrop;
+		sg->data += todrop;
+		sg->len -= todrop;
+	}
+	if (SEQ_GT(sg->seq + sg->len, tp->rcv_nxt + wnd)) {
+		uint32_t fit = SEQ_GT(tp->rcv_nxt + wnd, sg->seq) ? tp->rcv_nxt + wnd - sg->seq : 0;
+		sg->len = fit;
+		sg->flags &= (uint8_t)~TH_FIN;
+		tp->t_flags |= TF_ACKNOW;
+	}
+}
+
+/* Second: the RST bit. In window: RFC 5961 3.2 - exactly at RCV.NXT
+ * resets, anywhere else in the window draws a challenge ACK. Reset per
+ * RFC 9293 3.10.7.4 and Linux's tcp_reset for the errno. */
+static enum seg_action check_rst(struct tcpcb *tp, const struct seg *sg)
+{
+	if (!(sg->flags & TH_RST))
+		return SEG_CONTINUE;
 	if (sg->seq != tp->rcv_nxt) {
-		stack_drop(st, DROP_TCP_RST_INVALID);
-		tcp_send_challenge_ack(tp);
-		return;
+		stack_drop(tp->st, DROP_TCP_RST_INVALID);
+		return SEG_DROPAFTERACK_RATELIM;
 	}
 	switch (tp->t_state) {
 	case TCPS_SYN_RECEIVED:
@@ -367,7 +532,7 @@ static void rst_input(struct tcpcb *tp, const struct seg *sg)
 	case TCPS_TIME_WAIT:
 		/* RFC 1337 (TIME-WAIT assassination): a RST does not end
 		 * TIME-WAIT early. */
-		stack_drop(st, DROP_TCP_TIME_WAIT);
+		stack_drop(tp->st, DROP_TCP_TIME_WAIT);
 		break;
 	case TCPS_CLOSING:
 	case TCPS_LAST_ACK:
@@ -377,6 +542,7 @@ static void rst_input(struct tcpcb *tp, const struct seg *sg)
 		tcp_drop(tp, ECONNRESET, false);
 		break;
 	}
+	return SEG_DROP;
 }
 
 /* RFC 7323 4.3: remember the timestamp to echo when the segment covers
@@ -392,176 +558,252 @@ static void update_ts_recent(struct tcpcb *tp, const struct seg *sg)
 	}
 }
 
-/* The ACK field of a segment on a synchronized connection. Returns false
- * when the segment is finished with (dropped or the connection ended). */
-static bool ack_input(struct tcpcb *tp, const struct seg *sg, bool *need_output)
+/* Fourth: a SYN on a synchronized connection (RFC 5961 4.2): never a
+ * reset, always a challenge ACK. */
+static enum seg_action check_syn(struct tcpcb *tp, const struct seg *sg)
 {
-	struct stack *st = tp->st;
-	uint64_t now = stack_now(st);
-	uint32_t wnd = sg->win << tp->snd_scale;
+	if (!(sg->flags & TH_SYN))
+		return SEG_CONTINUE;
+	stack_drop(tp->st, DROP_TCP_SYN_INVALID);
+	return SEG_DROPAFTERACK_RATELIM;
+}
 
-	/* RFC 5961 5.2: acceptable only within
-	 * [SND.UNA - MAX.SND.WND, SND.MAX]; else drop and ACK. */
+/* ---- Fifth: the ACK field -------------------------------------------------- */
+
+/* RFC 5961 5.2: an ACK is acceptable only within
+ * [SND.UNA - MAX.SND.WND, SND.MAX]; else drop and ACK. */
+static enum seg_action ack_acceptable(struct tcpcb *tp, const struct seg *sg)
+{
 	if (SEQ_GT(sg->ack, tp->snd_max) ||
 	    SEQ_LT(sg->ack, tp->snd_una - (tp->max_sndwnd ? tp->max_sndwnd : 1))) {
-		stack_drop(st, DROP_TCP_ACK_INVALID);
-		tcp_send_challenge_ack(tp);
-		return false;
+		stack_drop(tp->st, DROP_TCP_ACK_INVALID);
+		return SEG_DROPAFTERACK_RATELIM;
 	}
-
-	if (tp->t_state == TCPS_SYN_RECEIVED) {
-		if (!SEQ_GT(sg->ack, tp->snd_una)) {
-			stack_drop(st, DROP_TCP_ACK_INVALID);
-			drop_with_reset(st, sg);
-			return false;
-		}
-		struct tcpcb *lp = tp->t_listener;
-		if (lp && lp->acceptq_len > lp->backlog) {
-			/* Linux (tcp_abort_on_overflow off): ignore the ACK;
-			 * the SYN-ACK is sent again and the client's ACK
-			 * with it, by when the application may have
-			 * accepted. */
-			stack_drop(st, DROP_TCP_LISTEN_OVERFLOW);
-			return false;
-		}
-		tp->snd_una++;          /* our SYN */
-		established(tp, sg);
-		if (lp)
-			tcp_child_established(tp);
-	}
-
-	tcp_seq ack = sg->ack;
-	if (SEQ_LT(ack, tp->snd_una))
-		return true;    /* old: nothing to learn from the ACK field */
-
-	if (ack == tp->snd_una) {
-		/* RFC 5681 2: a duplicate ACK carries no data, no SYN/FIN,
-		 * does not move the window, while data is outstanding.
-		 * RFC 6675 2: with SACK, an ACK that SACKs new data is one
-		 * whatever its window or payload (receivers that autotune
-		 * move their window on every ACK; a two-way transfer's ACKs
-		 * carry data). */
-		bool maybe = !(sg->flags & (TH_SYN | TH_FIN)) && tp->snd_max != tp->snd_una &&
-			     /* answers to window probes are not (the BSDs) */
-			     wnd != 0 && !(tp->t_flags & TF_PERSIST);
-		uint32_t before = tcp_sack_bytes(tp);
-		tcp_sack_update(tp, sg->opt);
-		bool dup = maybe && ((tp->t_flags & TF_SACK_PERMIT) ?
-				     tcp_sack_bytes(tp) > before || (!sg->len && wnd == tp->snd_wnd) :
-				     !sg->len && wnd == tp->snd_wnd);
-		if (dup) {
-			if (tcp_cc_dupack(tp))
-				*need_output = true;
-		} else if (!sg->len && !(tp->t_flags & TF_FASTRECOVERY)) {
-			tp->t_dupacks = 0;      /* a window update breaks the run */
-		}
-	} else {
-		uint32_t acked = ack - tp->snd_una;
-
-		/* RTT: the timed segment (RFC 6298, Karn), else the echoed
-		 * timestamp (RFC 7323 4.1). */
-		if (tp->t_rtttime && SEQ_GT(ack, tp->t_rtseq)) {
-			tcp_rtt_sample(tp, now - tp->t_rtttime);
-			tp->t_rtttime = 0;
-		} else if (sg->opt->has_ts && sg->opt->ts_ecr && (tp->t_flags & TF_RCVD_TSTMP) &&
-			   !tp->t_rtttime) {
-			uint32_t ms = tcp_ts_now(tp) - sg->opt->ts_ecr;
-			if (ms < 60000 * 10)
-				tcp_rtt_sample(tp, (uint64_t)ms * USEC_PER_MSEC);
-		}
-
-		if (tp->t_flags & TF_FASTRECOVERY) {
-			if (tcp_cc_recovery_ack(tp, ack, acked))
-				*need_output = true;
-		} else {
-			if ((tp->t_flags & TF_LOSS_RECOVERY) && SEQ_GEQ(ack, tp->snd_recover))
-				tp->t_flags &= ~TF_LOSS_RECOVERY;
-			tcp_cc_ack(tp, acked);
-			tp->t_dupacks = 0;
-		}
-
-		bool finacked = false;
-		bool was_writeable = tcp_writeable(tp);
-		tcp_snd_autotune(tp);
-		if (acked > tp->snd.len) {
-			/* Past the last byte: our FIN (sent once at least, even
-			 * if a timeout since has us sending it again). */
-			finacked = true;
-			tp->t_flags |= TF_SENTFIN;
-			ring_consume(&tp->snd, tp->snd.len);
-		} else {
-			ring_consume(&tp->snd, acked);
-		}
-		tp->snd_una = ack;
-		if (tp->snd_urg && SEQ_GEQ(tp->snd_una, tp->snd_up))
-			tp->snd_urg = false;    /* urgent data acknowledged */
-		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
-			tp->snd_nxt = tp->snd_una;
-		if (SEQ_LT(tp->sack_rexmit, tp->snd_una))
-			tp->sack_rexmit = tp->snd_una;
-		tcp_sack_update(tp, sg->opt);
-
-		/* RFC 6298 5.2 / 5.3: stop the timer when all is acked,
-		 * restart it otherwise. The retry count starts again; the
-		 * backoff stays until a valid RTT sample (5.7, MUST-19). */
-		tp->t_rxtshift = 0;
-		/* The oldest unacknowledged data is now (about) this old:
-		 * TCP_USER_TIMEOUT counts from here. */
-		tp->t_rexmt_start = tp->snd_una == tp->snd_max ? 0 : now;
-		tp->t_probes = 0;
-		tp->t_flags &= ~TF_TLP_SENT;
-		if (tp->snd_una == tp->snd_max)
-			tcp_rexmt_stop(tp);
-		else if (!(tp->t_flags & TF_PERSIST))
-			tcp_rexmt_arm_or_probe(tp);
-		*need_output = true;
-		/* Writers wake when the buffer becomes writeable again, as
-		 * Linux's sk_stream_write_space: not on every ACK. */
-		if (!was_writeable && tcp_writeable(tp))
-			sock_wake_ev(tp->so, EPOLLOUT | EPOLLWRNORM);
-
-		if (finacked) {
-			switch (tp->t_state) {
-			case TCPS_FIN_WAIT_1:
-				tcp_set_state(tp, TCPS_FIN_WAIT_2);
-				tcp_keep_arm(tp);
-				break;
-			case TCPS_CLOSING:
-				tcp_enter_time_wait(tp);
-				break;
-			case TCPS_LAST_ACK:
-				tcp_closed(tp);
-				return false;
-			default:
-				break;
-			}
-		}
-	}
-
-	/* RFC 9293 3.10.7.4: update the send window from the newest
-	 * segment (SND.WL1 / SND.WL2 rule). */
-	if (SEQ_LT(tp->snd_wl1, sg->seq) ||
-	    (tp->snd_wl1 == sg->seq && SEQ_LEQ(tp->snd_wl2, ack))) {
-		if (wnd != tp->snd_wnd)
-			*need_output = true;
-		tp->snd_wnd = wnd;
-		tp->snd_wl1 = sg->seq;
-		tp->snd_wl2 = ack;
-		if (wnd > tp->max_sndwnd)
-			tp->max_sndwnd = wnd;
-		if (wnd && (tp->t_flags & TF_PERSIST)) {
-			/* The window opened: the persist timer's work is done. */
-			tcp_rexmt_stop(tp);
-			tp->t_rxtshift = 0;
-			tp->t_backoff = 0;
-			tp->t_probes = 0;
-			if (tp->snd_una != tp->snd_max)
-				tcp_rexmt_arm(tp);
-			*need_output = true;
-		}
-	}
-	return true;
+	return SEG_CONTINUE;
 }
+
+/* SYN-RECEIVED (RFC 9293 3.10.7.4, fifth): an ACK of our SYN completes
+ * the handshake; one that acknowledges nothing of ours is answered with
+ * a reset. */
+static enum seg_action syn_received_ack(struct tcpcb *tp, const struct seg *sg)
+{
+	if (!SEQ_GT(sg->ack, tp->snd_una)) {
+		stack_drop(tp->st, DROP_TCP_ACK_INVALID);
+		return SEG_DROPWITHRESET;
+	}
+	struct tcpcb *lp = tp->t_listener;
+	if (lp && lp->acceptq_len > lp->backlog) {
+		/* Linux (tcp_abort_on_overflow off): ignore the ACK; the
+		 * SYN-ACK is sent again and the client's ACK with it, by when
+		 * the application may have accepted. */
+		stack_drop(tp->st, DROP_TCP_LISTEN_OVERFLOW);
+		return SEG_DROP;
+	}
+	tp->snd_una++;          /* our SYN */
+	established(tp, sg);
+	if (lp)
+		tcp_child_established(tp);
+	return SEG_CONTINUE;
+}
+
+/* SEG.ACK = SND.UNA. RFC 5681 2: a duplicate ACK carries no data, no
+ * SYN/FIN, does not move the window, while data is outstanding. RFC 6675
+ * 2: with SACK, an ACK that SACKs new data is one whatever its window or
+ * payload (receivers that autotune move their window on every ACK; a
+ * two-way transfer's ACKs carry data). wnd: the segment's window, scaled. */
+static void dupack_check(struct tcpcb *tp, const struct seg *sg, uint32_t wnd,
+			 bool *need_output)
+{
+	bool maybe = !(sg->flags & (TH_SYN | TH_FIN)) && tp->snd_max != tp->snd_una &&
+		     /* answers to window probes are not (the BSDs) */
+		     wnd != 0 && !(tp->t_flags & TF_PERSIST);
+	uint32_t before = tcp_sack_bytes(tp);
+	tcp_sack_update(tp, sg->opt);
+	bool dup = maybe && ((tp->t_flags & TF_SACK_PERMIT) ?
+			     tcp_sack_bytes(tp) > before || (!sg->len && wnd == tp->snd_wnd) :
+			     !sg->len && wnd == tp->snd_wnd);
+	if (dup) {
+		if (tcp_cc_dupack(tp))
+			*need_output = true;
+	} else if (!sg->len && !(tp->t_flags & TF_FASTRECOVERY)) {
+		tp->t_dupacks = 0;      /* a window update breaks the run */
+	}
+}
+
+/* An RTT sample from an ACK of new data: the timed segment (RFC 6298,
+ * Karn), else the echoed timestamp (RFC 7323 4.1). */
+static void ack_rtt(struct tcpcb *tp, const struct seg *sg, uint64_t now)
+{
+	if (tp->t_rtttime && SEQ_GT(sg->ack, tp->t_rtseq)) {
+		tcp_rtt_sample(tp, now - tp->t_rtttime);
+		tp->t_rtttime = 0;
+	} else if (sg->opt->has_ts && sg->opt->ts_ecr && (tp->t_flags & TF_RCVD_TSTMP) &&
+		   !tp->t_rtttime) {
+		uint32_t ms = tcp_ts_now(tp) - sg->opt->ts_ecr;
+		if (ms < 60000 * 10)
+			tcp_rtt_sample(tp, (uint64_t)ms * USEC_PER_MSEC);
+	}
+}
+
+/* Congestion control hears of acked bytes of new data (tcp_cc.c): NewReno
+ * recovery's full or partial ACK, else slow start / avoidance. */
+static void ack_cc(struct tcpcb *tp, tcp_seq ack, uint32_t acked, bool *need_output)
+{
+	if (tp->t_flags & TF_FASTRECOVERY) {
+		if (tcp_cc_recovery_ack(tp, ack, acked))
+			*need_output = true;
+	} else {
+		if ((tp->t_flags & TF_LOSS_RECOVERY) && SEQ_GEQ(ack, tp->snd_recover))
+			tp->t_flags &= ~TF_LOSS_RECOVERY;
+		tcp_cc_ack(tp, acked);
+		tp->t_dupacks = 0;
+	}
+}
+
+/* RFC 9293 3.10.7.4, fifth, ESTABLISHED: SND.UNA <- SEG.ACK, and what is
+ * now acknowledged leaves the send buffer. Returns whether that covered
+ * our FIN. */
+static bool snd_una_advance(struct tcpcb *tp, const struct seg *sg, uint32_t acked)
+{
+	bool finacked = false;
+
+	tcp_snd_autotune(tp);
+	if (acked > tp->snd.len) {
+		/* Past the last byte: our FIN (sent once at least, even if a
+		 * timeout since has us sending it again). */
+		finacked = true;
+		tp->t_flags |= TF_SENTFIN;
+		ring_consume(&tp->snd, tp->snd.len);
+	} else {
+		ring_consume(&tp->snd, acked);
+	}
+	tp->snd_una = sg->ack;
+	if (tp->snd_urg && SEQ_GEQ(tp->snd_una, tp->snd_up))
+		tp->snd_urg = false;    /* urgent data acknowledged */
+	if (SEQ_LT(tp->snd_nxt, tp->snd_una))
+		tp->snd_nxt = tp->snd_una;
+	if (SEQ_LT(tp->sack_rexmit, tp->snd_una))
+		tp->sack_rexmit = tp->snd_una;
+	tcp_sack_update(tp, sg->opt);
+	return finacked;
+}
+
+/* RFC 6298 5.2 / 5.3: stop the retransmission timer when all is acked,
+ * restart it otherwise. The retry count starts again; the backoff stays
+ * until a valid RTT sample (5.7, MUST-19). */
+static void ack_rexmt_restart(struct tcpcb *tp, uint64_t now)
+{
+	tp->t_rxtshift = 0;
+	/* The oldest unacknowledged data is now (about) this old:
+	 * TCP_USER_TIMEOUT counts from here. */
+	tp->t_rexmt_start = tp->snd_una == tp->snd_max ? 0 : now;
+	tp->t_probes = 0;
+	tp->t_flags &= ~TF_TLP_SENT;
+	if (tp->snd_una == tp->snd_max)
+		tcp_rexmt_stop(tp);
+	else if (!(tp->t_flags & TF_PERSIST))
+		tcp_rexmt_arm_or_probe(tp);
+}
+
+/* Our FIN is acknowledged: the states' own part of RFC 9293 3.10.7.4's
+ * fifth step. FIN-WAIT-1 enters FIN-WAIT-2, CLOSING enters TIME-WAIT,
+ * LAST-ACK deletes the TCB (the segment goes no further); in TIME-WAIT
+ * only the peer's FIN can come again, which is the eighth step's. */
+static enum seg_action fin_acked(struct tcpcb *tp)
+{
+	switch (tp->t_state) {
+	case TCPS_FIN_WAIT_1:
+		tcp_set_state(tp, TCPS_FIN_WAIT_2);
+		tcp_keep_arm(tp);
+		break;
+	case TCPS_CLOSING:
+		tcp_enter_time_wait(tp);
+		break;
+	case TCPS_LAST_ACK:
+		tcp_closed(tp);
+		return SEG_DROP;
+	default:
+		break;
+	}
+	return SEG_CONTINUE;
+}
+
+/* SND.UNA < SEG.ACK =< SND.MAX: new data acknowledged. */
+static enum seg_action ack_new_data(struct tcpcb *tp, const struct seg *sg, uint64_t now,
+				    bool *need_output)
+{
+	uint32_t acked = sg->ack - tp->snd_una;
+
+	ack_rtt(tp, sg, now);
+	ack_cc(tp, sg->ack, acked, need_output);
+	bool was_writeable = tcp_writeable(tp);
+	bool finacked = snd_una_advance(tp, sg, acked);
+	ack_rexmt_restart(tp, now);
+	*need_output = true;
+	/* Writers wake when the buffer becomes writeable again, as Linux's
+	 * sk_stream_write_space: not on every ACK. */
+	if (!was_writeable && tcp_writeable(tp))
+		sock_wake_ev(tp->so, EPOLLOUT | EPOLLWRNORM);
+	return finacked ? fin_acked(tp) : SEG_CONTINUE;
+}
+
+/* RFC 9293 3.10.7.4: update the send window from the newest segment -
+ * if SND.WL1 < SEG.SEQ, or SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK.
+ * wnd: the segment's window, scaled (RFC 7323 2.3). */
+static void snd_wnd_update(struct tcpcb *tp, const struct seg *sg, uint32_t wnd,
+			   bool *need_output)
+{
+	if (!(SEQ_LT(tp->snd_wl1, sg->seq) ||
+	      (tp->snd_wl1 == sg->seq && SEQ_LEQ(tp->snd_wl2, sg->ack))))
+		return;
+	if (wnd != tp->snd_wnd)
+		*need_output = true;
+	tp->snd_wnd = wnd;
+	tp->snd_wl1 = sg->seq;
+	tp->snd_wl2 = sg->ack;
+	if (wnd > tp->max_sndwnd)
+		tp->max_sndwnd = wnd;
+	if (wnd && (tp->t_flags & TF_PERSIST)) {
+		/* The window opened: the persist timer's work is done. */
+		tcp_rexmt_stop(tp);
+		tp->t_rxtshift = 0;
+		tp->t_backoff = 0;
+		tp->t_probes = 0;
+		if (tp->snd_una != tp->snd_max)
+			tcp_rexmt_arm(tp);
+		*need_output = true;
+	}
+}
+
+/* Fifth: the ACK field (RFC 9293 3.10.7.4). need_output: output has
+ * something to do (new data acked, the window moved, recovery). */
+static enum seg_action check_ack(struct tcpcb *tp, const struct seg *sg, bool *need_output)
+{
+	enum seg_action act;
+
+	if (!(sg->flags & TH_ACK)) {
+		stack_drop(tp->st, DROP_TCP_NO_ACK);
+		return SEG_DROP;
+	}
+
+	uint64_t now = stack_now(tp->st);
+	uint32_t wnd = sg->win << tp->snd_scale;
+
+	if ((act = ack_acceptable(tp, sg)) != SEG_CONTINUE)
+		return act;
+	if (tp->t_state == TCPS_SYN_RECEIVED && (act = syn_received_ack(tp, sg)) != SEG_CONTINUE)
+		return act;
+	if (SEQ_LT(sg->ack, tp->snd_una))
+		return SEG_CONTINUE;    /* old: nothing to learn from the ACK field */
+	if (sg->ack == tp->snd_una)
+		dupack_check(tp, sg, wnd, need_output);
+	else if ((act = ack_new_data(tp, sg, now, need_output)) != SEG_CONTINUE)
+		return act;     /* the connection is over */
+	snd_wnd_update(tp, sg, wnd, need_output);
+	return SEG_CONTINUE;
+}
+
+/* ---- Sixth to eighth: URG, text, FIN --------------------------------------- */
 
 /* Text (RFC 9293 3.10.7.4, seventh): in order to the ring, else to the
  * reassembly queue with an immediate ACK (RFC 5681 4.2, RFC 1122 4.2.2.21). */
@@ -665,156 +907,16 @@ static void fin_input(struct tcpcb *tp)
 	sock_wake(s);
 }
 
-static void synchronized_input(struct tcpcb *tp, struct seg *sg)
+/* Sixth: the URG bit (RFC 9293 3.8.5, MUST-30..33, MUST-66). */
+static void check_urg(struct tcpcb *tp, const struct seg *sg)
 {
-	struct stack *st = tp->st;
-	uint64_t now = stack_now(st);
-	bool need_output = false;
-
-	tp->t_rcvtime = now;
-
-	/* A retransmitted SYN while we are in SYN-RECEIVED: our SYN-ACK was
-	 * lost; send it again (RFC 9293 3.10.7.4 does it via the
-	 * acceptability test's ACK; resending the SYN-ACK is what works). */
-	if (tp->t_state == TCPS_SYN_RECEIVED && (sg->flags & TH_SYN) &&
-	    !(sg->flags & (TH_ACK | TH_RST)) && sg->seq == tp->irs) {
-		tp->snd_nxt = tp->iss;
-		tp->t_flags &= ~TF_SENTFIN;
-		tcp_output(tp);
-		return;
-	}
-
-	/* Simultaneous open, RFC 9293 figure 7: in SYN-RECEIVED (from
-	 * SYN-SENT) the peer's SYN-ACK crosses ours. Its SYN is the one we
-	 * have; what is new is the ACK of our SYN (Linux lets it through the
-	 * same way). */
-	if (tp->t_state == TCPS_SYN_RECEIVED && !(tp->t_flags & TF_PASSIVE) &&
-	    (sg->flags & (TH_SYN | TH_ACK | TH_RST)) == (TH_SYN | TH_ACK) && sg->seq == tp->irs) {
-		sg->flags &= (uint8_t)~TH_SYN;
-		sg->seq++;
-	}
-
-	/* RFC 7323 5.3 PAWS: a timestamp older than the last one is an old
-	 * duplicate; ACK it (unless RST) and drop it. NOTE: like Linux we
-	 * accept segments without a timestamp on a connection that uses
-	 * them (RFC 7323 3.2 says SHOULD drop). */
-	if (sg->opt->has_ts && (tp->t_flags & TF_RCVD_TSTMP) && !(sg->flags & TH_RST) &&
-	    (int32_t)(sg->opt->ts_val - tp->ts_recent) < 0) {
-		/* 5.5: a ts_recent idle for 24 days is invalid. */
-		if (now - tp->ts_recent_age > 24ULL * 86400 * USEC_PER_SEC) {
-			tp->ts_recent = sg->opt->ts_val;
-		} else {
-			stack_drop(st, DROP_TCP_PAWS);
-			tp->t_flags |= TF_ACKNOW;
-			tcp_output(tp);
-			return;
-		}
-	}
-
-	/* First: acceptability against the window we offered. */
-	uint32_t wnd = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
-	uint32_t space = tcp_rcv_space(tp);
-	if (space > wnd)
-		wnd = space;    /* a window we could offer now is fine too */
-	if (!acceptable(tp, sg, wnd)) {
-		if (wnd == 0 && SEQ_LEQ(sg->seq, tp->rcv_nxt) &&
-		    SEQ_GEQ(sg->seq, tp->rcv_nxt - (tp->max_sndwnd ? tp->max_sndwnd : 65535))) {
-			/* RFC 9293 3.10.7.4: "special allowance should be made
-			 * to accept valid ACKs, URGs, and RSTs" with a zero
-			 * window: take the ACK (the RST must still be exact)
-			 * of a segment at or just below RCV.NXT - the peer may
-			 * have had to send it from behind, its own window shut
-			 * too. */
-			sg->len = 0;
-			sg->flags &= (uint8_t)~(TH_FIN | TH_SYN);
-			tp->t_flags |= TF_ACKNOW;
-		} else {
-			stack_drop(st, DROP_TCP_OUT_OF_WINDOW);
-			/* RFC 9293 3.10.7.4: in TIME-WAIT only the peer's FIN
-			 * can come again: ACK it and restart the 2MSL wait. */
-			if (tp->t_state == TCPS_TIME_WAIT && (sg->flags & TH_FIN))
-				tcp_2msl_arm(tp);
-			/* An ACK loop guard (Linux tcp_oow_rate_limited, RFC
-			 * 5961 7's spirit): a pure ACK outside the window is
-			 * answered at most twice a second. */
-			bool pure = !sg->len && !(sg->flags & (TH_SYN | TH_FIN));
-			if (pure && now - tp->t_last_oow_ack < TCP_OOW_ACK_INTERVAL &&
-			    tp->t_last_oow_ack)
-				return;
-			if (pure)
-				tp->t_last_oow_ack = now;
-			if (!(sg->flags & TH_RST)) {
-				/* A duplicate: its ACK tells the sender what
-				 * we hold (RFC 9293 3.10.7.4), at once. */
-				tp->t_flags |= TF_ACKNOW;
-				tcp_output(tp);
-			}
-			return;
-		}
-	}
-
-	/* The peer is there: keepalive and zero-window probes were answered
-	 * (RFC 1122 4.2.2.17: probing goes on while the receiver answers). */
-	tp->t_probes = 0;
-
-	/* Second: RST. */
-	if (sg->flags & TH_RST) {
-		rst_input(tp, sg);
-		return;
-	}
-
-	/* Trim to the window: what we already have at the front, what does
-	 * not fit at the back. */
-	if (SEQ_LT(sg->seq, tp->rcv_nxt)) {
-		uint32_t todrop = tp->rcv_nxt - sg->seq;
-		if (sg->flags & TH_SYN) {
-			sg->flags &= (uint8_t)~TH_SYN;
-			sg->seq++;
-			todrop--;
-		}
-		if (todrop >= sg->len) {
-			/* Wholly old data (a retransmission): ACK at once so
-			 * the peer learns what we have (RFC 9293 3.10.7.4). */
-			if (sg->len || (sg->flags & TH_FIN))
-				tp->t_flags |= TF_ACKNOW;
-			if (todrop > sg->len)
-				sg->flags &= (uint8_t)~TH_FIN;  /* that FIN was seen */
-			todrop = sg->len;
-		}
-		sg->seq += todrop;
-		sg->data += todrop;
-		sg->len -= todrop;
-	}
-	if (SEQ_GT(sg->seq + sg->len, tp->rcv_nxt + wnd)) {
-		uint32_t fit = SEQ_GT(tp->rcv_nxt + wnd, sg->seq) ? tp->rcv_nxt + wnd - sg->seq : 0;
-		sg->len = fit;
-		sg->flags &= (uint8_t)~TH_FIN;
-		tp->t_flags |= TF_ACKNOW;
-	}
-
-	update_ts_recent(tp, sg);
-
-	/* Fourth: a SYN on a synchronized connection (RFC 5961 4.2): never
-	 * a reset, always a challenge ACK. */
-	if (sg->flags & TH_SYN) {
-		stack_drop(st, DROP_TCP_SYN_INVALID);
-		tcp_send_challenge_ack(tp);
-		return;
-	}
-
-	/* Fifth: the ACK. */
-	if (!(sg->flags & TH_ACK)) {
-		stack_drop(st, DROP_TCP_NO_ACK);
-		return;
-	}
-	if (!ack_input(tp, sg, &need_output))
-		return;         /* dropped, or the connection is over */
-
-	/* Sixth: URG (RFC 9293 3.8.5, MUST-30..33, MUST-66). */
 	if ((sg->flags & TH_URG) && sg->urp && !TCPS_HAVERCVDFIN(tp->t_state))
 		urg_input(tp, sg);
+}
 
-	/* Seventh: text. */
+/* Seventh: process the segment text. */
+static enum seg_action process_text(struct tcpcb *tp, const struct seg *sg)
+{
 	if (sg->len) {
 		switch (tp->t_state) {
 		case TCPS_ESTABLISHED:
@@ -824,10 +926,10 @@ static void synchronized_input(struct tcpcb *tp, struct seg *sg)
 			    ((tp->t_flags & TF_ORPHAN) || tp->so->shut_rd)) {
 				/* Data for a socket that will never read it:
 				 * Linux (and RFC 2525 2.17) reset. */
-				stack_drop(st, DROP_TCP_DATA_AFTER_CLOSE);
+				stack_drop(tp->st, DROP_TCP_DATA_AFTER_CLOSE);
 				tp->snd_nxt = tp->snd_max;
 				tcp_drop(tp, 0, true);
-				return;
+				return SEG_DROP;
 			}
 			data_input(tp, sg);
 			break;
@@ -836,11 +938,14 @@ static void synchronized_input(struct tcpcb *tp, struct seg *sg)
 			break;
 		}
 	}
-
 	if (tp->urg_state == URG_NOTYET)
 		urg_capture(tp);
+	return SEG_CONTINUE;
+}
 
-	/* Eighth: FIN, in order only; beyond a gap it waits for the gap. */
+/* Eighth: the FIN bit, in order only; beyond a gap it waits for the gap. */
+static void check_fin(struct tcpcb *tp, const struct seg *sg)
+{
 	if (sg->flags & TH_FIN) {
 		tcp_seq fseq = sg->seq + sg->len;
 		if (fseq == tp->rcv_nxt && !TCPS_HAVERCVDFIN(tp->t_state)) {
@@ -858,15 +963,72 @@ static void synchronized_input(struct tcpcb *tp, struct seg *sg)
 	}
 	if (tp->fin_pending && tp->fin_seq == tp->rcv_nxt && !TCPS_HAVERCVDFIN(tp->t_state))
 		fin_input(tp);
+}
 
-	/* One ACK per batch (MUST-58) - but not for the duplicate ACKs of
-	 * out-of-order data and the ACK of a filled gap: RFC 5681 4.2 wants
-	 * each at once, and the sender's fast retransmit counts them. */
-	if (tp->t_flags & TF_ACK_NOBATCH) {
-		tp->t_flags &= ~TF_ACK_NOBATCH;
+/*
+ * A segment for a synchronized connection: RFC 9293 3.10.7.4's steps in
+ * order, each changing the control block; then one way out, where what
+ * goes back to the peer is decided.
+ */
+static void synchronized_input(struct tcpcb *tp, struct seg *sg)
+{
+	struct stack *st = tp->st;
+	uint64_t now = stack_now(st);
+	bool need_output = false;
+	uint32_t wnd = 0;
+	enum seg_action act;
+
+	tp->t_rcvtime = now;
+	if ((act = check_seq(tp, sg, &wnd, now)) != SEG_CONTINUE)       /* first */
+		goto out;
+	if ((act = check_rst(tp, sg)) != SEG_CONTINUE)                  /* second */
+		goto out;
+	/* Third, security: there is no IP security option here (RFC 9293
+	 * 3.10.7.4 asks for an exact match of what the TCB has). */
+	trim_to_window(tp, sg, wnd);
+	update_ts_recent(tp, sg);
+	if ((act = check_syn(tp, sg)) != SEG_CONTINUE)                  /* fourth */
+		goto out;
+	if ((act = check_ack(tp, sg, &need_output)) != SEG_CONTINUE)    /* fifth */
+		goto out;
+	check_urg(tp, sg);                                              /* sixth */
+	if ((act = process_text(tp, sg)) != SEG_CONTINUE)               /* seventh */
+		goto out;
+	check_fin(tp, sg);                                              /* eighth */
+	act = SEG_OUTPUT;
+
+out:
+	switch (act) {
+	case SEG_CONTINUE:
+	case SEG_OUTPUT:
+		/* One ACK per batch (MUST-58) - but not for the duplicate ACKs
+		 * of out-of-order data and the ACK of a filled gap: RFC 5681
+		 * 4.2 wants each at once, and the sender's fast retransmit
+		 * counts them. */
+		if (tp->t_flags & TF_ACK_NOBATCH) {
+			tp->t_flags &= ~TF_ACK_NOBATCH;
+			tcp_output(tp);
+		} else if (need_output || (tp->t_flags & TF_ACKNOW)) {
+			tcp_output_later(tp);
+		}
+		return;
+	case SEG_DROP:
+		/* The reason is counted; tp may be gone (connection over). */
+		return;
+	case SEG_DROPAFTERACK:
+		/* At once, not with the batch; never an ACK to a RST (RFC
+		 * 9293 3.10.7.4). */
+		if (sg->flags & TH_RST)
+			return;
+		tp->t_flags |= TF_ACKNOW;
 		tcp_output(tp);
-	} else if (need_output || (tp->t_flags & TF_ACKNOW)) {
-		tcp_output_later(tp);
+		return;
+	case SEG_DROPAFTERACK_RATELIM:
+		tcp_send_challenge_ack(tp);
+		return;
+	case SEG_DROPWITHRESET:
+		drop_with_reset(st, sg);
+		return;
 	}
 }
 

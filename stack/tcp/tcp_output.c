@@ -8,10 +8,16 @@
  * an ACK someone asked for with TF_ACKNOW. tcp_respond() builds the
  * segments that answer for no connection (RST, keepalive probe, challenge
  * ACK).
+ *
+ * As in the BSDs, deciding is apart from sending: output_recovery resends
+ * what loss recovery asks for; output_decide chooses the next segment
+ * (send_window, output_len, send_now: Nagle, SWS avoidance, FIN, window
+ * update; persist when nothing goes); output_send ("send:") has tcp_xmit
+ * build and emit it (options, header, TSO) and accounts for it.
  */
 #include <errno.h>
-#include <string.h>
 
+#include "tcp_sack.h"
 #include "tcp_var.h"
 
 /* RFC 9293 3.10.7.1 and 3.5.2: what each state sends besides data. */
@@ -76,60 +82,6 @@ void tcp_setpersist(struct tcpcb *tp)
 	tp->t_flags |= TF_PERSIST;
 }
 
-/* The next contiguous run of queued out-of-order data from *p (moved past
- * it); false at the end of the queue. */
-static bool ooo_run(const struct pbuf **p, struct tcp_sack_block *out)
-{
-	const struct pbuf *q = *p;
-
-	if (!q)
-		return false;
-	out->left = q->addr;
-	out->right = q->addr + (uint32_t)q->len;
-	for (q = q->next; q && q->addr == out->right; q = q->next)
-		out->right = q->addr + (uint32_t)q->len;
-	*p = q;
-	return true;
-}
-
-/* The contiguous run of queued out-of-order data that holds seq. */
-static bool ooo_block(const struct tcpcb *tp, tcp_seq seq, struct tcp_sack_block *out)
-{
-	const struct pbuf *p = tp->reass;
-
-	while (ooo_run(&p, out))
-		if (SEQ_LEQ(out->left, seq) && SEQ_LT(seq, out->right))
-			return true;
-	return false;
-}
-
-static void sack_add_unique(struct tcp_opts *o, const struct tcp_sack_block *b)
-{
-	for (unsigned i = 0; i < o->nsack; i++)
-		if (o->sack[i].left == b->left)
-			return;
-	o->sack[o->nsack++] = *b;
-}
-
-/* Our SACK blocks (RFC 2018 4): the first holds the most recently
- * received out-of-order segment; then the blocks reported most recently
- * before (so each survives three ACKs); then the rest in sequence order. */
-static void fill_sack(struct tcpcb *tp, struct tcp_opts *o)
-{
-	struct tcp_sack_block b;
-
-	o->nsack = 0;
-	if (ooo_block(tp, tp->last_ooo_seq, &b))
-		sack_add_unique(o, &b);
-	for (unsigned i = 0; i < tp->nsack_hist && o->nsack < TCP_MAX_SACK; i++)
-		if (ooo_block(tp, tp->sack_hist[i].left, &b))
-			sack_add_unique(o, &b);
-	for (const struct pbuf *p = tp->reass; o->nsack < TCP_MAX_SACK && ooo_run(&p, &b);)
-		sack_add_unique(o, &b);
-	memcpy(tp->sack_hist, o->sack, o->nsack * sizeof(o->sack[0]));
-	tp->nsack_hist = o->nsack;
-}
-
 /*
  * Nagle's algorithm (RFC 1122 4.2.3.4) as Minshall's variant, which Linux
  * uses (tcp_minshall_check): a short segment waits only while an earlier
@@ -162,18 +114,10 @@ static bool tcp_tso_ok(const struct tcpcb *tp, uint8_t flags)
 	       !tp->snd_urg && tp->so->raddr != tp->st->addr;
 }
 
-/* Build and send one segment at seq with len bytes from the send ring and
- * the given flags. Returns the payload bytes actually sent (options may
- * leave room for fewer than len) or -errno. */
-static int tcp_xmit(struct tcpcb *tp, tcp_seq seq, uint32_t len, uint8_t flags)
+/* The options of a segment with these flags: on a SYN our MSS and what
+ * we offer (or answer); on the others timestamps and our SACK blocks. */
+static void xmit_options(struct tcpcb *tp, uint8_t flags, struct tcp_opts *o)
 {
-	struct stack *st = tp->st;
-	struct mtcp_sock *s = tp->so;
-	struct tcp_repr r = { .sport = s->lport, .dport = s->rport, .seq = seq,
-			      .flags = flags };
-	struct tcp_opts *o = &r.opt;
-	uint32_t win;
-
 	if (flags & TH_SYN) {
 		/* RFC 9293 3.7.1 (MUST-14): announce our MSS on the SYN. */
 		o->has_mss = true;
@@ -200,10 +144,23 @@ static int tcp_xmit(struct tcpcb *tp, tcp_seq seq, uint32_t len, uint8_t flags)
 			o->ts_ecr = tp->ts_recent;
 		}
 		if ((tp->t_flags & TF_SACK_PERMIT) && tp->reass && (flags & TH_ACK))
-			fill_sack(tp, o);
+			tcp_sack_fill(tp, o);
 	}
+}
 
-	size_t optlen = tcp_opts_len(o);
+/* Build and send one segment at seq with len bytes from the send ring and
+ * the given flags. Returns the payload bytes actually sent (options may
+ * leave room for fewer than len) or -errno. */
+static int tcp_xmit(struct tcpcb *tp, tcp_seq seq, uint32_t len, uint8_t flags)
+{
+	struct stack *st = tp->st;
+	struct mtcp_sock *s = tp->so;
+	struct tcp_repr r = { .sport = s->lport, .dport = s->rport, .seq = seq,
+			      .flags = flags };
+	uint32_t win;
+
+	xmit_options(tp, flags, &r.opt);
+	size_t optlen = tcp_opts_len(&r.opt);
 	/* Options count against the MSS (RFC 9293 3.7.1, MUST-16). */
 	uint32_t room = tp->t_maxopd > optlen ? tp->t_maxopd - (uint32_t)optlen : 1;
 	uint16_t gso = 0;
@@ -348,40 +305,12 @@ static int rexmit_one(struct tcpcb *tp, tcp_seq seq, uint32_t len)
 	return n;
 }
 
-/* Bytes the network holds in recovery with SACK: above the highest SACKed
- * byte, plus holes below it already resent (FACK's estimate). */
-static uint32_t sack_pipe(const struct tcpcb *tp)
+/* Loss recovery first: the segment at snd_una (fast retransmit, NewReno
+ * partial ACK), then with SACK every hole the pipe allows. 0 or -errno. */
+static int output_recovery(struct tcpcb *tp)
 {
-	if (!tp->nsackblk)
-		return tcp_flight_size(tp);
-	tcp_seq fack = tp->sackblk[tp->nsackblk - 1].right;
-	uint32_t pipe = SEQ_GT(tp->snd_max, fack) ? tp->snd_max - fack : 0;
-	tcp_seq resent_to = SEQ_MIN(SEQ_MAX(tp->sack_rexmit, tp->snd_una), fack);
-	for (tcp_seq q = tp->snd_una; SEQ_LT(q, resent_to);) {
-		uint32_t run;
-		bool sacked = tcp_sack_is_sacked(tp, q, &run);
-		if (run > resent_to - q)
-			run = resent_to - q;
-		if (!sacked)
-			pipe += run;
-		q += run;
-	}
-	return pipe;
-}
-
-int tcp_output(struct tcpcb *tp)
-{
-	struct stack *st = tp->st;
-	uint64_t now = stack_now(st);
 	int rc = 0;
 
-	if (tp->t_state == TCPS_CLOSED || tp->t_state == TCPS_LISTEN)
-		return 0;
-
-	tcp_cc_idle_restart(tp, now);
-
-	/* Loss recovery first: the segment at snd_una (fast retransmit,
-	 * NewReno partial ACK), then with SACK every hole the pipe allows. */
 	if (tp->t_flags & TF_REXMT_HEAD) {
 		tp->t_flags &= ~TF_REXMT_HEAD;
 		uint32_t run = tp->t_maxseg;
@@ -400,192 +329,253 @@ int tcp_output(struct tcpcb *tp)
 		uint32_t hl;
 		/* Each hole resent adds exactly its bytes to the pipe: what
 		 * lies between the old sack_rexmit and the hole is SACKed. */
-		uint32_t pipe = sack_pipe(tp);
+		uint32_t pipe = tcp_sack_pipe(tp);
 		while (pipe + tp->t_maxseg <= tp->snd_cwnd && tcp_sack_next_hole(tp, &hs, &hl)) {
 			if ((rc = rexmit_one(tp, hs, hl)) <= 0)
 				break;
 			pipe += (uint32_t)rc;
 			tp->sack_rexmit = hs + (uint32_t)rc;
 			tp->rexmit_mark = tp->snd_max;
-			st->stats.tcp_sack_rexmits++;
+			tp->st->stats.tcp_sack_rexmits++;
 		}
 		if (rc < 0)
 			return rc;
 	}
+	return 0;
+}
+
+/* What tcp_output decided the next segment carries. */
+struct tcp_outseg {
+	uint8_t flags;
+	uint32_t off;           /* where it starts: snd_nxt - snd_una */
+	uint32_t data;          /* bytes it may take from (none before ESTABLISHED) */
+	uint32_t len;           /* payload bytes */
+	bool sendalot;          /* more may go after it */
+};
+
+/* The window new data may use: the peer's, within cwnd - or within what
+ * the pipe leaves in SACK recovery, or cwnd plus RFC 3042's limited
+ * transmit. One byte for a persist probe into a zero window (RFC 9293
+ * 3.8.6.1). */
+static uint32_t send_window(const struct tcpcb *tp)
+{
+	uint32_t win = tp->snd_wnd;
+	uint32_t cwnd = tp->snd_cwnd;
+
+	if (TCPS_HAVEESTABLISHED(tp->t_state)) {
+		if ((tp->t_flags & (TF_FASTRECOVERY | TF_SACK_PERMIT)) ==
+		    (TF_FASTRECOVERY | TF_SACK_PERMIT)) {
+			/* New data only as far as the pipe allows. */
+			uint32_t pipe = tcp_sack_pipe(tp);
+			cwnd = tp->snd_cwnd > pipe ? tcp_flight_size(tp) +
+				(tp->snd_cwnd - pipe) : tcp_flight_size(tp);
+		} else if (!(tp->t_flags & TF_FASTRECOVERY) && tp->t_dupacks &&
+			   tp->t_dupacks < 3) {
+			/* RFC 3042 limited transmit */
+			cwnd += tp->t_dupacks * tp->t_maxseg;
+		}
+	}
+	if (cwnd < win)
+		win = cwnd;
+	if ((tp->t_flags & TF_FORCE) && win == 0)
+		win = 1;
+	return win;
+}
+
+/* Sending on after a retransmission timeout: skip what the peer has told
+ * us it holds. */
+static void skip_sacked(struct tcpcb *tp)
+{
+	uint32_t run;
+
+	if (!(tp->t_flags & TF_SACK_PERMIT))
+		return;
+	while (SEQ_LT(tp->snd_nxt, tp->snd_max) && tcp_sack_is_sacked(tp, tp->snd_nxt, &run))
+		tp->snd_nxt += run;
+}
+
+/* How much of the data the segment takes within win: at most one MSS, or
+ * as much as the device takes at once with TSO. */
+static void output_len(struct tcpcb *tp, struct tcp_outseg *os, uint32_t win)
+{
+	struct stack *st = tp->st;
+	int64_t len = (int64_t)(os->data < win ? os->data : win) - (int64_t)os->off;
+
+	if (len < 0) {
+		/* The window shrank below what we sent: go back and wait
+		 * (RFC 9293 3.8.6.2.1 allows the peer to). */
+		len = 0;
+		if (win == 0 && !(os->flags & TH_SYN)) {
+			tcp_rexmt_stop(tp);
+			tp->t_rxtshift = tp->t_backoff = 0;
+			tp->snd_nxt = tp->snd_una;
+			os->off = 0;
+		}
+	}
+	if (len > tp->t_maxseg && tcp_tso_ok(tp, os->flags)) {
+		/* TSO: as many segments as the device takes at once. A short
+		 * tail goes with them only when Nagle would send it on its
+		 * own (Linux's tcp_mss_split_point). */
+		uint32_t tail = (uint32_t)len % tp->t_maxseg;
+		bool all = os->off + (uint32_t)len >= os->data;
+		if (len > st->tso_max) {
+			len = st->tso_max - st->tso_max % tp->t_maxseg;
+			os->sendalot = true;
+		} else if (tail && !short_may_go(tp, all, os->flags & TH_FIN)) {
+			len -= tail;
+			os->sendalot = true;
+		}
+	} else if (len > tp->t_maxseg) {
+		len = tp->t_maxseg;
+		os->sendalot = true;
+	}
+	os->len = (uint32_t)len;
+}
+
+/* A window update (RFC 1122 4.2.3.3, RFC 9293 3.8.6.2.2): once the edge
+ * can move by two segments or half the buffer. */
+static bool window_update_due(struct tcpcb *tp)
+{
+	if (!TCPS_HAVEESTABLISHED(tp->t_state) || TCPS_HAVERCVDFIN(tp->t_state))
+		return false;
+	uint32_t w = tcp_rcv_space(tp);
+	if (w > max_window(tp))
+		w = max_window(tp);
+	uint32_t adv_now = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+	if (w <= adv_now)
+		return false;
+	uint32_t inc = w - adv_now;
+	return inc >= 2u * tp->t_rcvmss || 2 * inc >= tp->rcv.limit;
+}
+
+/* Does the segment output_len sized go now? */
+static bool send_now(struct tcpcb *tp, const struct tcp_outseg *os)
+{
+	if (os->len) {
+		bool all = os->off + os->len >= os->data;
+		if (os->len >= tp->t_maxseg)
+			return true;
+		/* Nagle (RFC 1122 4.2.3.4, RFC 896): a short segment only
+		 * when no other short one is in flight or with TCP_NODELAY;
+		 * never while corked unless closing. */
+		if (short_may_go(tp, all, os->flags & TH_FIN))
+			return true;
+		if (tp->t_flags & TF_FORCE)
+			return true;
+		/* Sender SWS avoidance (RFC 9293 3.8.6.2.1, RFC 1122
+		 * 4.2.3.4): at least half the largest window the peer ever
+		 * offered. */
+		if (tp->max_sndwnd && os->len >= tp->max_sndwnd / 2)
+			return true;
+		if (SEQ_LT(tp->snd_nxt, tp->snd_max))
+			return true;
+	}
+	if (window_update_due(tp))
+		return true;
+	if (tp->t_flags & TF_ACKNOW)
+		return true;
+	return (os->flags & (TH_SYN | TH_RST | TH_FIN)) != 0;
+}
+
+/* The decision, before the BSDs' "send:": what the next segment carries
+ * (SYN, data within the window, FIN) and whether it goes at all. When it
+ * does not, data left waiting has the persist timer watch over it. */
+static bool output_decide(struct tcpcb *tp, struct tcp_outseg *os)
+{
+	os->flags = outflags[tp->t_state];
+	os->data = TCPS_HAVEESTABLISHED(tp->t_state) ? tp->snd.len : 0;
+	os->sendalot = false;
+
+	uint32_t win = send_window(tp);
+	skip_sacked(tp);
+	os->off = tp->snd_nxt - tp->snd_una;
+	/* The SYN: only at iss, and never with data. */
+	if (os->flags & TH_SYN) {
+		if (tp->snd_nxt != tp->iss)
+			os->flags &= (uint8_t)~TH_SYN;
+		os->off = 0;
+	}
+	output_len(tp, os, win);
+	/* The FIN goes with (or after) the last byte, once. */
+	bool fin_due = (os->flags & TH_FIN) && os->off + os->len == os->data &&
+		       (!(tp->t_flags & TF_SENTFIN) || tp->snd_nxt == tp->snd_una + os->data);
+	if (!fin_due)
+		os->flags &= (uint8_t)~TH_FIN;
+
+	if (send_now(tp, os))
+		return true;
+	/* Data waits on a closed window: make sure someone will probe it
+	 * (RFC 9293 3.8.6.1, MUST-35). The same for data held back by a
+	 * small window (sender SWS avoidance): the persist timer is the
+	 * override timeout of RFC 1122 4.2.3.4 / RFC 9293 3.8.6.2.1, so a
+	 * lost window update cannot stall us (the BSDs). */
+	if (os->data > os->off && !timer_armed(&tp->t_rexmt)) {
+		tp->t_rxtshift = tp->t_backoff = 0;
+		tcp_setpersist(tp);
+	}
+	return false;
+}
+
+/* The BSDs' "send:": build and emit the segment decided on (tcp_xmit)
+ * and account for the sequence space it took. 0 or -errno. */
+static int output_send(struct tcpcb *tp, struct tcp_outseg *os)
+{
+	/* Pure ACKs carry snd_max (the BSDs' choice): during a go-back-N,
+	 * or with snd_nxt pulled back by a closed window, they must not
+	 * look like old data to the peer. */
+	bool seqspace = os->len || (os->flags & (TH_SYN | TH_FIN));
+	tcp_seq seq = seqspace ? tp->snd_nxt : ack_seq(tp);
+	bool rexmit = SEQ_LT(seq, tp->snd_max) && seqspace;
+	int n = tcp_xmit(tp, seq, os->len, os->flags);
+	if (n < 0)
+		return n;
+	if ((uint32_t)n < os->len) {
+		/* Options took room: more remains (and the FIN waits). */
+		os->sendalot = true;
+		os->flags &= (uint8_t)~TH_FIN;
+	}
+	/* Minshall: remember where the latest short segment ends (a
+	 * super-frame's last segment counts). */
+	if (n && (uint32_t)n % tp->t_maxseg)
+		tp->snd_sml = seq + (uint32_t)n;
+	if (n || (os->flags & (TH_SYN | TH_FIN))) {
+		tcp_seq end = seq + (uint32_t)n;
+		if (os->flags & TH_SYN)
+			end++;
+		if (os->flags & TH_FIN) {
+			end++;
+			tp->t_flags |= TF_SENTFIN;
+		}
+		/* A window probe resends the same byte each time (the BSDs):
+		 * snd_max covers it, snd_nxt stays. */
+		bool probe = (tp->t_flags & (TF_FORCE | TF_PERSIST)) ==
+			     (TF_FORCE | TF_PERSIST) && tp->snd_wnd == 0;
+		if (seq == tp->snd_nxt && !probe)
+			tp->snd_nxt = end;
+		sent_seq_space(tp, seq, end, rexmit);
+	}
+	return 0;
+}
+
+int tcp_output(struct tcpcb *tp)
+{
+	struct tcp_outseg os;
+	int rc;
+
+	if (tp->t_state == TCPS_CLOSED || tp->t_state == TCPS_LISTEN)
+		return 0;
+
+	tcp_cc_idle_restart(tp, stack_now(tp->st));
+	if ((rc = output_recovery(tp)) < 0)
+		return rc;
 
 	tcp_seq max_before = tp->snd_max;
-	for (;;) {
-		uint8_t flags = outflags[tp->t_state];
-		uint32_t off = tp->snd_nxt - tp->snd_una;
-		uint32_t data = TCPS_HAVEESTABLISHED(tp->t_state) ? tp->snd.len : 0;
-		uint32_t win = tp->snd_wnd;
-		uint32_t cwnd = tp->snd_cwnd;
-		bool sendalot = false;
-
-		if (TCPS_HAVEESTABLISHED(tp->t_state)) {
-			if ((tp->t_flags & (TF_FASTRECOVERY | TF_SACK_PERMIT)) ==
-			    (TF_FASTRECOVERY | TF_SACK_PERMIT)) {
-				/* New data only as far as the pipe allows. */
-				uint32_t pipe = sack_pipe(tp);
-				cwnd = tp->snd_cwnd > pipe ? tcp_flight_size(tp) +
-					(tp->snd_cwnd - pipe) : tcp_flight_size(tp);
-			} else if (!(tp->t_flags & TF_FASTRECOVERY) && tp->t_dupacks &&
-				   tp->t_dupacks < 3) {
-				/* RFC 3042 limited transmit */
-				cwnd += tp->t_dupacks * tp->t_maxseg;
-			}
-		}
-		if (cwnd < win)
-			win = cwnd;
-		/* Sending on after a retransmission timeout: skip what the
-		 * peer has told us it holds. */
-		if (SEQ_LT(tp->snd_nxt, tp->snd_max) && (tp->t_flags & TF_SACK_PERMIT)) {
-			uint32_t run;
-			while (SEQ_LT(tp->snd_nxt, tp->snd_max) &&
-			       tcp_sack_is_sacked(tp, tp->snd_nxt, &run))
-				tp->snd_nxt += run;
-			off = tp->snd_nxt - tp->snd_una;
-		}
-
-		/* The SYN: only at iss, and never with data. */
-		if (flags & TH_SYN) {
-			if (tp->snd_nxt != tp->iss)
-				flags &= (uint8_t)~TH_SYN;
-			off = 0;
-		}
-		if (tp->t_flags & TF_FORCE) {
-			/* The persist probe: one byte past a zero window
-			 * (RFC 9293 3.8.6.1). */
-			if (win == 0)
-				win = 1;
-		}
-
-		int64_t len = (int64_t)(data < win ? data : win) - (int64_t)off;
-		if (len < 0) {
-			/* The window shrank below what we sent: go back and
-			 * wait (RFC 9293 3.8.6.2.1 allows the peer to). */
-			len = 0;
-			if (win == 0 && !(flags & TH_SYN)) {
-				tcp_rexmt_stop(tp);
-				tp->t_rxtshift = tp->t_backoff = 0;
-				tp->snd_nxt = tp->snd_una;
-				off = 0;
-			}
-		}
-		if (len > tp->t_maxseg && tcp_tso_ok(tp, flags)) {
-			/* TSO: as many segments as the device takes at once.
-			 * A short tail goes with them only when Nagle would
-			 * send it on its own (Linux's tcp_mss_split_point). */
-			uint32_t tail = (uint32_t)len % tp->t_maxseg;
-			bool all = off + (uint32_t)len >= data;
-			if (len > st->tso_max) {
-				len = st->tso_max - st->tso_max % tp->t_maxseg;
-				sendalot = true;
-			} else if (tail && !short_may_go(tp, all, flags & TH_FIN)) {
-				len -= tail;
-				sendalot = true;
-			}
-		} else if (len > tp->t_maxseg) {
-			len = tp->t_maxseg;
-			sendalot = true;
-		}
-		/* The FIN goes with (or after) the last byte, once. */
-		bool fin_due = (flags & TH_FIN) && off + (uint32_t)len == data &&
-			       (!(tp->t_flags & TF_SENTFIN) || tp->snd_nxt == tp->snd_una + data);
-		if (!fin_due)
-			flags &= (uint8_t)~TH_FIN;
-
-		bool send = false;
-		if (len) {
-			bool all = off + (uint32_t)len >= data;
-			if (len >= tp->t_maxseg)
-				send = true;
-			/* Nagle (RFC 1122 4.2.3.4, RFC 896): a short segment
-			 * only when no other short one is in flight or with
-			 * TCP_NODELAY; never while corked unless closing. */
-			else if (short_may_go(tp, all, fin_due))
-				send = true;
-			else if (tp->t_flags & TF_FORCE)
-				send = true;
-			/* Sender SWS avoidance (RFC 1122 4.2.3.4): at least
-			 * half the largest window the peer ever offered. */
-			else if (tp->max_sndwnd && (uint32_t)len >= tp->max_sndwnd / 2)
-				send = true;
-			else if (SEQ_LT(tp->snd_nxt, tp->snd_max))
-				send = true;
-		}
-		/* A window update (RFC 1122 4.2.3.3): once the edge can move
-		 * by two segments or half the buffer. */
-		if (!send && TCPS_HAVEESTABLISHED(tp->t_state) &&
-		    !TCPS_HAVERCVDFIN(tp->t_state)) {
-			uint32_t w = tcp_rcv_space(tp);
-			if (w > max_window(tp))
-				w = max_window(tp);
-			uint32_t adv_now = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ?
-					   tp->rcv_adv - tp->rcv_nxt : 0;
-			if (w > adv_now) {
-				uint32_t inc = w - adv_now;
-				if (inc >= 2u * tp->t_rcvmss || 2 * inc >= tp->rcv.limit)
-					send = true;
-			}
-		}
-		if (tp->t_flags & TF_ACKNOW)
-			send = true;
-		if (flags & (TH_SYN | TH_RST))
-			send = true;
-		if (flags & TH_FIN)
-			send = true;
-
-		if (!send) {
-			/* Data waits on a closed window: make sure someone
-			 * will probe it (RFC 9293 3.8.6.1, MUST-35). */
-			/* The same for data held back by a small window (sender
-			 * SWS avoidance): the persist timer is the override
-			 * timeout of RFC 1122 4.2.3.4 / RFC 9293 3.8.6.2.1, so a
-			 * lost window update cannot stall us (the BSDs). */
-			if (data > off && !timer_armed(&tp->t_rexmt)) {
-				tp->t_rxtshift = tp->t_backoff = 0;
-				tcp_setpersist(tp);
-			}
+	do {
+		if (!output_decide(tp, &os))
 			break;
-		}
-
-		/* Pure ACKs carry snd_max (the BSDs' choice): during a
-		 * go-back-N, or with snd_nxt pulled back by a closed window,
-		 * they must not look like old data to the peer. */
-		tcp_seq seq = (len || (flags & (TH_SYN | TH_FIN))) ? tp->snd_nxt : ack_seq(tp);
-		bool rexmit = SEQ_LT(seq, tp->snd_max) && (len || (flags & (TH_SYN | TH_FIN)));
-		int n = tcp_xmit(tp, seq, (uint32_t)len, flags);
-		if (n < 0)
-			return n;
-		if ((uint32_t)n < len) {
-			/* Options took room: more remains (and the FIN waits). */
-			sendalot = true;
-			flags &= (uint8_t)~TH_FIN;
-		}
-		/* Minshall: remember where the latest short segment ends
-		 * (a super-frame's last segment counts). */
-		if (n && (uint32_t)n % tp->t_maxseg)
-			tp->snd_sml = seq + (uint32_t)n;
-		if (n || (flags & (TH_SYN | TH_FIN))) {
-			tcp_seq end = seq + (uint32_t)n;
-			if (flags & TH_SYN)
-				end++;
-			if (flags & TH_FIN) {
-				end++;
-				tp->t_flags |= TF_SENTFIN;
-			}
-			/* A window probe resends the same byte each time
-			 * (the BSDs): snd_max covers it, snd_nxt stays. */
-			bool probe = (tp->t_flags & (TF_FORCE | TF_PERSIST)) ==
-				     (TF_FORCE | TF_PERSIST) && tp->snd_wnd == 0;
-			if (seq == tp->snd_nxt && !probe)
-				tp->snd_nxt = end;
-			sent_seq_space(tp, seq, end, rexmit);
-		}
-		if (!sendalot)
-			break;
-	}
+		if ((rc = output_send(tp, &os)) < 0)
+			return rc;
+	} while (os.sendalot);
 	/* RFC 8985 7.2: the probe timeout restarts when new data went out,
 	 * so it measures from the tail of the flight. */
 	if (SEQ_GT(tp->snd_max, max_before) && tcp_tlp_eligible(tp))

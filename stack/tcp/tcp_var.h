@@ -7,6 +7,8 @@
  *   tcp_timer.c    retransmit, persist, delayed ACK, keepalive, 2MSL; RTO
  *   tcp_cc.c       congestion control: slow start, congestion avoidance,
  *                  fast retransmit and NewReno recovery (RFC 5681, 6582)
+ *   tcp_sack.c     SACK (RFC 2018): the sender's scoreboard (holes, pipe)
+ *                  and the blocks we report (tcp_sack.h)
  *   tcp_subr.c     control blocks, lookup tables, ISN, state changes
  *   tcp_usrreq.c   the socket-facing side (the mtcp_* calls for SOCK_STREAM)
  *
@@ -92,7 +94,7 @@ extern const char *const tcp_state_names[];
 #define TF_ACK_NOBATCH  0x2000000u      /* this ACK goes now, not at the end of the batch */
 
 /* SACK blocks the peer reported (RFC 2018), kept sorted and merged: the
- * sender's scoreboard. */
+ * sender's scoreboard (tcp_sack.c). */
 #define TCP_SACK_HOLES  8
 
 #define TCP_BHASH       256
@@ -370,14 +372,7 @@ bool tcp_cc_recovery_ack(struct tcpcb *tp, tcp_seq ack, uint32_t acked);
 void tcp_cc_rto(struct tcpcb *tp);
 void tcp_cc_idle_restart(struct tcpcb *tp, uint64_t now);
 uint32_t tcp_flight_size(const struct tcpcb *tp);
-/* SACK scoreboard */
-void tcp_sack_update(struct tcpcb *tp, const struct tcp_opts *o);
-void tcp_sack_clean(struct tcpcb *tp);
-uint32_t tcp_sack_bytes(const struct tcpcb *tp);        /* SACKed above snd_una */
-bool tcp_sack_is_sacked(const struct tcpcb *tp, tcp_seq seq, uint32_t *run);
-/* The next hole to retransmit in recovery at or after sack_rexmit, with
- * its length; false when none. */
-bool tcp_sack_next_hole(struct tcpcb *tp, tcp_seq *seq, uint32_t *len);
+/* The SACK scoreboard: tcp_sack.h */
 
 /* tcp_usrreq.c (socket.c dispatches here for SOCK_STREAM) */
 int tcp_usr_bind(struct mtcp_sock *s, uint32_t addr, uint16_t port);
