@@ -163,7 +163,7 @@ static int hand_over(int fd, struct psock *ps, const char *what,
 int socket(int domain, int type, int protocol)
 {
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-	bool ours = domain == AF_INET && !pl_inside &&
+	bool ours = domain == AF_INET &&
 		    ((base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) ||
 		     (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)));
 	struct mtcp_sock *s;
@@ -360,6 +360,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 	return nfd;
 }
 
+PL_LOCAL(accept4);
 int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 {
 	struct psock *ps = psock_get(fd);
@@ -371,7 +372,7 @@ int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 		return nfd;
 	}
 	psock_put(ps);
-	return accept4(fd, addr, alen, 0);
+	return pl_accept4(fd, addr, alen, 0);
 }
 
 int connect(int fd, const struct sockaddr *a, socklen_t len)
@@ -610,10 +611,9 @@ ssize_t ps_recvmsg(struct psock *ps, struct msghdr *msg, int flags)
 	return rc;
 }
 
-/* Entry of the data calls: fd's psock, or the real call (always the real
- * one on the stack thread). */
+/* Entry of the data calls: fd's psock, or the real call. */
 #define SOCK_OR_REAL(fd, realcall)                      \
-	struct psock *ps = pl_inside ? NULL : psock_get(fd); \
+	struct psock *ps = psock_get(fd);               \
 	if (!ps)                                        \
 		return realcall;                        \
 	if (psock_dead(ps)) {                           \
@@ -798,13 +798,16 @@ ssize_t readv(int fd, const struct iovec *iov, int n)
 
 /* _FORTIFY_SOURCE's checked variants: the same, after the buffer check. */
 extern void __chk_fail(void) __attribute__((noreturn));
+PL_LOCAL(recv);
+PL_LOCAL(recvfrom);
+PL_LOCAL(read);
 
 ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags);
 ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 {
 	if (len > buflen)
 		__chk_fail();
-	return recv(fd, buf, len, flags);
+	return pl_recv(fd, buf, len, flags);
 }
 
 ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
@@ -814,7 +817,7 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
 {
 	if (len > buflen)
 		__chk_fail();
-	return recvfrom(fd, buf, len, flags, from, fromlen);
+	return pl_recvfrom(fd, buf, len, flags, from, fromlen);
 }
 
 ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen);
@@ -822,7 +825,7 @@ ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
 	if (len > buflen)
 		__chk_fail();
-	return read(fd, buf, len);
+	return pl_read(fd, buf, len);
 }
 
 /* ------------------------------------------------------------ sendfile */
@@ -869,10 +872,11 @@ ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	return pl_sret(rc);
 }
 
+PL_LOCAL(sendfile);
 ssize_t sendfile64(int out, int in, off64_t *off, size_t count);
 ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 {
-	return sendfile(out, in, (off_t *)off, count);
+	return pl_sendfile(out, in, (off_t *)off, count);
 }
 
 int sockatmark(int fd)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "mtcp.h"
+#include "os.h"
 #include "proto.h"
 #include "tcp_var.h"
 #include "socket.h"
@@ -58,7 +59,7 @@ void stack_kick(struct stack *st)
 	uint64_t one = 1;
 
 	if (st->wake_fd >= 0) {
-		ssize_t r = write(st->wake_fd, &one, sizeof(one));
+		ssize_t r = mtcp_os.write(st->wake_fd, &one, sizeof(one));
 		(void)r;        /* EAGAIN: the counter is already non-zero */
 	}
 }
@@ -257,7 +258,7 @@ int mtcp_stack_create(const struct mtcp_config *cfg, struct netdev *dev,
 	else
 		st->offload &= ~NETDEV_F_TSO;
 
-	st->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	st->wake_fd = mtcp_os.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (st->wake_fd < 0) {
 		rc = -errno;
 		goto fail;
@@ -405,7 +406,7 @@ void mtcp_stack_destroy(struct stack *st)
 	if (st->pcap)
 		pcap_close(st->pcap);
 	if (st->wake_fd >= 0)
-		close(st->wake_fd);
+		mtcp_os.close(st->wake_fd);
 	pthread_mutex_destroy(&st->lock);
 	pthread_mutex_destroy(&st->tx_lock);
 	free(st);
