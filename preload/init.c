@@ -14,11 +14,11 @@
 #include <string.h>
 
 #include "config.h"
+#include "os.h"
 #include "preload.h"
 
-/* Set on the stack thread and while the stack starts: the stack's own
- * calls (its AF_PACKET socket, its ioctls, its poll) go straight to libc. */
-__thread int pl_inside __attribute__((tls_model("initial-exec")));
+/* Set on the stack thread: the wake-ups its notify callbacks make wait for
+ * the end of its batch (pl_wake_deferred). */
 __thread bool pl_stack_thread __attribute__((tls_model("initial-exec")));
 bool pl_child;
 
@@ -31,8 +31,52 @@ static char stats_path[PATH_MAX];       /* MTCP_STATS */
 
 static void mark_stack_thread(void)
 {
-	pl_inside = 1;
 	pl_stack_thread = true;
+}
+
+/* The stack's operating-system calls (os.h) are libc's, never our
+ * wrappers: every frame it sends would otherwise be looked up in the fd
+ * table first, and its own AF_INET socket (an interface ioctl) would
+ * become one of ours. */
+static void os_fill(void)
+{
+	struct mtcp_os os = {
+		.socket = REAL(socket),
+		.bind = REAL(bind),
+		.setsockopt = REAL(setsockopt),
+		.ioctl = REAL(ioctl),
+		.open = REAL(open),
+		.close = REAL(close),
+		.read = REAL(read),
+		.write = REAL(write),
+		.readv = REAL(readv),
+		.writev = REAL(writev),
+		.send = REAL(send),
+		.recv = REAL(recv),
+		.sendmsg = REAL(sendmsg),
+		.recvmsg = REAL(recvmsg),
+		.poll = REAL(poll),
+		.eventfd = REAL(eventfd),
+	};
+
+	mtcp_os_set(&os);
+}
+
+/* Once, before any code of the stack runs for us: from our constructor
+ * (the preload's own log lines, which go through the stack's log), or
+ * from the first pl_stack when another library's constructor opens a
+ * socket before ours has run. */
+static pthread_once_t os_once = PTHREAD_ONCE_INIT;
+
+static void os_install(void)
+{
+	pthread_once(&os_once, os_fill);
+}
+
+__attribute__((constructor))
+static void pl_init(void)
+{
+	os_install();
 }
 
 struct stack *pl_stack(int *err)
@@ -51,7 +95,7 @@ struct stack *pl_stack(int *err)
 		pthread_mutex_unlock(&init_lock);
 		return st;
 	}
-	pl_inside++;
+	os_install();
 	mtcp_set_thread_hook(mark_stack_thread);
 	mtcp_set_batch_hook(pl_wake_deferred);
 	rc = config_from_env(&cfg, msg, sizeof(msg));
@@ -65,7 +109,6 @@ struct stack *pl_stack(int *err)
 			mtcp_stack_destroy(st);
 		}
 	}
-	pl_inside--;
 	if (rc < 0) {
 		/* The variable is named in msg; every later socket() fails the
 		 * same way without repeating it. */
@@ -152,7 +195,6 @@ static void write_stats(struct stack *st)
 	FILE *f;
 
 	mtcp_stack_stats(st, &ss);
-	pl_inside++;
 	f = out ? stderr : fopen(stats_path, "we");
 	if (!f) {
 		log_error(pre, "MTCP_STATS: cannot write \"%s\": %s", stats_path,
@@ -163,7 +205,6 @@ static void write_stats(struct stack *st)
 			log_error(pre, "MTCP_STATS: writing \"%s\": %s", stats_path,
 				  strerror(errno));
 	}
-	pl_inside--;
 }
 
 /*

@@ -165,7 +165,7 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	struct timespec ts;
 
-	if (!fdt_used() || pl_inside)
+	if (!fdt_used())
 		return REAL(poll)(fds, n, timeout);
 	PL_SECTION();
 	if (timeout >= 0) {
@@ -177,7 +177,7 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 
 int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
 {
-	if (!fdt_used() || pl_inside)
+	if (!fdt_used())
 		return REAL(ppoll)(fds, n, ts, mask);
 	PL_SECTION();
 	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000))
@@ -186,13 +186,15 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_
 }
 
 extern void __chk_fail(void) __attribute__((noreturn));
+PL_LOCAL(poll);
+PL_LOCAL(ppoll);
 
 int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen);
 int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
 {
 	if (fdslen / sizeof(*fds) < n)
 		__chk_fail();
-	return poll(fds, n, timeout);
+	return pl_poll(fds, n, timeout);
 }
 
 int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
@@ -202,7 +204,7 @@ int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 {
 	if (fdslen / sizeof(*fds) < n)
 		__chk_fail();
-	return ppoll(fds, n, ts, mask);
+	return pl_ppoll(fds, n, ts, mask);
 }
 
 /* Linux's select: what poll bits make an fd readable, writable,
@@ -213,7 +215,7 @@ int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 
 static bool has_stack_fd(int nfds, fd_set *r, fd_set *w, fd_set *e)
 {
-	if (!fdt_used() || pl_inside || nfds <= 0)
+	if (!fdt_used() || nfds <= 0)
 		return false;
 	PL_SECTION();           /* psock_put may release the last reference */
 	for (int fd = 0; fd < nfds && fd < FD_SETSIZE && fd <= fdt_max(); fd++) {

@@ -88,7 +88,6 @@ struct pwatch {
 extern pthread_mutex_t pl_lock;
 
 /* init.c */
-extern __thread int pl_inside __attribute__((tls_model("initial-exec")));
 extern bool pl_child;           /* in a fork()ed child: the stack is the parent's */
 /* The stack, started on first use: NULL with -errno in *err on failure
  * (the message already logged). */
@@ -177,6 +176,25 @@ static inline void pep_consumed(struct psock *ps)
 	if (__atomic_load_n(&ps->nitems, __ATOMIC_RELAXED))
 		pep_recheck(ps);
 }
+
+/*
+ * PL_LOCAL(fn): pl_fn, a hidden second name for our exported wrapper fn,
+ * for a wrapper that is another one plus a little (accept is accept4 with
+ * no flags, __read_chk is read after a check). Called by its plain name,
+ * fn is an indirect jump through the PLT to whichever fn the process bound
+ * first (an interposer loaded before us, say); pl_fn is a direct call to
+ * ours. Declare it in the file that defines fn.
+ */
+#if defined(__has_attribute) && __has_attribute(copy)
+/* fn's own attributes too (libc declares some nothrow): an alias with
+ * fewer draws -Wmissing-attributes. */
+#define PL_LOCAL(fn) \
+	extern __typeof__(fn) pl_##fn \
+		__attribute__((alias(#fn), visibility("hidden"), copy(fn)))
+#else
+#define PL_LOCAL(fn) \
+	extern __typeof__(fn) pl_##fn __attribute__((alias(#fn), visibility("hidden")))
+#endif
 
 /* Set errno from a negative stack return and give -1, or pass rc. */
 static inline int pl_ret(int rc)

@@ -164,7 +164,7 @@ int socket(int domain, int type, int protocol)
 {
 	PL_SECTION();
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-	bool ours = domain == AF_INET && !pl_inside &&
+	bool ours = domain == AF_INET &&
 		    ((base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) ||
 		     (base == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP)));
 	struct mtcp_sock *s;
@@ -368,6 +368,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 	return nfd;
 }
 
+PL_LOCAL(accept4);
 int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 {
 	struct psock *ps = psock_get(fd);
@@ -384,7 +385,7 @@ int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 	pl_enter();
 	psock_put(ps);
 	pl_exit();
-	return accept4(fd, addr, alen, 0);
+	return pl_accept4(fd, addr, alen, 0);
 }
 
 int connect(int fd, const struct sockaddr *a, socklen_t len)
@@ -627,10 +628,9 @@ ssize_t ps_recvmsg(struct psock *ps, struct msghdr *msg, int flags)
 	return rc;
 }
 
-/* Entry of the data calls: fd's psock, or the real call (always the real
- * one on the stack thread). */
+/* Entry of the data calls: fd's psock, or the real call. */
 #define SOCK_OR_REAL(fd, realcall)                      \
-	struct psock *ps = pl_inside ? NULL : psock_get(fd); \
+	struct psock *ps = psock_get(fd);               \
 	if (!ps)                                        \
 		return realcall;                        \
 	PL_SECTION();                                   \
@@ -817,13 +817,16 @@ ssize_t readv(int fd, const struct iovec *iov, int n)
 
 /* _FORTIFY_SOURCE's checked variants: the same, after the buffer check. */
 extern void __chk_fail(void) __attribute__((noreturn));
+PL_LOCAL(recv);
+PL_LOCAL(recvfrom);
+PL_LOCAL(read);
 
 ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags);
 ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 {
 	if (len > buflen)
 		__chk_fail();
-	return recv(fd, buf, len, flags);
+	return pl_recv(fd, buf, len, flags);
 }
 
 ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
@@ -833,7 +836,7 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
 {
 	if (len > buflen)
 		__chk_fail();
-	return recvfrom(fd, buf, len, flags, from, fromlen);
+	return pl_recvfrom(fd, buf, len, flags, from, fromlen);
 }
 
 ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen);
@@ -841,7 +844,7 @@ ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
 	if (len > buflen)
 		__chk_fail();
-	return read(fd, buf, len);
+	return pl_read(fd, buf, len);
 }
 
 /* ------------------------------------------------------------ sendfile */
@@ -890,10 +893,11 @@ ssize_t sendfile(int out, int in, off_t *off, size_t count)
 	return pl_sret(rc);
 }
 
+PL_LOCAL(sendfile);
 ssize_t sendfile64(int out, int in, off64_t *off, size_t count);
 ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 {
-	return sendfile(out, in, (off_t *)off, count);
+	return pl_sendfile(out, in, (off_t *)off, count);
 }
 
 int sockatmark(int fd)

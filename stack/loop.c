@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "mtcp.h"
+#include "os.h"
 #include "proto.h"
 #include "socket.h"
 #include "stack.h"
@@ -67,14 +68,14 @@ static void *stack_thread(void *arg)
 		if (timeout != 0)
 			netdev_idle(st->dev);
 
-		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
+		if (mtcp_os.poll(pfd, 2, timeout) < 0 && errno != EINTR) {
 			log_error(core, "poll: %s", strerror(errno));
 			break;
 		}
 		__atomic_store_n(&st->sleep_until, 0, __ATOMIC_RELAXED);
 		if (pfd[1].revents & POLLIN) {
 			uint64_t v;
-			ssize_t r = read(st->wake_fd, &v, sizeof(v));
+			ssize_t r = mtcp_os.read(st->wake_fd, &v, sizeof(v));
 			(void)r;
 		}
 	}

@@ -43,8 +43,8 @@ int mtcp_stack_open(const struct mtcp_config *cfg, struct stack **out,
  * thread. 0 or -errno. */
 int mtcp_stack_start(struct stack *st);
 /* A function the stack thread runs first, before any I/O (the preload
- * marks the thread there, so its calls go straight to libc). Process-wide;
- * set it before mtcp_stack_start. */
+ * marks the thread there, so the wake-ups of its notify callbacks wait for
+ * the batch hook). Process-wide; set it before mtcp_stack_start. */
 void mtcp_set_thread_hook(void (*fn)(void));
 /* A function the stack thread runs after each batch of frames and timers,
  * with no lock held: the preload sends the wake-ups the batch's notify

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "os.h"
 #include "proto.h"
 #include "stack.h"
 
@@ -23,7 +24,7 @@ void stack_kick(struct stack *st)
 	uint64_t one = 1;
 
 	if (st->wake_fd >= 0) {
-		ssize_t r = write(st->wake_fd, &one, sizeof(one));
+		ssize_t r = mtcp_os.write(st->wake_fd, &one, sizeof(one));
 		(void)r;        /* EAGAIN: the counter is already non-zero */
 	}
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "mtcp.h"
+#include "os.h"
 #include "proto.h"
 #include "socket.h"
 #include "tcp_var.h"
@@ -134,7 +135,7 @@ int mtcp_stack_create(const struct mtcp_config *cfg, struct netdev *dev,
 	else
 		st->offload &= ~NETDEV_F_TSO;
 
-	st->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	st->wake_fd = mtcp_os.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (st->wake_fd < 0) {
 		rc = -errno;
 		goto fail;
@@ -286,7 +287,7 @@ void mtcp_stack_destroy(struct stack *st)
 	stack_unlock(st);
 	netdev_destroy(st->dev);
 	if (st->wake_fd >= 0)
-		close(st->wake_fd);
+		mtcp_os.close(st->wake_fd);
 	pthread_mutex_destroy(&st->lock);
 	pthread_mutex_destroy(&st->tx_lock);
 	free(st);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "os.h"
 
 unsigned char mtcp_log_levels[LOGM__COUNT] = {
 #define LOG_MOD_INIT(name) [LOGM_##name] = LOG_WARN,
@@ -96,6 +97,6 @@ void mtcp_log(enum log_module m, enum log_level l, const char *fmt, ...)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
 	/* One write: lines from several threads do not interleave. */
-	ssize_t r = write(STDERR_FILENO, line, (size_t)n);
+	ssize_t r = mtcp_os.write(STDERR_FILENO, line, (size_t)n);
 	(void)r;
 }

@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "dev.h"
+#include "os.h"
 #include "../wire/checksum.h"
 #include "../wire/wire.h"
 
@@ -143,7 +144,7 @@ ml_enqueue(struct ml_dev *md, struct ml_frame **fv, unsigned n)
 		for (i = 0; i < n; i++)
 			q->q_slot[(q->q_head + q->q_count++) % l->l_qlen] = fv[i];
 		if (was == 0 && n > 0 &&
-		    write(q->q_efd, &one, sizeof(one)) != sizeof(one)) {
+		    mtcp_os.write(q->q_efd, &one, sizeof(one)) != sizeof(one)) {
 			/* Cannot happen: the counter was 0. Undo. */
 			q->q_count = was;
 			error = -EIO;
@@ -427,7 +428,7 @@ ml_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 	q->q_head = (q->q_head + 1) % l->l_qlen;
 	if (--q->q_count == 0) {
 		/* Reset the counter: the fd stops being readable. */
-		(void)!read(q->q_efd, &cnt, sizeof(cnt));
+		(void)!mtcp_os.read(q->q_efd, &cnt, sizeof(cnt));
 	}
 	pthread_mutex_unlock(&l->l_mtx);
 
@@ -452,7 +453,7 @@ ml_destroy(struct netdev *d)
 
 	pthread_mutex_lock(&l->l_mtx);
 	ml_qflush(q, l->l_qlen);
-	close(q->q_efd);
+	mtcp_os.close(q->q_efd);
 	q->q_efd = -1;
 	refs = --l->l_refs;
 	pthread_mutex_unlock(&l->l_mtx);
@@ -497,7 +498,7 @@ memlink_pair(struct netdev **a, struct netdev **b, unsigned mtu, unsigned qlen)
 		md[i] = calloc(1, sizeof(*md[i]));
 		if (l->l_q[i].q_slot == NULL || md[i] == NULL)
 			goto fail;
-		l->l_q[i].q_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		l->l_q[i].q_efd = mtcp_os.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (l->l_q[i].q_efd == -1) {
 			error = -errno;
 			goto fail;
@@ -525,7 +526,7 @@ memlink_pair(struct netdev **a, struct netdev **b, unsigned mtu, unsigned qlen)
 fail:
 	for (i = 0; i < 2; i++) {
 		if (l->l_q[i].q_efd != -1)
-			close(l->l_q[i].q_efd);
+			mtcp_os.close(l->l_q[i].q_efd);
 		free(l->l_q[i].q_slot);
 		free(md[i]);
 	}

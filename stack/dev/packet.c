@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "dev.h"
+#include "os.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING	23
@@ -55,8 +56,8 @@ static void
 sockbuf(int s, int force, int plain, int size)
 {
 	/* The FORCE variants pass over net.core.*mem_max, with CAP_NET_ADMIN. */
-	if (setsockopt(s, SOL_SOCKET, force, &size, sizeof(size)) == -1)
-		(void)setsockopt(s, SOL_SOCKET, plain, &size, sizeof(size));
+	if (mtcp_os.setsockopt(s, SOL_SOCKET, force, &size, sizeof(size)) == -1)
+		(void)mtcp_os.setsockopt(s, SOL_SOCKET, plain, &size, sizeof(size));
 }
 
 static int
@@ -79,7 +80,7 @@ pkt_send_offload(struct netdev *d, const uint8_t *frame, size_t len,
 	msg.msg_iov = iov + !vnet;
 	msg.msg_iovlen = vnet ? 2 : 1;
 	do
-		n = sendmsg(d->fd, &msg, MSG_DONTWAIT);
+		n = mtcp_os.sendmsg(d->fd, &msg, MSG_DONTWAIT);
 	while (n == -1 && errno == EINTR);
 	return netdev_vnet_tx_done(d, n, vnet, len, o, errno);
 }
@@ -113,7 +114,7 @@ pkt_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 		msg.msg_control = &ctl;
 		msg.msg_controllen = sizeof(ctl);
 		/* MSG_TRUNC: the length returned is the frame's, not cap. */
-		n = recvmsg(d->fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
+		n = mtcp_os.recvmsg(d->fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
 		if (n == -1) {
 			if (errno == EINTR) {
 				i--;
@@ -150,7 +151,7 @@ pkt_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 static void
 pkt_destroy(struct netdev *d)
 {
-	close(d->fd);
+	mtcp_os.close(d->fd);
 	free(d);
 }
 
@@ -177,7 +178,7 @@ packet_open(const char *name, int *err)
 		    -ENAMETOOLONG;
 		goto fail;
 	}
-	s = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s = mtcp_os.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s == -1) {
 		error = -errno;
 		goto fail;
@@ -188,12 +189,12 @@ packet_open(const char *name, int *err)
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
-	if (ioctl(s, SIOCGIFINDEX, &ifr) == -1) {
+	if (mtcp_os.ioctl(s, SIOCGIFINDEX, &ifr) == -1) {
 		error = -errno;
 		goto fail;
 	}
 	ifindex = ifr.ifr_ifindex;
-	if (ioctl(s, SIOCGIFHWADDR, &ifr) == -1) {
+	if (mtcp_os.ioctl(s, SIOCGIFHWADDR, &ifr) == -1) {
 		error = -errno;
 		goto fail;
 	}
@@ -204,22 +205,22 @@ packet_open(const char *name, int *err)
 		goto fail;
 	}
 	memcpy(d->hwaddr, ifr.ifr_hwaddr.sa_data, sizeof(d->hwaddr));
-	if (ioctl(s, SIOCGIFMTU, &ifr) == -1) {
+	if (mtcp_os.ioctl(s, SIOCGIFMTU, &ifr) == -1) {
 		error = -errno;
 		goto fail;
 	}
 	d->mtu = (unsigned)ifr.ifr_mtu;
 
-	if (setsockopt(s, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) == -1) {
+	if (mtcp_os.setsockopt(s, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) == -1) {
 		error = -errno;
 		goto fail;
 	}
 	/* Offloads: without them (an old kernel) the device works as before. */
-	if (setsockopt(s, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) == 0)
+	if (mtcp_os.setsockopt(s, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) == 0)
 		d->features = NETDEV_F_RXCSUM | NETDEV_F_RXGRO | NETDEV_F_TXCSUM |
 		    NETDEV_F_TSO;
 	/* Best effort: older kernels lack these, and recv() copes. */
-	(void)setsockopt(s, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one,
+	(void)mtcp_os.setsockopt(s, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one,
 	    sizeof(one));
 	sockbuf(s, SO_RCVBUFFORCE, SO_RCVBUF, PKT_SOCKBUF);
 	sockbuf(s, SO_SNDBUFFORCE, SO_SNDBUF, PKT_SOCKBUF);
@@ -227,7 +228,7 @@ packet_open(const char *name, int *err)
 	memset(&mr, 0, sizeof(mr));
 	mr.mr_ifindex = ifindex;
 	mr.mr_type = PACKET_MR_PROMISC;
-	if (setsockopt(s, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr,
+	if (mtcp_os.setsockopt(s, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr,
 	    sizeof(mr)) == -1) {
 		error = -errno;
 		goto fail;
@@ -236,7 +237,7 @@ packet_open(const char *name, int *err)
 	sll.sll_family = AF_PACKET;
 	sll.sll_protocol = htons(ETH_P_ALL);
 	sll.sll_ifindex = ifindex;
-	if (bind(s, (struct sockaddr *)&sll, sizeof(sll)) == -1) {
+	if (mtcp_os.bind(s, (struct sockaddr *)&sll, sizeof(sll)) == -1) {
 		error = -errno;
 		goto fail;
 	}
@@ -248,7 +249,7 @@ packet_open(const char *name, int *err)
 
 fail:
 	if (s != -1)
-		close(s);       /* drops the promiscuous membership too */
+		mtcp_os.close(s);       /* drops the promiscuous membership too */
 	free(d);
 	if (err != NULL)
 		*err = error;

@@ -40,6 +40,7 @@
 
 #include "clock.h"
 #include "dev.h"
+#include "os.h"
 
 #define TUN_PATH	"/dev/net/tun"
 #define TAP_DEFMTU	1500
@@ -59,9 +60,8 @@ struct tap_dev {
 
 /*
  * An interface ioctl (SIOCGIFMTU, SIOCGIFFLAGS, ...) through a throwaway
- * socket. AF_UNIX first: the kernel answers interface ioctls on any
- * socket, and an AF_INET one would be ours to serve when running under the
- * preload library. 0, or -1 with errno set.
+ * socket. The kernel answers interface ioctls on any socket: AF_UNIX,
+ * or AF_INET in a kernel built without it. 0, or -1 with errno set.
  */
 static int
 ifioctl(const char *name, unsigned long req, struct ifreq *ifr)
@@ -71,13 +71,13 @@ ifioctl(const char *name, unsigned long req, struct ifreq *ifr)
 	int s, r = -1, e = EAFNOSUPPORT;
 
 	for (i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
-		if ((s = socket(fams[i], SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		if ((s = mtcp_os.socket(fams[i], SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 			continue;
 		memset(ifr, 0, sizeof(*ifr));
 		memcpy(ifr->ifr_name, name, strnlen(name, IFNAMSIZ - 1));
-		r = ioctl(s, req, ifr);
+		r = mtcp_os.ioctl(s, req, ifr);
 		e = errno;
-		close(s);
+		mtcp_os.close(s);
 		if (r == 0)
 			return 0;
 	}
@@ -108,10 +108,10 @@ link_watch_open(void)
 	    .nl_groups = RTMGRP_LINK };
 	int fd;
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	fd = mtcp_os.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    NETLINK_ROUTE);
-	if (fd != -1 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		close(fd);
+	if (fd != -1 && mtcp_os.bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		mtcp_os.close(fd);
 		fd = -1;
 	}
 	return fd;
@@ -130,7 +130,7 @@ link_watch_ask(int fd, int ifindex)
 		.ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex },
 	};
 
-	return send(fd, &req, sizeof(req), 0) == (ssize_t)sizeof(req) ? 0 : -1;
+	return mtcp_os.send(fd, &req, sizeof(req), 0) == (ssize_t)sizeof(req) ? 0 : -1;
 }
 
 /*
@@ -145,7 +145,7 @@ link_watch_read(int fd, int ifindex, unsigned *flags, unsigned char *oper)
 	int got = 0;
 	ssize_t n;
 
-	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+	while ((n = mtcp_os.recv(fd, buf, sizeof(buf), 0)) > 0) {
 		size_t left = (size_t)n;
 
 		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf;
@@ -212,7 +212,7 @@ link_wait(struct netdev *d, int nl)
 		}
 		if (nl != -1) {
 			if (ask && link_watch_ask(nl, ifindex) == -1) {
-				close(nl);      /* fall back to the flags */
+				mtcp_os.close(nl);      /* fall back to the flags */
 				nl = -1;
 				continue;
 			}
@@ -251,7 +251,7 @@ link_wait(struct netdev *d, int nl)
 		if (nl != -1) {
 			struct pollfd p = { .fd = nl, .events = POLLIN };
 
-			(void)poll(&p, 1, (int)(TAP_UP_WAIT_MS - (now - start)));
+			(void)mtcp_os.poll(&p, 1, (int)(TAP_UP_WAIT_MS - (now - start)));
 		} else {
 			struct timespec nap = { 0, 1000 * 1000 };
 
@@ -260,7 +260,7 @@ link_wait(struct netdev *d, int nl)
 	}
 out:
 	if (nl != -1)
-		close(nl);
+		mtcp_os.close(nl);
 	d->link_wait_ms = (unsigned)(mono_ms() - start);
 }
 
@@ -275,9 +275,9 @@ offloads(int fd)
 {
 	int hdrsz = (int)sizeof(struct virtio_net_hdr);
 
-	if (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) == -1)
+	if (mtcp_os.ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) == -1)
 		return 0;
-	return ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) == 0;
+	return mtcp_os.ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) == 0;
 }
 
 static int
@@ -292,7 +292,7 @@ tap_send_offload(struct netdev *d, const uint8_t *frame, size_t len,
 	(void)now;
 	netdev_vnet_tx(&vh, o);
 	do
-		n = writev(d->fd, iov + !vnet, vnet ? 2 : 1);
+		n = mtcp_os.writev(d->fd, iov + !vnet, vnet ? 2 : 1);
 	while (n == -1 && errno == EINTR);
 	return netdev_vnet_tx_done(d, n, vnet, len, o, errno);
 }
@@ -316,7 +316,7 @@ tap_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 	struct iovec iov[2] = { { &vh, sizeof(vh) },
 				{ dst, dst == buf ? cap : td->td_bufsz } };
 	do
-		n = readv(d->fd, iov + !vnet, vnet ? 2 : 1);
+		n = mtcp_os.readv(d->fd, iov + !vnet, vnet ? 2 : 1);
 	while (n == -1 && errno == EINTR);
 	if (n == -1)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -339,7 +339,7 @@ tap_destroy(struct netdev *d)
 {
 	struct tap_dev *td = (struct tap_dev *)d;
 
-	close(d->fd);
+	mtcp_os.close(d->fd);
 	free(td->td_buf);
 	free(td);
 }
@@ -365,7 +365,7 @@ tap_open(const char *name, int *err)
 		error = -ENAMETOOLONG;
 		goto fail;
 	}
-	if ((fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1) {
+	if ((fd = mtcp_os.open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		error = -errno;
 		goto fail;
 	}
@@ -374,7 +374,7 @@ tap_open(const char *name, int *err)
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	/* An empty name lets the kernel pick one (tap%d). */
 	memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
-	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
+	if (mtcp_os.ioctl(fd, TUNSETIFF, &ifr) == -1) {
 		error = -errno;
 		goto fail;
 	}
@@ -402,9 +402,9 @@ tap_open(const char *name, int *err)
 
 fail:
 	if (nl != -1)
-		close(nl);
+		mtcp_os.close(nl);
 	if (fd != -1)
-		close(fd);
+		mtcp_os.close(fd);
 	free(td);
 	if (err != NULL)
 		*err = error;

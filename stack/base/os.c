@@ -1,0 +1,31 @@
+/* os.c - the stack's table of operating-system calls (os.h). */
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "os.h"
+
+struct mtcp_os mtcp_os = {
+	.socket = socket,
+	.bind = bind,
+	.setsockopt = setsockopt,
+	.ioctl = ioctl,
+	.open = open,
+	.close = close,
+	.read = read,
+	.write = write,
+	.readv = readv,
+	.writev = writev,
+	.send = send,
+	.recv = recv,
+	.sendmsg = sendmsg,
+	.recvmsg = recvmsg,
+	.poll = poll,
+	.eventfd = eventfd,
+};
+
+void mtcp_os_set(const struct mtcp_os *os)
+{
+	mtcp_os = *os;
+}
