@@ -27,7 +27,7 @@ OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wno-missing-field-initializers \
-	   -fPIC -pthread -fno-strict-aliasing -D_GNU_SOURCE
+	   -fPIC -pthread -fno-strict-aliasing -D_GNU_SOURCE -fvisibility=hidden
 CPPFLAGS += $(INC) -MMD -MP
 LDFLAGS += -pthread
 ifneq ($(SAN),)
@@ -70,7 +70,7 @@ URCU_LIBS   := -lurcu-bp
 
 all: $(BUILD)/libmtcpstack.a $(BUILD)/libmtcp.so $(TOOLS) $(UNIT_BINS) $(API_BINS) $(PROG_BINS)
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
 
@@ -79,9 +79,10 @@ $(BUILD)/libmtcpstack.a: $(STACK_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/libmtcp.so: $(PRELOAD_OBJ) $(FDT_OBJ) $(STACK_OBJ) preload/exports.map
-	$(CC) -shared -Wl,-z,defs -Wl,--version-script=preload/exports.map $(LDFLAGS) \
-		-o $@ $(filter %.o,$^) $(URCU_LIBS) -ldl
+# Exported: the functions preload/ marks PL_EXPORT (everything else is
+# compiled hidden), which are the calls it interposes.
+$(BUILD)/libmtcp.so: $(PRELOAD_OBJ) $(FDT_OBJ) $(STACK_OBJ)
+	$(CC) -shared -Wl,-z,defs $(LDFLAGS) -o $@ $^ $(URCU_LIBS) -ldl
 
 $(BUILD)/%: $(BUILD)/obj/stack/tools/%.o $(BUILD)/libmtcpstack.a
 	$(CC) $(LDFLAGS) -o $@ $^

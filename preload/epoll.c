@@ -302,12 +302,12 @@ fail:
 	return -1;
 }
 
-int epoll_create(int size)
+PL_EXPORT int epoll_create(int size)
 {
 	return pep_create(REAL(epoll_create)(size));
 }
 
-int epoll_create1(int flags)
+PL_EXPORT int epoll_create1(int flags)
 {
 	return pep_create(REAL(epoll_create1)(flags));
 }
@@ -411,7 +411,7 @@ static int ctl_sock(struct pep *ep, int op, int fd, struct psock *ps, struct epo
 	return 0;
 }
 
-int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+PL_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	struct psock *ps = psock_get(fd);
 	struct pep *ep;
@@ -573,7 +573,7 @@ static int pep_wait(struct pep *ep, int epfd, struct epoll_event *ev, int max,
 	}
 }
 
-int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
+PL_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
 	struct pep *ep = pep_get(epfd);
 
@@ -585,7 +585,7 @@ int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 	return pl_ret(rc);
 }
 
-int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
+PL_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
 {
 	struct pep *ep = pep_get(epfd);
 
@@ -597,7 +597,7 @@ int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const si
 	return pl_ret(rc);
 }
 
-int epoll_pwait2(int epfd, struct epoll_event *ev, int max, const struct timespec *ts,
+PL_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max, const struct timespec *ts,
 		 const sigset_t *mask)
 {
 	struct pep *ep;

@@ -27,7 +27,7 @@ static int fresh(int fd)
 	return fd;
 }
 
-int close(int fd)
+PL_EXPORT int close(int fd)
 {
 	PL_SECTION();
 	struct fdobj *o = fdt_remove(fd);
@@ -54,7 +54,7 @@ static int alias(struct fdobj *o, int fd)
 	return fd;
 }
 
-int dup(int old)
+PL_EXPORT int dup(int old)
 {
 	PL_SECTION();
 	struct fdobj *o = fdt_get(old);
@@ -71,12 +71,12 @@ static int dup_to(int old, int fd, int rc)
 	return rc;
 }
 
-int dup2(int old, int fd)
+PL_EXPORT int dup2(int old, int fd)
 {
 	return dup_to(old, fd, REAL(dup2)(old, fd));
 }
 
-int dup3(int old, int fd, int flags)
+PL_EXPORT int dup3(int old, int fd, int flags)
 {
 	return dup_to(old, fd, REAL(dup3)(old, fd, flags));
 }
@@ -91,7 +91,7 @@ static int collect(int fd, struct fdobj *o, void *arg)
 	return 0;
 }
 
-int close_range(unsigned first, unsigned last, int flags)
+PL_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
 	int rc;
 
@@ -107,7 +107,7 @@ int close_range(unsigned first, unsigned last, int flags)
 	return rc;
 }
 
-void closefrom(int lowfd)
+PL_EXPORT void closefrom(int lowfd)
 {
 	if (REAL(closefrom))
 		REAL(closefrom)(lowfd);
@@ -171,7 +171,7 @@ static int fcntl_common(int fd, int cmd, void *arg)
 	}
 }
 
-int fcntl(int fd, int cmd, ...)
+PL_EXPORT int fcntl(int fd, int cmd, ...)
 {
 	va_list ap;
 	void *arg;
@@ -183,7 +183,7 @@ int fcntl(int fd, int cmd, ...)
 }
 
 int fcntl64(int fd, int cmd, ...);
-int fcntl64(int fd, int cmd, ...)
+PL_EXPORT int fcntl64(int fd, int cmd, ...)
 {
 	va_list ap;
 	void *arg;
@@ -196,7 +196,7 @@ int fcntl64(int fd, int cmd, ...)
 
 /* ------------------------------------------------------------ ioctl */
 
-int ioctl(int fd, unsigned long req, ...)
+PL_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
 	struct psock *ps;
 	va_list ap;
@@ -272,12 +272,12 @@ static int sockstat(int fd, struct stat *st, int rc)
 	return rc;
 }
 
-int fstat(int fd, struct stat *st)
+PL_EXPORT int fstat(int fd, struct stat *st)
 {
 	return sockstat(fd, st, REAL(fstat)(fd, st));
 }
 
-int fstat64(int fd, struct stat64 *st)
+PL_EXPORT int fstat64(int fd, struct stat64 *st)
 {
 	return sockstat(fd, (struct stat *)st, REAL(fstat)(fd, (struct stat *)st));
 }
@@ -290,7 +290,7 @@ static mode_t open_mode(int flags, va_list ap)
 	       (mode_t)va_arg(ap, int) : 0;
 }
 
-int open(const char *path, int flags, ...)
+PL_EXPORT int open(const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
@@ -301,7 +301,7 @@ int open(const char *path, int flags, ...)
 	return fresh(REAL(open)(path, flags, mode));
 }
 
-int open64(const char *path, int flags, ...)
+PL_EXPORT int open64(const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
@@ -312,7 +312,7 @@ int open64(const char *path, int flags, ...)
 	return fresh(REAL(open)(path, flags, mode));
 }
 
-int openat(int dirfd, const char *path, int flags, ...)
+PL_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
@@ -323,7 +323,7 @@ int openat(int dirfd, const char *path, int flags, ...)
 	return fresh(REAL(openat)(dirfd, path, flags, mode));
 }
 
-int openat64(int dirfd, const char *path, int flags, ...)
+PL_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
@@ -336,18 +336,18 @@ int openat64(int dirfd, const char *path, int flags, ...)
 
 /* _FORTIFY_SOURCE's open without a mode. */
 int __open_2(const char *path, int flags);
-int __open_2(const char *path, int flags)
+PL_EXPORT int __open_2(const char *path, int flags)
 {
 	return fresh(REAL(open)(path, flags, 0));
 }
 
 int __open64_2(const char *path, int flags);
-int __open64_2(const char *path, int flags)
+PL_EXPORT int __open64_2(const char *path, int flags)
 {
 	return fresh(REAL(open)(path, flags, 0));
 }
 
-int pipe(int fds[2])
+PL_EXPORT int pipe(int fds[2])
 {
 	int rc = REAL(pipe)(fds);
 
@@ -358,7 +358,7 @@ int pipe(int fds[2])
 	return rc;
 }
 
-int pipe2(int fds[2], int flags)
+PL_EXPORT int pipe2(int fds[2], int flags)
 {
 	int rc = REAL(pipe2)(fds, flags);
 
@@ -369,7 +369,7 @@ int pipe2(int fds[2], int flags)
 	return rc;
 }
 
-int eventfd(unsigned init, int flags)
+PL_EXPORT int eventfd(unsigned init, int flags)
 {
 	return fresh(REAL(eventfd)(init, flags));
 }

@@ -149,7 +149,7 @@ void pl_count_handover(void)
 
 /* ------------------------------------------------------------ fork */
 
-pid_t fork(void)
+PL_EXPORT pid_t fork(void)
 {
 	pid_t pid;
 

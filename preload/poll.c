@@ -161,7 +161,7 @@ out:
 	return rc;
 }
 
-int poll(struct pollfd *fds, nfds_t n, int timeout)
+PL_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	struct timespec ts;
 
@@ -175,7 +175,7 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 	return pl_ret(mixed_poll(fds, n, timeout >= 0 ? &ts : NULL, NULL, NULL));
 }
 
-int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+PL_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
 {
 	if (!fdt_used())
 		return REAL(ppoll)(fds, n, ts, mask);
@@ -190,7 +190,7 @@ PL_LOCAL(poll);
 PL_LOCAL(ppoll);
 
 int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen);
-int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
+PL_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
 {
 	if (fdslen / sizeof(*fds) < n)
 		__chk_fail();
@@ -199,7 +199,7 @@ int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
 
 int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		const sigset_t *mask, size_t fdslen);
-int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+PL_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		const sigset_t *mask, size_t fdslen)
 {
 	if (fdslen / sizeof(*fds) < n)
@@ -290,7 +290,7 @@ static int mixed_select(int nfds, fd_set *r, fd_set *w, fd_set *e,
 	return rc;
 }
 
-int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+PL_EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 {
 	struct timespec ts, left;
 
@@ -313,7 +313,7 @@ int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 	return pl_ret(rc);
 }
 
-int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
+PL_EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
 	    const sigset_t *mask)
 {
 	if (!has_stack_fd(nfds, r, w, e))

@@ -178,6 +178,15 @@ static inline void pep_consumed(struct psock *ps)
 }
 
 /*
+ * PL_EXPORT marks a function libmtcp.so exports: the calls it interposes,
+ * and nothing else. Everything is compiled with -fvisibility=hidden (the
+ * Makefile), so these definitions are the list of what is exported; the
+ * stack's own functions stay internal, and a program's same-named
+ * functions cannot take their place.
+ */
+#define PL_EXPORT __attribute__((visibility("default")))
+
+/*
  * PL_LOCAL(fn): pl_fn, a hidden second name for our exported wrapper fn,
  * for a wrapper that is another one plus a little (accept is accept4 with
  * no flags, __read_chk is read after a check). Called by its plain name,

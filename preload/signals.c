@@ -302,7 +302,7 @@ static int pl_sigaction(int sig, const struct sigaction *act, struct sigaction *
 	return rc;
 }
 
-int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+PL_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	return pl_sigaction(sig, act, old);
 }
@@ -329,27 +329,27 @@ static sighandler_t pl_signal(int sig, sighandler_t h, int flags, bool self_mask
 	return old.sa_handler;
 }
 
-sighandler_t signal(int sig, sighandler_t h)
+PL_EXPORT sighandler_t signal(int sig, sighandler_t h)
 {
 	return pl_signal(sig, h, SA_RESTART, true);
 }
 
 sighandler_t bsd_signal(int sig, sighandler_t h);
-sighandler_t bsd_signal(int sig, sighandler_t h)
+PL_EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
 {
 	return pl_signal(sig, h, SA_RESTART, true);
 }
 
 /* System V's: reset to the default on delivery, not blocked in the
  * handler, no restart (glibc's sysv_signal). */
-sighandler_t sysv_signal(int sig, sighandler_t h)
+PL_EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
 {
 	return pl_signal(sig, h, SA_RESETHAND | SA_NODEFER | SA_INTERRUPT, false);
 }
 
 /* sigset (XSI): SIG_HOLD blocks; anything else sets the action (no mask,
  * no flags) and unblocks. Returns SIG_HOLD when the signal was blocked. */
-sighandler_t sigset(int sig, sighandler_t disp)
+PL_EXPORT sighandler_t sigset(int sig, sighandler_t disp)
 {
 	struct sigaction act, old;
 	sigset_t set, oset;

@@ -160,7 +160,7 @@ static int hand_over(int fd, struct psock *ps, const char *what,
 
 /* ------------------------------------------------------------ socket */
 
-int socket(int domain, int type, int protocol)
+PL_EXPORT int socket(int domain, int type, int protocol)
 {
 	PL_SECTION();
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -213,7 +213,7 @@ int socket(int domain, int type, int protocol)
 	return fd;
 }
 
-int socketpair(int domain, int type, int protocol, int sv[2])
+PL_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 {
 	PL_SECTION();
 	int rc = REAL(socketpair)(domain, type, protocol, sv);
@@ -225,7 +225,7 @@ int socketpair(int domain, int type, int protocol, int sv[2])
 	return rc;
 }
 
-int bind(int fd, const struct sockaddr *a, socklen_t len)
+PL_EXPORT int bind(int fd, const struct sockaddr *a, socklen_t len)
 {
 	struct psock *ps = psock_get(fd);
 	int rc;
@@ -270,7 +270,7 @@ int bind(int fd, const struct sockaddr *a, socklen_t len)
 		return pl_ret(rc_);                                     \
 	} while (0)
 
-int listen(int fd, int backlog)
+PL_EXPORT int listen(int fd, int backlog)
 {
 	ONE_CALL(fd, REAL(listen)(fd, backlog), mtcp_listen(ps->s, backlog));
 }
@@ -293,7 +293,7 @@ static int wait_on(struct psock *ps, struct pwatch *pw, bool *watching,
 	return psock_wait(pw, timeout, deadline);
 }
 
-int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
+PL_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 {
 	struct psock *ps = psock_get(fd), *nps;
 	struct mtcp_sock *ns;
@@ -369,7 +369,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 }
 
 PL_LOCAL(accept4);
-int accept(int fd, struct sockaddr *addr, socklen_t *alen)
+PL_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 {
 	struct psock *ps = psock_get(fd);
 
@@ -388,7 +388,7 @@ int accept(int fd, struct sockaddr *addr, socklen_t *alen)
 	return pl_accept4(fd, addr, alen, 0);
 }
 
-int connect(int fd, const struct sockaddr *a, socklen_t len)
+PL_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t len)
 {
 	struct psock *ps = psock_get(fd);
 	struct pwatch pw;
@@ -433,7 +433,7 @@ int connect(int fd, const struct sockaddr *a, socklen_t len)
 	return pl_ret(rc);
 }
 
-int shutdown(int fd, int how)
+PL_EXPORT int shutdown(int fd, int how)
 {
 	ONE_CALL(fd, REAL(shutdown)(fd, how), mtcp_shutdown(ps->s, how));
 }
@@ -450,7 +450,7 @@ static int name_out(int rc, const struct sockaddr_in *in, struct sockaddr *a, so
 	return 0;
 }
 
-int getsockname(int fd, struct sockaddr *a, socklen_t *len)
+PL_EXPORT int getsockname(int fd, struct sockaddr *a, socklen_t *len)
 {
 	struct psock *ps = psock_get(fd);
 	struct sockaddr_in in;
@@ -464,7 +464,7 @@ int getsockname(int fd, struct sockaddr *a, socklen_t *len)
 	return name_out(rc, &in, a, len);
 }
 
-int getpeername(int fd, struct sockaddr *a, socklen_t *len)
+PL_EXPORT int getpeername(int fd, struct sockaddr *a, socklen_t *len)
 {
 	struct psock *ps = psock_get(fd);
 	struct sockaddr_in in;
@@ -478,7 +478,7 @@ int getpeername(int fd, struct sockaddr *a, socklen_t *len)
 	return name_out(rc, &in, a, len);
 }
 
-int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+PL_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	ONE_CALL(fd, REAL(getsockopt)(fd, level, name, val, len),
 		 mtcp_getsockopt(ps->s, level, name, val, len));
@@ -512,7 +512,7 @@ static void record_opt(struct psock *ps, int level, int name, const void *val, s
 	pthread_mutex_unlock(&pl_lock);
 }
 
-int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+PL_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	struct psock *ps = psock_get(fd);
 	int rc;
@@ -667,14 +667,14 @@ static ssize_t recv_iov(struct psock *ps, const struct iovec *iov, int n, int fl
 	return pl_sret(rc);
 }
 
-ssize_t send(int fd, const void *buf, size_t len, int flags)
+PL_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
 	SOCK_OR_REAL(fd, REAL(send)(fd, buf, len, flags));
 	struct iovec v = { (void *)buf, len };
 	return send_iov(ps, &v, 1, flags, NULL, 0);
 }
 
-ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+PL_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 	       const struct sockaddr *to, socklen_t tolen)
 {
 	SOCK_OR_REAL(fd, REAL(sendto)(fd, buf, len, flags, to, tolen));
@@ -688,7 +688,7 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 	return send_iov(ps, &v, 1, flags, to, tolen);
 }
 
-ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+PL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	SOCK_OR_REAL(fd, REAL(sendmsg)(fd, msg, flags));
 	if (ps->type == SOCK_DGRAM && is_loopback(msg->msg_name, msg->msg_namelen) &&
@@ -702,7 +702,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	return pl_sret(rc);
 }
 
-int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
+PL_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 {
 	SOCK_OR_REAL(fd, REAL(sendmmsg)(fd, v, n, flags));
 	unsigned i;
@@ -721,14 +721,14 @@ int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 	return i ? (int)i : (int)pl_sret(rc);
 }
 
-ssize_t write(int fd, const void *buf, size_t len)
+PL_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
 	SOCK_OR_REAL(fd, REAL(write)(fd, buf, len));
 	struct iovec v = { (void *)buf, len };
 	return send_iov(ps, &v, 1, 0, NULL, 0);
 }
 
-ssize_t writev(int fd, const struct iovec *iov, int n)
+PL_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
 	SOCK_OR_REAL(fd, REAL(writev)(fd, iov, n));
 	if (n < 0 || n > UIO_MAXIOV) {
@@ -740,14 +740,14 @@ ssize_t writev(int fd, const struct iovec *iov, int n)
 
 /* ------------------------------------------------------------ receive */
 
-ssize_t recv(int fd, void *buf, size_t len, int flags)
+PL_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
 	SOCK_OR_REAL(fd, REAL(recv)(fd, buf, len, flags));
 	struct iovec v = { buf, len };
 	return recv_iov(ps, &v, 1, flags, NULL, NULL);
 }
 
-ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
+PL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
 		 socklen_t *fromlen)
 {
 	SOCK_OR_REAL(fd, REAL(recvfrom)(fd, buf, len, flags, from, fromlen));
@@ -755,7 +755,7 @@ ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from
 	return recv_iov(ps, &v, 1, flags, from, fromlen);
 }
 
-ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+PL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	SOCK_OR_REAL(fd, REAL(recvmsg)(fd, msg, flags));
 	ssize_t rc = ps_recvmsg(ps, msg, flags);
@@ -763,7 +763,7 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	return pl_sret(rc);
 }
 
-int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout)
+PL_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout)
 {
 	SOCK_OR_REAL(fd, REAL(recvmmsg)(fd, v, n, flags, timeout));
 	uint64_t end = 0;
@@ -789,7 +789,7 @@ int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *
 	return i ? (int)i : (int)pl_sret(rc);
 }
 
-ssize_t read(int fd, void *buf, size_t len)
+PL_EXPORT ssize_t read(int fd, void *buf, size_t len)
 {
 	SOCK_OR_REAL(fd, REAL(read)(fd, buf, len));
 	if (len == 0) {
@@ -801,7 +801,7 @@ ssize_t read(int fd, void *buf, size_t len)
 	return recv_iov(ps, &v, 1, 0, NULL, NULL);
 }
 
-ssize_t readv(int fd, const struct iovec *iov, int n)
+PL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 {
 	SOCK_OR_REAL(fd, REAL(readv)(fd, iov, n));
 	if (n < 0 || n > UIO_MAXIOV) {
@@ -822,7 +822,7 @@ PL_LOCAL(recvfrom);
 PL_LOCAL(read);
 
 ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags);
-ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
+PL_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 {
 	if (len > buflen)
 		__chk_fail();
@@ -831,7 +831,7 @@ ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 
 ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
 		       struct sockaddr *from, socklen_t *fromlen);
-ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
+PL_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
 		       struct sockaddr *from, socklen_t *fromlen)
 {
 	if (len > buflen)
@@ -840,7 +840,7 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
 }
 
 ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen);
-ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
+PL_EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
 	if (len > buflen)
 		__chk_fail();
@@ -851,7 +851,7 @@ ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 
 /* Linux sendfile to a socket: read from in_fd (at *off, or its position),
  * send, and leave in_fd's position after what was sent. */
-ssize_t sendfile(int out, int in, off_t *off, size_t count)
+PL_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 {
 	SOCK_OR_REAL(out, REAL(sendfile)(out, in, off, count));
 	enum { CHUNK = 64 * 1024 };
@@ -895,12 +895,12 @@ ssize_t sendfile(int out, int in, off_t *off, size_t count)
 
 PL_LOCAL(sendfile);
 ssize_t sendfile64(int out, int in, off64_t *off, size_t count);
-ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
+PL_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 {
 	return pl_sendfile(out, in, (off_t *)off, count);
 }
 
-int sockatmark(int fd)
+PL_EXPORT int sockatmark(int fd)
 {
 	struct psock *ps = psock_get(fd);
 	int v = 0, rc;
