@@ -6,6 +6,11 @@
 #   make asan       the same build with AddressSanitizer + UBSan in build/asan
 #   make tsan       the same build with ThreadSanitizer in build/tsan
 #   make check-asan / check-tsan   unit tests under those sanitizers
+#
+# `make check` and `make demo` first run scripts/deps (the Debian packages,
+# installed if missing), then build in a sub-make: this Makefile reads
+# pkg-config when it is parsed, so the build must be parsed after the
+# install, or a fresh machine links the tests with a bare -lcheck.
 
 BUILD   ?= build
 # The layers, enforced by what each directory's objects may include:
@@ -104,13 +109,17 @@ deps:
 
 # Unit tests need nothing but the build; integration tests need root,
 # network namespaces and the Debian packages scripts/deps installs.
-check: deps all
+# The build runs in a sub-make, parsed after scripts/deps has installed
+# check and liburcu (see the header).
+check: deps
+	@$(MAKE) --no-print-directory all
 	@tests/run --build $(BUILD)
 
 unit: all
 	@tests/run --build $(BUILD) --unit-only
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/demo $(BUILD)
 
 asan:
