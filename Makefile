@@ -7,8 +7,8 @@
 #   make tsan       the same build with ThreadSanitizer in build/tsan
 #   make check-asan / check-tsan   unit tests under those sanitizers
 #
-# `make check` and `make demo` first run scripts/deps (the Debian packages,
-# installed if missing), then build in a sub-make: this Makefile reads
+# Every target but plain `make` first runs scripts/deps (the Debian
+# packages, installed if missing), then builds in a sub-make: this Makefile reads
 # pkg-config when it is parsed, so the build must be parsed after the
 # install, or a fresh machine links the tests with a bare -lcheck.
 
@@ -115,16 +115,17 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@tests/run --build $(BUILD)
 
-unit: all
+unit: deps
+	@$(MAKE) --no-print-directory all
 	@tests/run --build $(BUILD) --unit-only
 
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo $(BUILD)
 
-asan:
+asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=address,undefined OPT=-O1 all
-tsan:
+tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread OPT=-O1 all
 check-asan: asan
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
