@@ -181,18 +181,7 @@ PL_EXPORT int fcntl(int fd, int cmd, ...)
 	va_end(ap);
 	return fcntl_common(fd, cmd, arg);
 }
-
-int fcntl64(int fd, int cmd, ...);
-PL_EXPORT int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return fcntl_common(fd, cmd, arg);
-}
+PL_ALIAS(fcntl64, fcntl);
 
 /* ------------------------------------------------------------ ioctl */
 
@@ -300,17 +289,7 @@ PL_EXPORT int open(const char *path, int flags, ...)
 	va_end(ap);
 	return fresh(REAL(open)(path, flags, mode));
 }
-
-PL_EXPORT int open64(const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-
-	va_start(ap, flags);
-	mode = open_mode(flags, ap);
-	va_end(ap);
-	return fresh(REAL(open)(path, flags, mode));
-}
+PL_ALIAS(open64, open);
 
 PL_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
@@ -322,17 +301,7 @@ PL_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	va_end(ap);
 	return fresh(REAL(openat)(dirfd, path, flags, mode));
 }
-
-PL_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-
-	va_start(ap, flags);
-	mode = open_mode(flags, ap);
-	va_end(ap);
-	return fresh(REAL(openat)(dirfd, path, flags, mode));
-}
+PL_ALIAS(openat64, openat);
 
 /* _FORTIFY_SOURCE's open without a mode. */
 int __open_2(const char *path, int flags);
@@ -340,12 +309,7 @@ PL_EXPORT int __open_2(const char *path, int flags)
 {
 	return fresh(REAL(open)(path, flags, 0));
 }
-
-int __open64_2(const char *path, int flags);
-PL_EXPORT int __open64_2(const char *path, int flags)
-{
-	return fresh(REAL(open)(path, flags, 0));
-}
+PL_ALIAS(__open64_2, __open_2);
 
 PL_EXPORT int pipe(int fds[2])
 {

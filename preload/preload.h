@@ -205,6 +205,21 @@ static inline void pep_consumed(struct psock *ps)
 	extern __typeof__(fn) pl_##fn __attribute__((alias(#fn), visibility("hidden")))
 #endif
 
+/*
+ * PL_ALIAS(name, fn): export name as a second name of our wrapper fn, one
+ * body for both: the large-file twins (fcntl64, open64, ...) are the same
+ * call where off_t is 64 bits, as it is on every ABI we build for.
+ */
+_Static_assert(sizeof(off_t) == 8, "the *64 twins alias their plain calls only where off_t is 64 bits");
+#if defined(__has_attribute) && __has_attribute(copy)
+#define PL_ALIAS(name, fn) \
+	extern __typeof__(fn) name \
+		__attribute__((alias(#fn), visibility("default"), copy(fn)))
+#else
+#define PL_ALIAS(name, fn) \
+	extern __typeof__(fn) name __attribute__((alias(#fn), visibility("default")))
+#endif
+
 /* Set errno from a negative stack return and give -1, or pass rc. */
 static inline int pl_ret(int rc)
 {
