@@ -47,11 +47,13 @@ struct sockopt_rec {
 
 struct psock {
 	struct fdobj fo;
-	struct mtcp_sock *s;    /* always non-blocking in the stack */
+	struct mtcp_sock *s;    /* its calls never block: the waiting is ours */
 	int type;               /* SOCK_STREAM or SOCK_DGRAM */
 	pid_t pid;              /* the process that created it */
-	_Atomic bool nonblock;  /* O_NONBLOCK of its open file description */
-	_Atomic uint64_t rcvtimeo, sndtimeo;    /* microseconds; 0: none */
+	/* O_NONBLOCK of its open file description: ours alone (the stack has
+	 * none); SO_RCVTIMEO/SO_SNDTIMEO are the socket's, read from the
+	 * stack when a call is about to wait (mtcp_sock_timeo). */
+	_Atomic bool nonblock;
 	struct pwatch *watchers;        /* pl_lock */
 	_Atomic unsigned nitems;        /* epoll items on watchers (a hint) */
 	struct sockopt_rec *opts;       /* pl_lock */
@@ -130,11 +132,11 @@ struct psock *psock_new(struct mtcp_sock *s, int type, bool nonblock);
 bool psock_dead(struct psock *ps);
 /* Wait until pw's socket signals something in its events (or a timeout,
  * or a signal):
- * 0 to try again, -EAGAIN when timeout_us (0: none) has passed since
- * *deadline was set (0 on the first call), -EINTR after a signal handler
- * (restarted transparently, as the kernel does with SA_RESTART, when there
- * is no timeout). The waiter must already be registered (psock_watch). */
-int psock_wait(struct pwatch *pw, uint64_t timeout_us, uint64_t *deadline);
+ * 0 to try again, -EAGAIN once the absolute CLOCK_MONOTONIC deadline (µs,
+ * 0: none) has passed, -EINTR after a signal handler (restarted
+ * transparently, as the kernel does with SA_RESTART, when there is no
+ * deadline). The waiter must already be registered (psock_watch). */
+int psock_wait(struct pwatch *pw, uint64_t deadline);
 /* This thread's waiter (its eventfd made on first use). NULL + -errno
  * when no eventfd could be made. */
 struct pwaiter *pl_waiter(int *err);

@@ -1,12 +1,12 @@
 /*
  * psock.c - the preload's socket object, and how threads wait for one.
  *
- * A blocking call never sleeps inside the stack (its sockets are all
- * non-blocking there): it tries, and when the stack says -EAGAIN it
- * sleeps on its thread's eventfd, which psock_notify writes. Sleeping in
- * the kernel gives the kernel's signal semantics for free: a read(2) of
- * the eventfd is restarted after an SA_RESTART handler and fails with
- * EINTR otherwise, as a socket call without a timeout is; with a timeout
+ * A blocking call never sleeps inside the stack (no stack call does): it
+ * tries, and when the stack says -EAGAIN it sleeps on its thread's
+ * eventfd, which psock_notify writes. Sleeping in the kernel gives the
+ * kernel's signal semantics for free: a read(2) of the eventfd is
+ * restarted after an SA_RESTART handler and fails with EINTR otherwise,
+ * as a socket call without a timeout is; with a timeout
  * (SO_RCVTIMEO/SO_SNDTIMEO) ppoll(2) fails with EINTR whatever the flags,
  * as signal(7) says such socket calls do.
  */
@@ -110,9 +110,49 @@ struct psock *psock_new(struct mtcp_sock *s, int type, bool nonblock)
 	ps->type = type;
 	ps->pid = getpid();
 	ps->nonblock = nonblock;
-	mtcp_set_nonblock(s, true);
 	mtcp_set_notify(s, psock_notify, ps);
 	return ps;
+}
+
+/* SO_LINGER's time in µs when it is on with one, else 0. */
+static uint64_t linger_us(struct mtcp_sock *s)
+{
+	struct linger l;
+	socklen_t len = sizeof(l);
+
+	if (mtcp_getsockopt(s, SOL_SOCKET, SO_LINGER, &l, &len) < 0 ||
+	    !l.l_onoff || l.l_linger <= 0)
+		return 0;
+	return (uint64_t)l.l_linger * 1000000u;
+}
+
+/*
+ * close(2) with SO_LINGER on and a time: Linux's tcp_close waits, even
+ * with O_NONBLOCK, until the FIN is acknowledged (sk_stream_wait_close),
+ * the time passes or a signal comes; close returns 0 either way. s has
+ * been closed with our reference kept: it shows EPOLLHUP once its closing
+ * is done, and our hook, hung again for the wait, says when to look.
+ */
+static void linger_wait(struct psock *ps, struct mtcp_sock *s, uint64_t us)
+{
+	uint64_t deadline = pl_now_us() + us;
+	struct pwatch pw;
+	struct pwaiter *w;
+	int err = 0;
+
+	if (!(w = pl_waiter(&err))) {
+		log_warn(pre, "close: no eventfd to wait on for SO_LINGER (%s): not "
+			 "waiting", strerror(-err));
+		return;
+	}
+	psock_watch(ps, &pw, w, EPOLLHUP);
+	mtcp_set_notify(s, psock_notify, ps);
+	while (!(mtcp_poll(s) & EPOLLHUP)) {
+		if (pl_sleep(w, deadline, false) < 0)
+			break;          /* -ETIMEDOUT or -EINTR */
+	}
+	mtcp_set_notify(s, NULL, NULL);
+	psock_unwatch(&pw);
 }
 
 /* The last reference: every fd naming it is closed and no call is using
@@ -141,8 +181,17 @@ static void psock_release(struct fdobj *o)
 	pthread_mutex_unlock(&pl_lock);
 	/* In a fork()ed child the stack belongs to the parent: leave it. */
 	if (ps->s && !pl_child) {
-		mtcp_set_notify(ps->s, NULL, NULL);
-		mtcp_close(ps->s);
+		struct mtcp_sock *s = ps->s;
+		uint64_t linger = ps->type == SOCK_STREAM ? linger_us(s) : 0;
+
+		if (linger)
+			mtcp_sock_hold(s);      /* to watch its closing */
+		mtcp_set_notify(s, NULL, NULL);
+		mtcp_close(s);
+		if (linger) {
+			linger_wait(ps, s, linger);
+			mtcp_sock_put(s);
+		}
 	}
 	ps->s = NULL;
 }
@@ -320,11 +369,10 @@ int pl_sleep(struct pwaiter *w, uint64_t deadline, bool restart)
 	return rc;
 }
 
-int psock_wait(struct pwatch *pw, uint64_t timeout_us, uint64_t *deadline)
+int psock_wait(struct pwatch *pw, uint64_t deadline)
 {
-	if (timeout_us && *deadline == 0)
-		*deadline = pl_now_us() + timeout_us;
-	int rc = pl_sleep(pw->w, timeout_us ? *deadline : 0, true);
+	int rc = pl_sleep(pw->w, deadline, true);
+
 	if (rc == -ETIMEDOUT)
 		return -EAGAIN;
 	return rc;

@@ -8,9 +8,10 @@
  * kernel: a kernel socket, with the options set so far replayed, takes
  * over its fd numbers (loopback is the kernel's; our stack has none).
  *
- * Every stack socket is non-blocking inside the stack; blocking, timeouts
- * and signals are done here (psock_wait), so that a blocked call is a
- * sleep in the kernel that a signal can interrupt.
+ * The stack's calls never block; blocking (O_NONBLOCK is the psock's),
+ * timeouts (SO_RCVTIMEO/SO_SNDTIMEO, stored by the stack) and signals are
+ * done here (psock_wait), so that a blocked call is a sleep in the kernel
+ * that a signal can interrupt.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -275,10 +276,12 @@ PL_EXPORT int listen(int fd, int backlog)
 	ONE_CALL(fd, REAL(listen)(fd, backlog), mtcp_listen(ps->s, backlog));
 }
 
-/* Sleep on ps until events (or error/hangup), honouring the call's
- * timeout. Returns 0 to retry, -EAGAIN on timeout, -EINTR. */
+/* Sleep on ps until events (or error/hangup), within the socket's timeout
+ * timeo (SO_RCVTIMEO or SO_SNDTIMEO: read when the call first registers,
+ * so that it bounds the whole call, as Linux's sock_rcvtimeo). Returns 0
+ * to retry, -EAGAIN on timeout, -EINTR. */
 static int wait_on(struct psock *ps, struct pwatch *pw, bool *watching,
-		   unsigned events, uint64_t timeout, uint64_t *deadline)
+		   unsigned events, int timeo, uint64_t *deadline)
 {
 	int err = 0;
 
@@ -286,11 +289,13 @@ static int wait_on(struct psock *ps, struct pwatch *pw, bool *watching,
 		struct pwaiter *w = pl_waiter(&err);
 		if (!w)
 			return err;
+		uint64_t t = mtcp_sock_timeo(ps->s, timeo);
+		*deadline = t ? pl_now_us() + t : 0;
 		psock_watch(ps, pw, w, events);
 		*watching = true;
 		return 0;       /* registered: try once more before sleeping */
 	}
-	return psock_wait(pw, timeout, deadline);
+	return psock_wait(pw, *deadline);
 }
 
 PL_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
@@ -333,7 +338,7 @@ PL_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 		rc = mtcp_accept(ps->s, &peer, &ns);
 		if (rc != -EAGAIN || ps->nonblock)
 			break;
-		rc = wait_on(ps, &pw, &watching, EPOLLIN, ps->rcvtimeo, &deadline);
+		rc = wait_on(ps, &pw, &watching, EPOLLIN, SO_RCVTIMEO, &deadline);
 		if (rc < 0)
 			break;
 	}
@@ -355,9 +360,6 @@ PL_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *alen, int flags)
 		return pl_ret(-ENOMEM);
 	}
 	pep_consumed(ps);
-	/* Socket-level timeouts are copied to the child (sk_clone_lock). */
-	nps->rcvtimeo = ps->rcvtimeo;
-	nps->sndtimeo = ps->sndtimeo;
 	psock_put(nps);
 	psock_put(ps);
 	if (addr && alen) {
@@ -419,7 +421,7 @@ PL_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t len)
 			rc = mtcp_connect(ps->s, a, len);
 			break;
 		}
-		int w = wait_on(ps, &pw, &watching, EPOLLOUT, ps->sndtimeo, &deadline);
+		int w = wait_on(ps, &pw, &watching, EPOLLOUT, SO_SNDTIMEO, &deadline);
 		if (w == -EAGAIN)
 			break;          /* timed out: EINPROGRESS, as Linux */
 		if (w < 0) {
@@ -521,22 +523,8 @@ PL_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
 		return REAL(setsockopt)(fd, level, name, val, len);
 	PL_SECTION();
 	rc = psock_dead(ps) ? -EBADFD : mtcp_setsockopt(ps->s, level, name, val, len);
-	if (rc == 0) {
-		if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
-			struct timeval tv;
-			socklen_t tl = sizeof(tv);
-			/* The stack parsed and rounded it: take it back. */
-			if (mtcp_getsockopt(ps->s, level, name, &tv, &tl) == 0) {
-				uint64_t us = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
-				if (name == SO_RCVTIMEO)
-					ps->rcvtimeo = us;
-				else
-					ps->sndtimeo = us;
-			}
-		}
-		if (val && len <= 256)
-			record_opt(ps, level, name, val, len);
-	}
+	if (rc == 0 && val && len <= 256)
+		record_opt(ps, level, name, val, len);
 	psock_put(ps);
 	return pl_ret(rc);
 }
@@ -572,9 +560,9 @@ static ssize_t ps_block(struct psock *ps, struct msghdr *msg, int flags, ssize_t
 			break;
 		} else {
 			int w = rx ? wait_on(ps, &pw, &watching, EPOLLIN | EPOLLPRI | EPOLLRDHUP,
-					     ps->rcvtimeo, &deadline)
+					     SO_RCVTIMEO, &deadline)
 				   : wait_on(ps, &pw, &watching, EPOLLOUT,
-					     ps->sndtimeo, &deadline);
+					     SO_SNDTIMEO, &deadline);
 			if (w < 0) {
 				rc = w;
 				break;

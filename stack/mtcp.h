@@ -51,7 +51,11 @@ void mtcp_set_thread_hook(void (*fn)(void));
  * callbacks deferred, so a woken thread never finds the stack still
  * locked. Process-wide; set it before mtcp_stack_start. */
 void mtcp_set_batch_hook(void (*fn)(void));
-/* Stop the thread (if running) and wake every blocked caller. */
+/* Stop the thread (if running). Every socket's notify hook then hears a
+ * state change (all events) and mtcp_sock_stopped turns true, so a caller
+ * waiting for readiness that will never come can give up (-ESHUTDOWN is
+ * the usual answer). The socket calls themselves go on answering as
+ * before: nothing moves any more. */
 void mtcp_stack_stop(struct stack *st);
 /* Wait (at most timeout_us) until every closed TCP connection has had its
  * data and FIN acknowledged (or died): what the kernel keeps doing after a
@@ -86,12 +90,24 @@ void mtcp_stats_print(const struct stack_stats *s, FILE *f);
 /*
  * Sockets. type: SOCK_DGRAM (UDP) or SOCK_STREAM (TCP); anything else is
  * -EPROTONOSUPPORT. Semantics and errno follow Linux (the README's
- * "Semantics contract"): blocking calls sleep until done, the socket's
- * timeout (SO_RCVTIMEO/SO_SNDTIMEO) or mtcp_stack_stop (-ESHUTDOWN);
- * non-blocking ones (mtcp_set_nonblock, MSG_DONTWAIT) return -EAGAIN,
- * and a non-blocking TCP connect -EINPROGRESS, its result then in
- * SO_ERROR. Sending on a TCP connection that cannot send any more is
+ * "Semantics contract") for a socket with O_NONBLOCK: no call ever
+ * sleeps. One that cannot finish now returns -EAGAIN (a TCP connect
+ * -EINPROGRESS, its result then in SO_ERROR or a second connect), a send
+ * with room for part of it the bytes that went; the caller waits for
+ * mtcp_poll to show the events (the notify hook says when to look) and
+ * calls again. Sending on a TCP connection that cannot send any more is
  * -EPIPE (the caller raises SIGPIPE, not the stack).
+ *
+ * Who owns what. Blocking is the caller's: O_NONBLOCK, MSG_DONTWAIT's
+ * meaning, MSG_WAITALL and a send of all bytes (the loops around the
+ * calls), signals (EINTR, SA_RESTART) and the wait itself, with its clock
+ * (the preload per open file description, in psock; the tests' helper in
+ * tests/unit/blocking.c). SO_RCVTIMEO / SO_SNDTIMEO are socket options:
+ * the stack stores them, answers getsockopt, copies them to accepted
+ * connections (as sk_clone), and the caller that blocks reads them with
+ * mtcp_sock_timeo when it is about to wait. SO_LINGER likewise: the stack
+ * stores it and sends FIN or RST by it on close; the wait of a lingering
+ * close is the caller's (mtcp_close).
  */
 int mtcp_socket(struct stack *st, int type, struct mtcp_sock **out);
 int mtcp_bind(struct mtcp_sock *s, const struct sockaddr_in *a);
@@ -100,9 +116,9 @@ int mtcp_connect(struct mtcp_sock *s, const struct sockaddr *a, socklen_t len);
  * Linux's somaxconn) waiting in the accept queue. 0 or -errno. */
 int mtcp_listen(struct mtcp_sock *s, int backlog);
 /* TCP: the next established connection of listening socket s: 0 with *out
- * (a new socket, blocking, whose reference the caller owns) and *peer
- * (when non-NULL), or -EAGAIN (non-blocking listener, empty queue),
- * -EINVAL (not listening). */
+ * (a new socket whose reference the caller owns, with no notify hook yet:
+ * poll it once after setting one) and *peer (when non-NULL), or -EAGAIN
+ * (empty queue), -EINVAL (not listening). */
 int mtcp_accept(struct mtcp_sock *s, struct sockaddr_in *peer, struct mtcp_sock **out);
 ssize_t mtcp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags);
 ssize_t mtcp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags);
@@ -115,9 +131,16 @@ int mtcp_getpeername(struct mtcp_sock *s, struct sockaddr_in *a);
 int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, socklen_t len);
 int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen_t *len);
 int mtcp_shutdown(struct mtcp_sock *s, int how);
-void mtcp_set_nonblock(struct mtcp_sock *s, bool on);
+/* SO_RCVTIMEO or SO_SNDTIMEO (optname) in microseconds, 0: none; for the
+ * caller about to block. */
+uint64_t mtcp_sock_timeo(struct mtcp_sock *s, int optname);
+/* True once s's stack is stopping (mtcp_stack_stop): no readiness will
+ * change any more. */
+bool mtcp_sock_stopped(struct mtcp_sock *s);
 /* Readiness now: EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDHUP | EPOLLPRI
- * (with the matching EPOLLRDNORM / EPOLLWRNORM), as Linux reports it. */
+ * (with the matching EPOLLRDNORM / EPOLLWRNORM), as Linux reports it.
+ * A closed socket (mtcp_close, a reference still held) shows EPOLLHUP once
+ * its closing is done, 0 until then. */
 unsigned mtcp_poll(struct mtcp_sock *s);
 /* Called (stack lock held; must not block or call back into the stack)
  * whenever the socket's readiness may have changed, with the events the
@@ -131,9 +154,15 @@ int mtcp_ioctl_inq(struct mtcp_sock *s, int *out);
 int mtcp_ioctl_outq(struct mtcp_sock *s, int *out);
 /* SIOCATMARK: 1 when the next byte read is at the urgent mark. */
 int mtcp_ioctl_atmark(struct mtcp_sock *s, int *out);
-/* Release the socket: the caller's reference is gone after this. A TCP
- * connection goes on (sending what is queued, then FIN; or RST when
- * unread data is discarded or SO_LINGER 0 says so) until it is done. */
+/* Release the socket: the caller's reference is gone after this, and so
+ * is its notify hook. A TCP connection goes on (sending what is queued,
+ * then FIN; or RST when unread data is discarded or SO_LINGER 0 says so)
+ * until it is done. It never waits, whatever SO_LINGER says: a caller
+ * that wants close(2)'s lingering wait (Linux waits, even with
+ * O_NONBLOCK, until the FIN is acknowledged or the linger time passed)
+ * holds a reference across mtcp_close (mtcp_sock_hold), hangs a hook
+ * again if it wants to be woken, and waits until mtcp_poll shows
+ * EPOLLHUP. */
 void mtcp_close(struct mtcp_sock *s);
 /* References for callers that share a socket between threads. */
 void mtcp_sock_hold(struct mtcp_sock *s);

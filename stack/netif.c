@@ -29,6 +29,8 @@ void stack_kick(struct stack *st)
 	}
 }
 
+static void tx_flush(struct stack *st, bool release);
+
 int netif_xmit(struct stack *st, struct pbuf *p)
 {
 	st->stats.eth_tx++;
@@ -44,7 +46,7 @@ int netif_xmit(struct stack *st, struct pbuf *p)
 	 * where the lock hand-off matters, wait for stack_unlock. */
 	st->txq_bytes += p->len;
 	if (st->txq_bytes >= TXQ_FLUSH_BYTES)
-		stack_flush_locked(st);
+		tx_flush(st, false);
 	return 0;
 }
 
@@ -128,11 +130,6 @@ static void tx_flush(struct stack *st, bool release)
 	pthread_mutex_unlock(&st->tx_lock);
 	if (kick || device_needs_kick(st))
 		stack_kick(st);
-}
-
-void stack_flush_locked(struct stack *st)
-{
-	tx_flush(st, false);
 }
 
 void stack_unlock(struct stack *st)

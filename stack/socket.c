@@ -1,7 +1,8 @@
 /*
  * socket.c - the stack's socket API (mtcp.h): argument checks as Linux
- * makes them, blocking and waking, options; protocol work goes to udp.c
- * (and tcp later).
+ * makes them, waking (the notify hook), options; protocol work goes to
+ * udp.c and tcp/tcp_usrreq.c. Nothing here sleeps: a call that cannot
+ * finish now says -EAGAIN / -EINPROGRESS and the caller waits its own way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,11 +55,6 @@ int mtcp_socket_locked(struct stack *st, int type, struct mtcp_sock **out)
 		free(s);
 		return -ENOMEM;
 	}
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cond, &ca);
-	pthread_condattr_destroy(&ca);
 	s->all_next = st->socks;
 	if (st->socks)
 		st->socks->all_prev = s;
@@ -91,7 +87,6 @@ void sock_put_locked(struct mtcp_sock *s)
 	if (s->all_next)
 		s->all_next->all_prev = s->all_prev;
 	st->nsockets--;
-	pthread_cond_destroy(&s->cond);
 	free(s);
 }
 
@@ -122,19 +117,12 @@ void mtcp_close(struct mtcp_sock *s)
 		tcp_usr_close(s);
 	else
 		udp_close(s);
+	/* The hook is the owner's, and the owner is gone (a caller that
+	 * still holds a reference may hang one again, mtcp.h). */
 	s->notify = NULL;
-	sock_wake(s);
 	sock_put_locked(s);
 	sock_put_locked(s);
 	stack_unlock(st);
-}
-
-void sock_wake_ev(struct mtcp_sock *s, unsigned ev)
-{
-	if (s->waiters)
-		pthread_cond_broadcast(&s->cond);
-	if (s->notify)
-		s->notify(s, ev, s->notify_ctx);
 }
 
 int sock_error(struct mtcp_sock *s)
@@ -149,50 +137,6 @@ void sock_wake_all(struct stack *st)
 {
 	for (struct mtcp_sock *s = st->socks; s; s = s->all_next)
 		sock_wake(s);
-}
-
-uint64_t sock_deadline(uint64_t timeout)
-{
-	struct timespec ts;
-
-	if (!timeout)
-		return TIME_NEVER;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000 + timeout;
-}
-
-int sock_wait(struct mtcp_sock *s, uint64_t deadline)
-{
-	struct stack *st = s->st;
-	int rc = 0;
-
-	if (st->stopping)
-		return -ESHUTDOWN;
-	s->refs++;
-	s->waiters++;
-	stack_flush_locked(st);         /* the wait releases the lock, not stack_unlock */
-	if (deadline == TIME_NEVER) {
-		pthread_cond_wait(&s->cond, &st->lock);
-	} else {
-		struct timespec ts = {
-			.tv_sec = (time_t)(deadline / USEC_PER_SEC),
-			.tv_nsec = (long)(deadline % USEC_PER_SEC) * 1000,
-		};
-		if (pthread_cond_timedwait(&s->cond, &st->lock, &ts) == ETIMEDOUT)
-			rc = -ETIMEDOUT;
-	}
-	s->waiters--;
-	if (st->stopping)
-		rc = -ESHUTDOWN;
-	sock_put_locked(s);
-	return rc;
-}
-
-int sock_wait_timeo(struct mtcp_sock *s, uint64_t timeout, uint64_t *deadline)
-{
-	if (!*deadline)
-		*deadline = sock_deadline(timeout);
-	return sock_wait(s, *deadline);
 }
 
 static int check_sin(const struct sockaddr *a, socklen_t len, bool allow_unspec)
@@ -594,17 +538,48 @@ int mtcp_shutdown(struct mtcp_sock *s, int how)
 	return rc;
 }
 
-void mtcp_set_nonblock(struct mtcp_sock *s, bool on)
+uint64_t mtcp_sock_timeo(struct mtcp_sock *s, int optname)
 {
 	pthread_mutex_lock(&s->st->lock);
-	s->nonblock = on;
+	uint64_t t = optname == SO_RCVTIMEO ? s->rcvtimeo : s->sndtimeo;
 	stack_unlock(s->st);
+	return t;
+}
+
+bool mtcp_sock_stopped(struct mtcp_sock *s)
+{
+	pthread_mutex_lock(&s->st->lock);
+	bool stopped = s->st->stopping;
+	stack_unlock(s->st);
+	return stopped;
+}
+
+/* A closed socket's closing is still under way: Linux's tcp_close waits
+ * (SO_LINGER) while the state is FIN-WAIT-1, CLOSING or LAST-ACK, i.e.
+ * until our FIN is acknowledged (sk_stream_closing). */
+static bool closing(const struct mtcp_sock *s)
+{
+	if (!is_tcp(s) || !s->tp)
+		return false;
+	switch (s->tp->t_state) {
+	case TCPS_FIN_WAIT_1:
+	case TCPS_CLOSING:
+	case TCPS_LAST_ACK:
+		return true;
+	default:
+		return false;
+	}
 }
 
 unsigned mtcp_poll(struct mtcp_sock *s)
 {
+	unsigned ev;
+
 	pthread_mutex_lock(&s->st->lock);
-	unsigned ev = is_tcp(s) ? tcp_usr_poll(s) : udp_poll(s);
+	if (s->closed)
+		ev = closing(s) ? 0 : EPOLLHUP;
+	else
+		ev = is_tcp(s) ? tcp_usr_poll(s) : udp_poll(s);
 	stack_unlock(s->st);
 	return ev;
 }

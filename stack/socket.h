@@ -2,13 +2,15 @@
  * socket.h - the stack's socket object, shared by the protocols.
  *
  * Fields are guarded by the stack lock. A socket lives while it has
- * references: the owner's (dropped by mtcp_close) and one for each caller
- * blocked in it; the protocol tables hold none (close unlinks first).
+ * references: the owner's (dropped by mtcp_close), TCP's while its
+ * connection lasts, and any a caller took (mtcp_sock_hold); the protocol
+ * tables hold none (close unlinks first). No call sleeps here: readiness
+ * goes out through the notify hook, and whoever blocks does so on its own
+ * side (mtcp.h).
  */
 #ifndef MTCP_SOCKET_H
 #define MTCP_SOCKET_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -30,22 +32,22 @@ struct mtcp_sock {
 	/* Linux's SOCK_BINDADDR_LOCK / SOCK_BINDPORT_LOCK: the application
 	 * chose the address / port, so disconnecting keeps them. */
 	bool addr_locked, port_locked;
-	bool nonblock, broadcast, reuseaddr, reuseport, keepalive, oobinline;
+	bool broadcast, reuseaddr, reuseport, keepalive, oobinline;
 	int rcvlowat;           /* SO_RCVLOWAT: bytes that make it readable */
 	bool linger;            /* SO_LINGER on, for linger_us */
 	uint64_t linger_us;
 	bool shut_rd, shut_wr;
 	int so_error;           /* positive errno, reported once */
 	int rcvbuf, sndbuf;     /* bytes (as Linux reports: doubled) */
-	uint64_t rcvtimeo, sndtimeo;    /* microseconds, 0: forever */
+	/* SO_RCVTIMEO/SO_SNDTIMEO: stored, reported and inherited here, applied
+	 * by the caller that blocks (mtcp_sock_timeo). µs, 0: forever. */
+	uint64_t rcvtimeo, sndtimeo;
 	uint8_t ttl, tos;
 
 	/* Received datagrams: pbufs with data = payload, addr/port = source. */
 	struct pbuf *rxq_head, *rxq_tail;
 	size_t rxq_bytes;       /* charged as Linux does: payload + overhead */
 
-	pthread_cond_t cond;    /* waiters sleep here, with the stack lock */
-	unsigned waiters;
 	void (*notify)(struct mtcp_sock *, unsigned, void *);
 	void *notify_ctx;
 
@@ -59,13 +61,17 @@ int mtcp_socket_locked(struct stack *st, int type, struct mtcp_sock **out);
  * block). Lock held. */
 void sock_put_locked(struct mtcp_sock *s);
 
-/* Readiness changed: wake blocked callers and the notify hook. ev says
- * which events the change is about, as the key of Linux's wakeups:
- * EPOLLIN (data arrived, sk_data_ready), EPOLLOUT (room to write,
- * sk_write_space), EPOLLPRI (urgent data); sock_wake means any
- * (a state change). */
-void sock_wake_ev(struct mtcp_sock *s, unsigned ev);
+/* Readiness changed: call the notify hook. ev says which events the
+ * change is about, as the key of Linux's wakeups: EPOLLIN (data arrived,
+ * sk_data_ready), EPOLLOUT (room to write, sk_write_space), EPOLLPRI
+ * (urgent data); sock_wake means any (a state change). On every segment's
+ * path: one test when nobody listens. */
 #define SOCK_WAKE_ANY   0xffffffffu
+static inline void sock_wake_ev(struct mtcp_sock *s, unsigned ev)
+{
+	if (s->notify)
+		s->notify(s, ev, s->notify_ctx);
+}
 static inline void sock_wake(struct mtcp_sock *s)
 {
 	sock_wake_ev(s, SOCK_WAKE_ANY);
@@ -73,19 +79,9 @@ static inline void sock_wake(struct mtcp_sock *s)
 /* The pending error, reported once: -so_error (then cleared), or 0.
  * Linux's sock_error(). */
 int sock_error(struct mtcp_sock *s);
-/* The stack is stopping: wake everyone. */
+/* The stack is stopping: a state change for every socket, so that whoever
+ * waits on one looks again (mtcp_sock_stopped). */
 void sock_wake_all(struct stack *st);
-/* The absolute CLOCK_MONOTONIC deadline for a blocking call that may wait
- * timeout microseconds (0: forever, TIME_NEVER). Blocking is real time even
- * on a virtual protocol clock: it is the caller's wall, not the protocol's. */
-uint64_t sock_deadline(uint64_t timeout);
-/* Sleep until woken, the deadline (TIME_NEVER: none) or the stack stops.
- * 0, -ETIMEDOUT or -ESHUTDOWN. Lock held on entry and return. */
-int sock_wait(struct mtcp_sock *s, uint64_t deadline);
-/* sock_wait for a blocking call with a timeout (SO_RCVTIMEO/SO_SNDTIMEO):
- * *deadline starts at 0 and is fixed from timeout on the first wait, so
- * the timeout covers the whole call. */
-int sock_wait_timeo(struct mtcp_sock *s, uint64_t timeout, uint64_t *deadline);
 
 /* udp.c */
 /* bind(2) (user: true) or an automatic bind to an ephemeral port. */

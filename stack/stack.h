@@ -149,9 +149,7 @@ int netif_xmit(struct stack *st, struct pbuf *p);
  * lock is let go (lock order: stack, then tx).
  */
 void stack_unlock(struct stack *st);
-#define TXQ_FLUSH_BYTES (16 * 1024)    /* queued beyond this: sent at once */
-/* Send the queued frames while keeping the lock (before waiting on a
- * condition variable, which releases the lock without stack_unlock). */
-void stack_flush_locked(struct stack *st);
+#define TXQ_FLUSH_BYTES (16 * 1024)    /* queued beyond this: sent at once,
+					   the lock kept (netif_xmit) */
 
 #endif

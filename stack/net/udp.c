@@ -245,61 +245,52 @@ ssize_t udp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 
 ssize_t udp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags)
 {
-	uint64_t deadline = 0;
 	int rc;
 
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
 	if (flags & MSG_ERRQUEUE)
 		return -EAGAIN;         /* no IP_RECVERR error queue */
-	for (;;) {
-		if ((rc = sock_error(s)) < 0)
-			return rc;
-		struct pbuf *p = s->rxq_head;
-		if (p) {
-			size_t copied = 0;
-			for (size_t i = 0; i < (size_t)msg->msg_iovlen && copied < p->len; i++) {
-				size_t n = msg->msg_iov[i].iov_len;
-				if (n > p->len - copied)
-					n = p->len - copied;
-				memcpy(msg->msg_iov[i].iov_base, p->data + copied, n);
-				copied += n;
-			}
-			msg->msg_flags = copied < p->len ? MSG_TRUNC : 0;
-			if (msg->msg_name) {
-				struct sockaddr_in from = {
-					.sin_family = AF_INET,
-					.sin_port = htons(p->port),
-					.sin_addr.s_addr = htonl(p->addr),
-				};
-				socklen_t n = msg->msg_namelen < sizeof(from) ?
-					      msg->msg_namelen : sizeof(from);
-				memcpy(msg->msg_name, &from, n);
-				msg->msg_namelen = sizeof(from);
-			}
-			msg->msg_controllen = 0;
-			size_t full = p->len;
-			if (!(flags & MSG_PEEK)) {
-				s->rxq_head = p->next;
-				if (!s->rxq_head)
-					s->rxq_tail = NULL;
-				s->rxq_bytes -= p->len + RX_OVERHEAD;
-				pbuf_free(p);
-			}
-			return (ssize_t)((flags & MSG_TRUNC) ? full : copied);
+	if ((rc = sock_error(s)) < 0)
+		return rc;
+	struct pbuf *p = s->rxq_head;
+	if (p) {
+		size_t copied = 0;
+		for (size_t i = 0; i < (size_t)msg->msg_iovlen && copied < p->len; i++) {
+			size_t n = msg->msg_iov[i].iov_len;
+			if (n > p->len - copied)
+				n = p->len - copied;
+			memcpy(msg->msg_iov[i].iov_base, p->data + copied, n);
+			copied += n;
 		}
-		if (s->shut_rd)
-			return 0;
-		if (s->closed)
-			return -EBADF;
-		if (s->nonblock || (flags & MSG_DONTWAIT))
-			return -EAGAIN;
-		rc = sock_wait_timeo(s, s->rcvtimeo, &deadline);
-		if (rc == -ETIMEDOUT)
-			return -EAGAIN;         /* SO_RCVTIMEO expiry is EAGAIN */
-		if (rc < 0)
-			return rc;
+		msg->msg_flags = copied < p->len ? MSG_TRUNC : 0;
+		if (msg->msg_name) {
+			struct sockaddr_in from = {
+				.sin_family = AF_INET,
+				.sin_port = htons(p->port),
+				.sin_addr.s_addr = htonl(p->addr),
+			};
+			socklen_t n = msg->msg_namelen < sizeof(from) ?
+				      msg->msg_namelen : sizeof(from);
+			memcpy(msg->msg_name, &from, n);
+			msg->msg_namelen = sizeof(from);
+		}
+		msg->msg_controllen = 0;
+		size_t full = p->len;
+		if (!(flags & MSG_PEEK)) {
+			s->rxq_head = p->next;
+			if (!s->rxq_head)
+				s->rxq_tail = NULL;
+			s->rxq_bytes -= p->len + RX_OVERHEAD;
+			pbuf_free(p);
+		}
+		return (ssize_t)((flags & MSG_TRUNC) ? full : copied);
 	}
+	if (s->shut_rd)
+		return 0;
+	if (s->closed)
+		return -EBADF;
+	return -EAGAIN;         /* the caller waits for EPOLLIN */
 }
 
 unsigned udp_poll(struct mtcp_sock *s)

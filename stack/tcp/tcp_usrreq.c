@@ -79,35 +79,23 @@ int tcp_usr_listen(struct mtcp_sock *s, int backlog)
 int tcp_usr_accept(struct mtcp_sock *s, struct sockaddr_in *peer, struct mtcp_sock **out)
 {
 	struct tcpcb *tp = s->tp;
-	uint64_t deadline = 0;
-	int rc;
+	struct mtcp_sock *c = tp->acceptq_head;
 
-	for (;;) {
-		if (tp->t_state != TCPS_LISTEN)
-			return -EINVAL;
-		struct mtcp_sock *c = tp->acceptq_head;
-		if (c) {
-			tcp_child_unlink(c->tp);
-			c->refs++;              /* the caller's */
-			c->connected = true;    /* SS_CONNECTED, as inet_accept */
-			c->nonblock = false;
-			if (peer) {
-				memset(peer, 0, sizeof(*peer));
-				peer->sin_family = AF_INET;
-				peer->sin_addr.s_addr = htonl(c->raddr);
-				peer->sin_port = htons(c->rport);
-			}
-			*out = c;
-			return 0;
-		}
-		if (s->nonblock)
-			return -EAGAIN;
-		rc = sock_wait_timeo(s, s->rcvtimeo, &deadline);
-		if (rc == -ETIMEDOUT)
-			return -EAGAIN;
-		if (rc < 0)
-			return rc;
+	if (tp->t_state != TCPS_LISTEN)
+		return -EINVAL;
+	if (!c)
+		return -EAGAIN;
+	tcp_child_unlink(c->tp);
+	c->refs++;              /* the caller's */
+	c->connected = true;    /* SS_CONNECTED, as inet_accept */
+	if (peer) {
+		memset(peer, 0, sizeof(*peer));
+		peer->sin_family = AF_INET;
+		peer->sin_addr.s_addr = htonl(c->raddr);
+		peer->sin_port = htons(c->rport);
 	}
+	*out = c;
+	return 0;
 }
 
 /* Open the connection: route, local address and port, ISS, SYN. */
@@ -177,16 +165,11 @@ int tcp_usr_connect(struct mtcp_sock *s, uint32_t addr, uint16_t port)
 		rc = -EINPROGRESS;
 	}
 
-	uint64_t deadline = sock_deadline(s->sndtimeo);
-	while (tp->t_state == TCPS_SYN_SENT || tp->t_state == TCPS_SYN_RECEIVED) {
-		if (s->nonblock)
-			return rc;
-		int w = sock_wait(s, deadline);
-		if (w == -ETIMEDOUT)
-			return -EINPROGRESS;    /* SO_SNDTIMEO expired */
-		if (w < 0)
-			return w;
-	}
+	/* Still opening: the caller learns the end from poll (EPOLLOUT or
+	 * EPOLLERR) and connects again to hear it, as after the wait in
+	 * __inet_stream_connect. */
+	if (tp->t_state == TCPS_SYN_SENT || tp->t_state == TCPS_SYN_RECEIVED)
+		return rc;
 	if (tp->t_state == TCPS_CLOSED && !s->handshaken) {
 		/* Refused, reset, timed out or unreachable. */
 		rc = sock_error(s);
@@ -196,8 +179,8 @@ int tcp_usr_connect(struct mtcp_sock *s, uint32_t addr, uint16_t port)
 	/* NOTE: established, and maybe reset since: the connect succeeded
 	 * and the error waits for the next call (Linux returns it here
 	 * when the RST beats the woken connecting thread: a race it
-	 * nearly always wins, and a caller that blocks through the
-	 * preload sees later than the kernel's would). */
+	 * nearly always wins, and a caller that waits outside the stack
+	 * sees later than the kernel's would). */
 	s->connecting = false;
 	s->connected = true;
 	return 0;
@@ -225,25 +208,21 @@ int tcp_usr_disconnect(struct mtcp_sock *s)
 ssize_t tcp_usr_send(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 {
 	struct tcpcb *tp = s->tp;
-	uint64_t deadline = 0;
 	size_t total = 0, idx = 0, off = 0;
 	size_t copied = 0;
 	int rc;
 
 	for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
 		total += msg->msg_iov[i].iov_len;
-	bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
 
-	/* sk_stream_wait_connect: a connection being opened is waited for. */
-	while (tp->t_state != TCPS_ESTABLISHED && tp->t_state != TCPS_CLOSE_WAIT) {
+	/* sk_stream_wait_connect: a connection being opened is one to wait
+	 * for (the caller's -EAGAIN, EPOLLOUT at its end). */
+	if (tp->t_state != TCPS_ESTABLISHED && tp->t_state != TCPS_CLOSE_WAIT) {
 		if (s->so_error)
 			return sock_error(s);
 		if (tp->t_state != TCPS_SYN_SENT && tp->t_state != TCPS_SYN_RECEIVED)
 			goto pipe;
-		if (nonblock)
-			return -EAGAIN;
-		if ((rc = sock_wait_timeo(s, s->sndtimeo, &deadline)) < 0)
-			return rc == -ETIMEDOUT ? -EAGAIN : rc;
+		return -EAGAIN;
 	}
 
 	for (;;) {
@@ -277,15 +256,9 @@ ssize_t tcp_usr_send(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 				break;
 			continue;
 		}
-		/* The buffer is full. */
-		if (nonblock)
-			return copied ? (ssize_t)copied : -EAGAIN;
-		rc = sock_wait_timeo(s, s->sndtimeo, &deadline);
-		if (rc < 0) {
-			if (copied)
-				return (ssize_t)copied;
-			return rc == -ETIMEDOUT ? -EAGAIN : rc;
-		}
+		/* The buffer is full: what went, or the caller waits for
+		 * EPOLLOUT (sk_stream_wait_memory). */
+		return copied ? (ssize_t)copied : -EAGAIN;
 	}
 	return (ssize_t)copied;
 pipe:
@@ -319,7 +292,6 @@ static void rcv_autotune(struct tcpcb *tp, uint32_t n)
 ssize_t tcp_usr_recv(struct mtcp_sock *s, struct msghdr *msg, int flags)
 {
 	struct tcpcb *tp = s->tp;
-	uint64_t deadline = 0;
 	size_t total = 0, copied = 0;
 	int rc;
 
@@ -331,10 +303,9 @@ ssize_t tcp_usr_recv(struct mtcp_sock *s, struct msghdr *msg, int flags)
 		return -EAGAIN;
 	for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
 		total += msg->msg_iov[i].iov_len;
-	size_t target = (flags & MSG_WAITALL) && !(flags & MSG_PEEK) ? total : 1;
-	if (target > total)
-		target = total;
-	bool nonblock = s->nonblock || (flags & MSG_DONTWAIT);
+	/* MSG_WAITALL is the caller's to wait for: here it takes what
+	 * there is, as tcp_recvmsg does when it may not sleep. */
+	size_t target = total < 1 ? total : 1;
 	if (msg->msg_name)
 		msg->msg_namelen = 0;
 	msg->msg_controllen = 0;
@@ -408,25 +379,15 @@ ssize_t tcp_usr_recv(struct mtcp_sock *s, struct msghdr *msg, int flags)
 		 * (its target is at least one byte). */
 		if (copied >= target && (copied || (!total && tp->rcv.len)))
 			break;
-		if (copied) {
-			if (s->so_error || s->shut_rd || tp->t_state == TCPS_CLOSED || nonblock)
-				break;
-		} else {
-			if ((rc = sock_error(s)) < 0)
-				return rc;
-			if (s->shut_rd)
-				break;
-			if (tp->t_state == TCPS_CLOSED)
-				return -ENOTCONN;
-			if (nonblock)
-				return -EAGAIN;
-		}
-		rc = sock_wait_timeo(s, s->rcvtimeo, &deadline);
-		if (rc < 0) {
-			if (copied)
-				break;
-			return rc == -ETIMEDOUT ? -EAGAIN : rc;
-		}
+		if (copied)
+			break;
+		if ((rc = sock_error(s)) < 0)
+			return rc;
+		if (s->shut_rd)
+			break;
+		if (tp->t_state == TCPS_CLOSED)
+			return -ENOTCONN;
+		return -EAGAIN;
 	}
 	return (ssize_t)copied;
 }
@@ -572,18 +533,8 @@ void tcp_usr_close(struct mtcp_sock *s)
 	usrclosed(tp);
 	if (tp->t_state == TCPS_FIN_WAIT_2)
 		tcp_keep_arm(tp);       /* the orphan FIN-WAIT-2 limit */
-
-	/* SO_LINGER with a time: wait for the FIN to be acknowledged. */
-	if (s->linger && s->linger_us) {
-		uint64_t deadline = sock_deadline(s->linger_us);
-		s->refs++;
-		while (s->tp && (tp->t_state == TCPS_FIN_WAIT_1 || tp->t_state == TCPS_CLOSING ||
-				 tp->t_state == TCPS_LAST_ACK)) {
-			if (sock_wait(s, deadline) < 0)
-				break;
-		}
-		sock_put_locked(s);
-	}
+	/* SO_LINGER with a time: close(2) waits for the FIN to be
+	 * acknowledged; that wait is the caller's (mtcp_close in mtcp.h). */
 }
 
 unsigned tcp_usr_poll(struct mtcp_sock *s)

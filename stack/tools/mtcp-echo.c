@@ -14,11 +14,11 @@
  * stack has no TCP (mtcp_socket(SOCK_STREAM) is -EPROTONOSUPPORT) one line
  * says so and UDP is served alone.
  *
- * One thread, event driven. Every socket is non-blocking and has the same
- * notify hook, which the stack calls with its lock held whenever the
- * socket's readiness may have changed: the hook only puts the socket's
- * entry on a ready list (its own small mutex) and, when the list was
- * empty, writes an eventfd. The main loop polls that eventfd and a
+ * One thread, event driven. The stack's calls never block; every socket
+ * has the same notify hook, which the stack calls with its lock held
+ * whenever the socket's readiness may have changed: the hook only puts
+ * the socket's entry on a ready list (its own small mutex) and, when the
+ * list was empty, writes an eventfd. The main loop polls that eventfd and a
  * signalfd, and serves the entries of the ready list, each until it would
  * block or has moved its share of bytes (then it goes back on the list, so
  * one busy connection cannot starve the others).
@@ -319,7 +319,6 @@ static void conn_new(enum service svc, struct mtcp_sock *s)
 	conns = c;
 	tcp_stats[svc].conns++;
 	tcp_stats[svc].open++;
-	mtcp_set_nonblock(s, true);
 	mtcp_set_notify(s, notify, c);
 	/* whatever arrived before the hook was set */
 	ready_add(c);
@@ -587,7 +586,6 @@ int main(void)
 			status = 1;
 			goto out;
 		}
-		mtcp_set_nonblock(udp[i].s, true);
 		mtcp_set_notify(udp[i].s, notify, &udp[i]);
 	}
 	for (int i = 0; i < NSERVICES && have_tcp; i++) {
@@ -607,7 +605,6 @@ int main(void)
 			status = 1;
 			goto out;
 		}
-		mtcp_set_nonblock(lis[i].s, true);
 		mtcp_set_notify(lis[i].s, notify, &lis[i]);
 	}
 	if ((rc = mtcp_stack_start(st)) < 0) {

@@ -35,7 +35,6 @@ static void init(void)
 	    mtcp_stack_create(&cfg, ours, &clk, &st) < 0 ||
 	    mtcp_socket(st, SOCK_DGRAM, &sock) < 0 || mtcp_bind(sock, &a) < 0)
 		abort();
-	mtcp_set_nonblock(sock, true);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

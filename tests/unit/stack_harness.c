@@ -353,7 +353,6 @@ struct mtcp_sock *h_udp_socket(struct harness *h, uint16_t port)
 
 	ck_assert_int_eq(mtcp_socket(h->st, SOCK_DGRAM, &s), 0);
 	ck_assert_int_eq(mtcp_bind(s, &a), 0);
-	mtcp_set_nonblock(s, true);
 	return s;
 }
 
@@ -727,7 +726,6 @@ struct mtcp_sock *h_tcp_socket(struct harness *h)
 	struct mtcp_sock *s;
 
 	ck_assert_int_eq(mtcp_socket(h->st, SOCK_STREAM, &s), 0);
-	mtcp_set_nonblock(s, true);
 	return s;
 }
 
@@ -832,7 +830,6 @@ struct mtcp_sock *h_tcp_accept(struct harness *h, struct mtcp_sock *l)
 	rc = mtcp_accept(l, NULL, &s);
 	ck_assert_msg(rc == 0, "accept: %d (%s), expected a connection ready", rc,
 		      strerror(-rc));
-	mtcp_set_nonblock(s, true);
 	return s;
 }
 

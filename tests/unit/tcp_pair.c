@@ -156,7 +156,6 @@ struct mtcp_sock *pair_listen(struct stack *st, uint16_t port, int backlog)
 	struct sockaddr_in a = h_sin(0, port);
 
 	ck_assert_int_eq(mtcp_socket(st, SOCK_STREAM, &s), 0);
-	mtcp_set_nonblock(s, true);
 	ck_assert_int_eq(mtcp_bind(s, &a), 0);
 	ck_assert_int_eq(mtcp_listen(s, backlog), 0);
 	return s;
@@ -189,7 +188,6 @@ void pair_connect(struct pair *p, uint16_t port, struct mtcp_sock **a, struct mt
 	socklen_t len = sizeof(err);
 
 	ck_assert_int_eq(mtcp_socket(p->a, SOCK_STREAM, &c), 0);
-	mtcp_set_nonblock(c, true);
 	rc = mtcp_connect(c, (const struct sockaddr *)&to, sizeof(to));
 	ck_assert_msg(rc == -EINPROGRESS, "non-blocking connect: %d (%s), expected -EINPROGRESS",
 		      rc, strerror(-rc));
@@ -205,7 +203,6 @@ void pair_connect(struct pair *p, uint16_t port, struct mtcp_sock **a, struct mt
 		      "B accepted nothing on port %u in %llu s though A is connected", port,
 		      (unsigned long long)(CONNECT_MAX / USEC_PER_SEC));
 	ck_assert_msg(w.rc == 0, "B's accept: %d (%s)", w.rc, strerror(-w.rc));
-	mtcp_set_nonblock(w.s, true);
 	mtcp_close(w.l);
 	*a = c;
 	*b = w.s;

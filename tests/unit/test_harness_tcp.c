@@ -502,7 +502,6 @@ static struct mtcp_sock *pair_udp(struct stack *st, uint16_t port)
 
 	ck_assert_int_eq(mtcp_socket(st, SOCK_DGRAM, &s), 0);
 	ck_assert_int_eq(mtcp_bind(s, &a), 0);
-	mtcp_set_nonblock(s, true);
 	return s;
 }
 

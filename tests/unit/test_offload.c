@@ -1776,12 +1776,10 @@ START_TEST(test_loopback_never_offloads)
 	ck_assert_uint_eq(p.a->offload, FEAT_ALL);
 	l = pair_listen(p.a, 8080, 4);
 	ck_assert_int_eq(mtcp_socket(p.a, SOCK_STREAM, &c), 0);
-	mtcp_set_nonblock(c, true);
 	rc = mtcp_connect(c, (const struct sockaddr *)&to, sizeof(to));
 	ck_assert_msg(rc == -EINPROGRESS || rc == 0, "connect: %d", rc);
 	pair_run(&p, SEC);
 	ck_assert_int_eq(mtcp_accept(l, NULL, &s), 0);
-	mtcp_set_nonblock(s, true);
 	mtcp_close(l);
 	run_xfer(c, s, 2 * MB, MB + 3, 30 * SEC, "loopback");
 	struct stack_stats sa = stats_of(p.a);
@@ -1812,7 +1810,6 @@ START_TEST(test_udp_partial_checksum_delivered)
 	ml_pair(&da, &db, 16, MEMLINK_OFFLOAD_VETH, MEMLINK_OFFLOAD_VETH);
 	p.a = mk_stack(da, PAIR_A_IP, PAIR_A_MAC, 1, off);
 	ck_assert_int_eq(mtcp_socket(p.a, SOCK_DGRAM, &u), 0);
-	mtcp_set_nonblock(u, true);
 	ck_assert_int_eq(mtcp_bind(u, &at), 0);
 	for (size_t plen = 1; plen < 1472; plen += 333) {
 		size_t len = mk_udp(f, plen, 53, true, (uint8_t)plen);

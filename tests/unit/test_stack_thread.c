@@ -1,12 +1,14 @@
 /* test_stack_thread.c - two stacks, each with its own stack thread, joined
- * by an in-memory link on the real clock: the loop, the wake-ups, blocking
- * calls and the stack lock under real concurrency (run it under make tsan). */
+ * by an in-memory link on the real clock: the loop, the wake-ups (notify
+ * hooks driving blocking calls, blocking.h) and the stack lock under real
+ * concurrency (run it under make tsan). */
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
 
+#include "blocking.h"
 #include "check_main.h"
 #include "mtcp.h"
 #include "stack.h"
@@ -64,10 +66,10 @@ static void *echo_server(void *p)
 	struct sockaddr_in from;
 
 	for (int i = 0; i < e->n; i++) {
-		ssize_t n = mtcp_recvfrom(e->s, buf, sizeof(buf), 0, &from);
+		ssize_t n = bw_recvfrom(e->s, buf, sizeof(buf), 0, &from);
 		if (n < 0)
 			return (void *)(intptr_t)n;
-		if (mtcp_sendto(e->s, buf, (size_t)n, 0, &from) != n)
+		if (bw_sendto(e->s, buf, (size_t)n, 0, &from) != n)
 			return (void *)(intptr_t)-EIO;
 	}
 	return NULL;
@@ -96,8 +98,8 @@ START_TEST(test_blocking_echo_between_threaded_stacks)
 		size_t len = 1 + (size_t)(i * 331) % sizeof(out);
 		for (size_t k = 0; k < len; k++)
 			out[k] = (uint8_t)(k ^ (size_t)i);
-		ck_assert_int_eq(mtcp_sendto(cli, out, len, 0, &to), (ssize_t)len);
-		ssize_t n = mtcp_recvfrom(cli, in, sizeof(in), 0, NULL);
+		ck_assert_int_eq(bw_sendto(cli, out, len, 0, &to), (ssize_t)len);
+		ssize_t n = bw_recvfrom(cli, in, sizeof(in), 0, NULL);
 		ck_assert_msg(n == (ssize_t)len, "round %d: got %zd, want %zu", i, n, len);
 		ck_assert_msg(memcmp(in, out, len) == 0, "round %d: bytes differ", i);
 	}
@@ -121,9 +123,9 @@ static void *tcp_sink(void *p)
 	size_t got = 0;
 	ssize_t n;
 
-	if (mtcp_accept(t->l, NULL, &c) < 0)
+	if (bw_accept(t->l, NULL, &c) < 0)
 		return (void *)(intptr_t)-EIO;
-	while ((n = mtcp_recvfrom(c, buf, sizeof(buf), 0, NULL)) > 0) {
+	while ((n = bw_recvfrom(c, buf, sizeof(buf), 0, NULL)) > 0) {
 		for (ssize_t i = 0; i < n; i++)
 			if (buf[i] != (uint8_t)((got + (size_t)i) * 7 + 3))
 				return (void *)(intptr_t)-EBADMSG;
@@ -132,9 +134,9 @@ static void *tcp_sink(void *p)
 	if (n < 0 || got != t->want)
 		return (void *)(intptr_t)-EPROTO;
 	uint64_t v = got;
-	if (mtcp_sendto(c, &v, sizeof(v), 0, NULL) != sizeof(v))
+	if (bw_sendto(c, &v, sizeof(v), 0, NULL) != sizeof(v))
 		return (void *)(intptr_t)-EIO;
-	mtcp_close(c);
+	bw_close(c);
 	return NULL;
 }
 
@@ -158,25 +160,25 @@ START_TEST(test_blocking_tcp_transfer_between_threaded_stacks)
 	ck_assert_int_eq(pthread_create(&th, NULL, tcp_sink, &arg), 0);
 
 	ck_assert_int_eq(mtcp_socket(a, SOCK_STREAM, &c), 0);
-	ck_assert_int_eq(mtcp_connect(c, (struct sockaddr *)&to, sizeof(to)), 0);
+	ck_assert_int_eq(bw_connect(c, &to), 0);
 	for (size_t sent = 0; sent < TOTAL;) {
 		size_t n = TOTAL - sent < sizeof(buf) ? TOTAL - sent : sizeof(buf);
 		for (size_t i = 0; i < n; i++)
 			buf[i] = (uint8_t)((sent + i) * 7 + 3);
-		ssize_t r = mtcp_sendto(c, buf, n, 0, NULL);
+		ssize_t r = bw_sendto(c, buf, n, 0, NULL);
 		ck_assert_msg(r > 0, "send: %zd", r);
 		sent += (size_t)r;
 	}
 	ck_assert_int_eq(mtcp_shutdown(c, SHUT_WR), 0);
 	uint64_t v = 0;
-	ck_assert_int_eq(mtcp_recvfrom(c, &v, sizeof(v), MSG_WAITALL, NULL), sizeof(v));
+	ck_assert_int_eq(bw_recvfrom(c, &v, sizeof(v), MSG_WAITALL, NULL), sizeof(v));
 	ck_assert_uint_eq(v, TOTAL);
-	ck_assert_int_eq(mtcp_recvfrom(c, buf, 1, 0, NULL), 0);       /* EOF */
+	ck_assert_int_eq(bw_recvfrom(c, buf, 1, 0, NULL), 0);       /* EOF */
 	void *ret;
 	pthread_join(th, &ret);
 	ck_assert_msg(ret == NULL, "sink thread failed: %d", (int)(intptr_t)ret);
 	ck_assert_int_eq(mtcp_setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
-	mtcp_close(c);
+	bw_close(c);
 	mtcp_close(l);
 }
 END_TEST
@@ -200,14 +202,14 @@ START_TEST(test_stop_wakes_blocked_receiver)
 	ck_assert_int_eq(mtcp_socket(a, SOCK_DGRAM, &s), 0);
 	ck_assert_int_eq(mtcp_bind(s, &any), 0);
 	ck_assert_int_eq(pthread_create(&th, NULL, close_later, a), 0);
-	ck_assert_int_eq(mtcp_recvfrom(s, buf, sizeof(buf), 0, NULL), -ESHUTDOWN);
+	ck_assert_int_eq(bw_recvfrom(s, buf, sizeof(buf), 0, NULL), -ESHUTDOWN);
 	pthread_join(th, NULL);
 	mtcp_close(s);
 
 	/* An unbound socket blocked in recv is woken too. */
 	ck_assert_int_eq(mtcp_socket(b, SOCK_DGRAM, &s), 0);
 	ck_assert_int_eq(pthread_create(&th, NULL, close_later, b), 0);
-	ck_assert_int_eq(mtcp_recvfrom(s, buf, sizeof(buf), 0, NULL), -ESHUTDOWN);
+	ck_assert_int_eq(bw_recvfrom(s, buf, sizeof(buf), 0, NULL), -ESHUTDOWN);
 	pthread_join(th, NULL);
 	mtcp_close(s);
 }
@@ -338,7 +340,6 @@ START_TEST(test_syn_retransmitted_when_connect_armed_the_timer)
 	solo_quiet();
 
 	ck_assert_int_eq(mtcp_socket(solo, SOCK_STREAM, &s), 0);
-	mtcp_set_nonblock(s, true);
 	ck_assert_int_eq(mtcp_connect(s, (struct sockaddr *)&dst, sizeof(dst)),
 			 -EINPROGRESS);
 	t1 = peer_expect(ETHERTYPE_IPV4, IPPROTO_TCP, 1000, f);

@@ -96,7 +96,6 @@ static void listen_with(int level, int name, int v)
 	struct sockaddr_in a = h_sin(0, OUR_PORT);
 
 	ck_assert_int_eq(mtcp_socket(h.st, SOCK_STREAM, &L), 0);
-	mtcp_set_nonblock(L, true);
 	ck_assert_int_eq(mtcp_setsockopt(L, level, name, &v, sizeof(v)), 0);
 	ck_assert_int_eq(mtcp_bind(L, &a), 0);
 	ck_assert_int_eq(mtcp_listen(L, 8), 0);
@@ -1644,9 +1643,8 @@ START_TEST(test_recv_on_empty_socket_is_eagain_also_with_msg_dontwait)
 
 	open_conn(NULL);
 	ck_assert_int_eq(app_recv(b, sizeof(b), 0), -EAGAIN);
-	mtcp_set_nonblock(S, false);
+	/* The stack's calls never block: MSG_DONTWAIT changes nothing. */
 	ck_assert_int_eq(app_recv(b, sizeof(b), MSG_DONTWAIT), -EAGAIN);
-	mtcp_set_nonblock(S, true);
 }
 END_TEST
 

@@ -560,7 +560,6 @@ static void churn_launch(struct churn *ch)
 	c->idx = ch->started++;
 	c->kind = c->idx % K__COUNT;
 	ck_assert_int_eq(mtcp_socket(p.a, SOCK_STREAM, &c->a), 0);
-	mtcp_set_nonblock(c->a, true);
 	rc = mtcp_connect(c->a, (const struct sockaddr *)&to, sizeof(to));
 	if (rc != -EINPROGRESS)
 		churn_fail(ch, "connection %u: connect %d (%s), expected -EINPROGRESS", c->idx,
@@ -736,7 +735,6 @@ static void churn_accept(struct churn *ch)
 
 	while ((rc = mtcp_accept(ch->l, NULL, &s)) == 0) {
 		ck_assert_uint_lt(ch->nnew, ch->n);
-		mtcp_set_nonblock(s, true);
 		ch->nb[ch->nnew++] = (struct churn_new){ .b = s };
 	}
 	if (rc != -EAGAIN) {
@@ -929,7 +927,6 @@ START_TEST(test_reconnect_to_a_peer_holding_the_tuple_in_time_wait_is_immediate)
 	w.l = pair_listen(p.b, REUSE_LPORT, 8);
 	for (unsigned i = 0; i < REUSE_ROUNDS; i++) {
 		ck_assert_int_eq(mtcp_socket(p.a, SOCK_STREAM, &w.a), 0);
-		mtcp_set_nonblock(w.a, true);
 		ck_assert_int_eq(mtcp_bind(w.a, &me), 0);
 		ck_assert_int_eq(mtcp_connect(w.a, (const struct sockaddr *)&to, sizeof(to)),
 				 -EINPROGRESS);
@@ -1004,10 +1001,8 @@ static bool many_accept(void *arg)
 
 	while (n < MANY_CONNS && acc[n])
 		n++;
-	while (n < MANY_CONNS && mtcp_accept(l, NULL, &s) == 0) {
-		mtcp_set_nonblock(s, true);
+	while (n < MANY_CONNS && mtcp_accept(l, NULL, &s) == 0)
 		acc[n++] = s;
-	}
 	return n == MANY_CONNS;
 }
 
@@ -1025,7 +1020,6 @@ START_TEST(test_100_connections_move_100k_each_way_concurrently)
 	acc[MANY_CONNS] = pair_listen(p.b, MANY_PORT, 128);
 	for (unsigned i = 0; i < MANY_CONNS; i++) {
 		ck_assert_int_eq(mtcp_socket(p.a, SOCK_STREAM, &a[i]), 0);
-		mtcp_set_nonblock(a[i], true);
 		ck_assert_int_eq(mtcp_connect(a[i], (const struct sockaddr *)&to, sizeof(to)),
 				 -EINPROGRESS);
 	}

@@ -146,7 +146,6 @@ START_TEST(test_passive_synack_offers_mss_wscale_sack_ts_when_offered)
 	h_expect_none(&h);
 	ck_assert_msg(mtcp_poll(l) & EPOLLIN, "listener not readable with a connection ready");
 	ck_assert_int_eq(mtcp_accept(l, &peer, &s), 0);
-	mtcp_set_nonblock(s, true);
 	assert_sin(&peer, PEER_IP, PEER_PORT, "accept's peer address");
 	ck_assert_int_eq(mtcp_getpeername(s, &a), 0);
 	assert_sin(&a, PEER_IP, PEER_PORT, "getpeername");
@@ -1309,7 +1308,6 @@ START_TEST(test_fifty_connections_on_one_listener)
 	ck_assert_uint_eq(h_tcp_pcbs(&h), N + 1);
 	for (int i = 0; i < N; i++) {
 		ck_assert_int_eq(mtcp_accept(l, &peer, &s[i]), 0);
-		mtcp_set_nonblock(s[i], true);
 		assert_sin(&peer, PEER_IP, (uint16_t)(41000 + i), "accept order");
 	}
 	struct mtcp_sock *none = NULL;
