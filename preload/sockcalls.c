@@ -18,18 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iov.h"
 #include "preload.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static size_t iov_total(const struct iovec *iov, size_t n)
-{
-	size_t t = 0;
-
-	for (size_t i = 0; i < n; i++)
-		t += iov[i].iov_len;
-	return t;
-}
 
 /* Copy msg's iovec array into a buffer of our own that can be advanced. */
 struct iovcopy {

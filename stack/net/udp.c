@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "iov.h"
 #include "mtcp.h"
 #include "proto.h"
 #include "socket.h"
@@ -158,21 +159,12 @@ int udp_disconnect(struct mtcp_sock *s)
 	return 0;
 }
 
-static size_t iov_total(const struct msghdr *msg)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
-		n += msg->msg_iov[i].iov_len;
-	return n;
-}
-
 ssize_t udp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 {
 	struct stack *st = s->st;
 	uint32_t daddr, saddr, nexthop, rsrc;
 	uint16_t dport;
-	size_t len = iov_total(msg);
+	size_t len = iov_total(msg->msg_iov, msg->msg_iovlen);
 	int rc;
 
 	/* The checks in the order Linux makes them (inet_sendmsg, then

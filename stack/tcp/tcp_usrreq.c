@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "iov.h"
 #include "mtcp.h"
 #include "tcp_var.h"
 
@@ -208,12 +209,10 @@ int tcp_usr_disconnect(struct mtcp_sock *s)
 ssize_t tcp_usr_send(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 {
 	struct tcpcb *tp = s->tp;
-	size_t total = 0, idx = 0, off = 0;
+	size_t total = iov_total(msg->msg_iov, msg->msg_iovlen), idx = 0, off = 0;
 	size_t copied = 0;
 	int rc;
 
-	for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
-		total += msg->msg_iov[i].iov_len;
 
 	/* sk_stream_wait_connect: a connection being opened is one to wait
 	 * for (the caller's -EAGAIN, EPOLLOUT at its end). */
@@ -301,8 +300,7 @@ ssize_t tcp_usr_recv(struct mtcp_sock *s, struct msghdr *msg, int flags)
 		return recv_urg(s, msg, flags);
 	if (flags & MSG_ERRQUEUE)
 		return -EAGAIN;
-	for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
-		total += msg->msg_iov[i].iov_len;
+	total = iov_total(msg->msg_iov, msg->msg_iovlen);
 	/* MSG_WAITALL is the caller's to wait for: here it takes what
 	 * there is, as tcp_recvmsg does when it may not sleep. */
 	size_t target = total < 1 ? total : 1;
@@ -400,9 +398,7 @@ static ssize_t recv_urg(struct mtcp_sock *s, struct msghdr *msg, int flags)
 	if (s->oobinline || tp->urg_state == URG_NONE || tp->urg_state == URG_READ)
 		return -EINVAL;
 	if (tp->urg_state == URG_VALID) {
-		size_t total = 0;
-		for (size_t i = 0; i < (size_t)msg->msg_iovlen; i++)
-			total += msg->msg_iov[i].iov_len;
+		size_t total = iov_total(msg->msg_iov, msg->msg_iovlen);
 		if (!(flags & MSG_PEEK))
 			tp->urg_state = URG_READ;
 		msg->msg_flags = MSG_OOB;
