@@ -65,6 +65,8 @@ struct psock {
  * written when a watched socket signals while it sleeps. */
 struct pwaiter {
 	int efd;
+	unsigned watches;       /* its thread's watches on it (in use while > 0);
+				   only its own thread changes it */
 	bool signaled;          /* pl_lock: a notify came since the last check */
 	bool sleeping;          /* pl_lock: write efd to wake it */
 	bool wake_deferred;     /* pl_lock: the stack thread will write efd after
@@ -137,10 +139,15 @@ bool psock_dead(struct psock *ps);
  * transparently, as the kernel does with SA_RESTART, when there is no
  * deadline). The waiter must already be registered (psock_watch). */
 int psock_wait(struct pwatch *pw, uint64_t deadline);
-/* This thread's waiter (its eventfd made on first use). NULL + -errno
- * when no eventfd could be made. */
+/* A waiter of this thread that no call of it is using (no watch hangs on
+ * it): its eventfd made on first use. A signal handler that blocks in one
+ * of our calls while its thread sleeps in another gets a waiter of its
+ * own, so it can neither take the sleeping call's wake-up nor leave it a
+ * stale one. NULL + -errno when no eventfd could be made, or -EDEADLK
+ * past PL_WAITER_LEVELS nested waits. */
+#define PL_WAITER_LEVELS 8
 struct pwaiter *pl_waiter(int *err);
-/* In a fork()ed child: forget the waiter, whose eventfd is the parent's. */
+/* In a fork()ed child: forget the waiters, whose eventfds are the parent's. */
 void pl_waiter_after_fork_child(void);
 /* Hang pw (kind PW_WAITER, for events) on ps / take it off. */
 void psock_watch(struct psock *ps, struct pwatch *pw, struct pwaiter *w, unsigned events);

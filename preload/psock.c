@@ -221,29 +221,33 @@ bool psock_dead(struct psock *ps)
 
 static pthread_key_t waiter_key;
 static pthread_once_t waiter_once = PTHREAD_ONCE_INIT;
-static __thread struct pwaiter *tls_waiter __attribute__((tls_model("initial-exec")));
 
-static void waiter_destroy(void *p)
+/* A thread's waiters, one per level of nested waiting (pl_waiter). */
+struct pwaiters {
+	struct pwaiter *w[PL_WAITER_LEVELS];
+};
+static __thread struct pwaiters *tls_waiters __attribute__((tls_model("initial-exec")));
+
+static void waiters_destroy(void *p)
 {
-	struct pwaiter *w = p;
+	struct pwaiters *ws = p;
 
-	REAL(close)(w->efd);
-	free(w);
+	for (unsigned i = 0; i < PL_WAITER_LEVELS && ws->w[i]; i++) {
+		REAL(close)(ws->w[i]->efd);
+		free(ws->w[i]);
+	}
+	free(ws);
 }
 
 static void waiter_key_init(void)
 {
-	pthread_key_create(&waiter_key, waiter_destroy);
+	pthread_key_create(&waiter_key, waiters_destroy);
 }
 
-struct pwaiter *pl_waiter(int *err)
+static struct pwaiter *waiter_new(int *err)
 {
-	struct pwaiter *w = tls_waiter;
+	struct pwaiter *w = calloc(1, sizeof(*w));
 
-	if (w)
-		return w;
-	pthread_once(&waiter_once, waiter_key_init);
-	w = calloc(1, sizeof(*w));
 	if (!w) {
 		*err = -ENOMEM;
 		return NULL;
@@ -254,16 +258,44 @@ struct pwaiter *pl_waiter(int *err)
 		free(w);
 		return NULL;
 	}
-	tls_waiter = w;
-	pthread_setspecific(waiter_key, w);
 	return w;
 }
 
-/* After fork() the child's copy of this thread's waiter shares its
- * eventfd with the parent: forget it (the child never waits on the stack). */
+struct pwaiter *pl_waiter(int *err)
+{
+	struct pwaiters *ws = tls_waiters;
+	unsigned i;
+
+	if (!ws) {
+		pthread_once(&waiter_once, waiter_key_init);
+		if (!(ws = calloc(1, sizeof(*ws)))) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		tls_waiters = ws;
+		pthread_setspecific(waiter_key, ws);
+	}
+	/* The first one free: an outer call of this thread (interrupted by
+	 * the signal handler we run in) keeps its watches on its own. */
+	for (i = 0; i < PL_WAITER_LEVELS && ws->w[i] && ws->w[i]->watches; i++)
+		;
+	if (i == PL_WAITER_LEVELS) {
+		log_warn(pre, "%u blocking calls nested in signal handlers on one "
+			 "thread: EDEADLK", PL_WAITER_LEVELS);
+		*err = -EDEADLK;
+		return NULL;
+	}
+	if (!ws->w[i] && !(ws->w[i] = waiter_new(err)))
+		return NULL;
+	return ws->w[i];
+}
+
+/* After fork() the child's copies of this thread's waiters share their
+ * eventfds with the parent: forget them (the child never waits on the
+ * stack). */
 void pl_waiter_after_fork_child(void)
 {
-	tls_waiter = NULL;
+	tls_waiters = NULL;
 }
 
 void psock_watch(struct psock *ps, struct pwatch *pw, struct pwaiter *w, unsigned events)
@@ -273,6 +305,7 @@ void psock_watch(struct psock *ps, struct pwatch *pw, struct pwaiter *w, unsigne
 	pw->events = events;
 	pw->w = w;
 	pw->prev = NULL;
+	w->watches++;
 	pthread_mutex_lock(&pl_lock);
 	w->signaled = false;
 	pw->next = ps->watchers;
@@ -284,6 +317,7 @@ void psock_watch(struct psock *ps, struct pwatch *pw, struct pwaiter *w, unsigne
 
 void psock_unwatch(struct pwatch *pw)
 {
+	pw->w->watches--;
 	pthread_mutex_lock(&pl_lock);
 	if (pw->ps) {
 		if (pw->prev)

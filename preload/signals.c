@@ -66,10 +66,9 @@
  *
  * NOTE: not solved here: the stack's send path allocates (a connection's
  * send ring is allocated on demand, ring_reserve), so a handler's send()
- * that interrupted the program's own malloc may still deadlock in malloc;
- * and a handler's call that has to block (a full send buffer) while its
- * thread sleeps in a blocking call of ours shares that thread's waiter
- * (pl_waiter) with the interrupted call, whose wake-up it can consume.
+ * that interrupted the program's own malloc may still deadlock in malloc.
+ * (A handler's call that has to block while its thread sleeps in a call of
+ * ours waits on a waiter of its own: pl_waiter.)
  */
 #include <errno.h>
 #include <pthread.h>

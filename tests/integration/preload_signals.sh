@@ -15,6 +15,11 @@
 #      PRELOAD_SIGNALS_LIB=/work/baseline/libmtcp.so shows a library
 #      without the deferral failing),
 #   3. twice more on microtcp with 1 and 8 threads,
+#   3b. build/prog/sig_nested (tests/prog/sig_nested.c), kernel then
+#      microtcp: a handler that blocks in recv() on one socket while its
+#      thread sleeps in recv() on another; the thread's recv must still see
+#      its data (a handler's wait that shared the thread's waiter took the
+#      wake-up and left it asleep: "FAIL: round N", exit 3),
 #   4. on microtcp built with ThreadSanitizer (build/tsan, made here); any
 #      "WARNING: ThreadSanitizer" fails. PRELOAD_SIGNALS_TSAN=0 skips it.
 . "$(dirname "$0")/lib.sh"
@@ -23,10 +28,12 @@ need make
 
 PL_LIB=${PRELOAD_SIGNALS_LIB:-$PL_LIB}
 PROG=$MTCP_BUILD/prog/sig_send
+NESTED=$MTCP_BUILD/prog/sig_nested
 TSAN_BUILD=build/tsan
 ECHO_PORT=7200 COUNT_PORT=7201
 
 [ -x "$PROG" ] || fail "$PROG not found (make $PROG)"
+[ -x "$NESTED" ] || fail "$NESTED not found (make $NESTED)"
 
 pl_setup s 10.61.61
 
@@ -117,6 +124,18 @@ mt_run preload1 60 "$PROG" -t 1 -d 30000 "${ARGS[@]}"
 check_run preload1 $?
 mt_run preload8 60 "$PROG" -t 8 -r 1000 -d 30000 "${ARGS[@]}"
 check_run preload8 $?
+
+log "3b. sig_nested: a handler blocks in recv() while its thread sleeps in recv()"
+# check_nested NAME RC: sig_nested said ok and exited 0.
+check_nested() {
+	grep -E '^(sig_nested|FAIL)' "$TMP_DIR/$1.out" | head -n 3 | sed 's/^/    /'
+	[ "$2" -eq 0 ] && grep -q '^sig_nested: ok, 50 rounds$' "$TMP_DIR/$1.out" ||
+		pl_fail "$1: sig_nested exited $2 (3: the thread's recv stayed asleep with its data queued)" "$1" peers
+}
+k_run nested_kernel 60 "$NESTED" -r 50 $K $ECHO_PORT
+check_nested nested_kernel $?
+mt_run nested 60 "$NESTED" -r 50 $K $ECHO_PORT
+check_nested nested $?
 
 if [ "${PRELOAD_SIGNALS_TSAN:-1}" = 0 ]; then
 	log "PRELOAD_SIGNALS_TSAN=0: no ThreadSanitizer run"
