@@ -21,6 +21,7 @@
  * the end of its batch (pl_wake_deferred). */
 __thread bool pl_stack_thread __attribute__((tls_model("initial-exec")));
 bool pl_child;
+bool pl_exiting;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stack *stack;
@@ -221,6 +222,7 @@ static void pl_fini(void)
 	if (!st || pl_child || getpid() != stack_pid)
 		return;
 	pl_enter();
+	__atomic_store_n(&pl_exiting, true, __ATOMIC_RELAXED);
 	fdt_each(0, fdt_max(), close_at_exit, NULL);
 	/* NOTE: 10 s, then what is left is abandoned (logged). */
 	unsigned left = mtcp_stack_drain(st, 10 * 1000 * 1000);

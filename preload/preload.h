@@ -93,6 +93,7 @@ extern pthread_mutex_t pl_lock;
 
 /* init.c */
 extern bool pl_child;           /* in a fork()ed child: the stack is the parent's */
+extern bool pl_exiting;         /* the process is exiting (pl_fini): no lingering close */
 /* The stack, started on first use: NULL with -errno in *err on failure
  * (the message already logged). */
 struct stack *pl_stack(int *err);

@@ -182,7 +182,11 @@ static void psock_release(struct fdobj *o)
 	/* In a fork()ed child the stack belongs to the parent: leave it. */
 	if (ps->s && !pl_child) {
 		struct mtcp_sock *s = ps->s;
-		uint64_t linger = ps->type == SOCK_STREAM ? linger_us(s) : 0;
+		/* Linux's inet_release: no lingering for a process that is
+		 * exiting (PF_EXITING); the FIN or RST goes all the same. */
+		uint64_t linger = ps->type == SOCK_STREAM &&
+				  !__atomic_load_n(&pl_exiting, __ATOMIC_RELAXED) ?
+				  linger_us(s) : 0;
 
 		if (linger)
 			mtcp_sock_hold(s);      /* to watch its closing */
