@@ -560,8 +560,8 @@ static ssize_t ps_block(struct psock *ps, struct msghdr *msg, int flags, ssize_t
 				break;
 			}
 		}
-		rc = rx ? mtcp_recvmsg(ps->s, &m, flags | MSG_DONTWAIT)
-			: mtcp_sendmsg(ps->s, &m, flags | MSG_DONTWAIT);
+		rc = rx ? mtcp_recvmsg(ps->s, &m, flags)
+			: mtcp_sendmsg(ps->s, &m, flags);
 	}
 	if (watching)
 		psock_unwatch(&pw);
@@ -576,7 +576,7 @@ ssize_t ps_sendmsg(struct psock *ps, const struct msghdr *msg, int flags)
 {
 	bool nb = ps->nonblock || (flags & MSG_DONTWAIT);
 	bool stream = ps->type == SOCK_STREAM;
-	ssize_t rc = mtcp_sendmsg(ps->s, msg, flags | MSG_DONTWAIT);
+	ssize_t rc = mtcp_sendmsg(ps->s, msg, flags);
 
 	/* Blocking: all of it goes, unless an error, a signal or
 	 * SO_SNDTIMEO stops it (then what went is the result). */
@@ -596,7 +596,7 @@ ssize_t ps_recvmsg(struct psock *ps, struct msghdr *msg, int flags)
 	/* NOTE: MSG_PEEK with MSG_WAITALL waits for some data, not all. */
 	bool waitall = ps->type == SOCK_STREAM &&
 		       (flags & (MSG_WAITALL | MSG_PEEK | MSG_TRUNC)) == MSG_WAITALL;
-	ssize_t rc = mtcp_recvmsg(ps->s, msg, flags | MSG_DONTWAIT);
+	ssize_t rc = mtcp_recvmsg(ps->s, msg, flags);
 
 	/* Urgent data never blocks (tcp_recv_urg). */
 	if (!nb && !(flags & MSG_OOB) &&
