@@ -25,6 +25,13 @@ $(BUILD)/obj/stack/wire/%.o: INC = -Istack/wire
 $(BUILD)/obj/stack/base/%.o: INC = -Istack/base
 $(BUILD)/obj/stack/dev/%.o:  INC = -Istack/dev -Istack/base -Istack/wire
 $(BUILD)/obj/fdtable/%.o:    INC = -Ifdtable
+# What goes into libmtcp.so is compiled hidden: it exports only what
+# preload/ marks PL_EXPORT. Tests and test programs keep the default (the
+# sanitizer runtimes look up hooks such as __tsan_default_options in them).
+VIS      =
+$(BUILD)/obj/stack/%.o:      VIS = -fvisibility=hidden
+$(BUILD)/obj/fdtable/%.o:    VIS = -fvisibility=hidden
+$(BUILD)/obj/preload/%.o:    VIS = -fvisibility=hidden
 CC      ?= cc
 SAN     ?=
 OPT     ?= -O2
@@ -32,7 +39,7 @@ OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wno-missing-field-initializers \
-	   -fPIC -pthread -fno-strict-aliasing -D_GNU_SOURCE -fvisibility=hidden
+	   -fPIC -pthread -fno-strict-aliasing -D_GNU_SOURCE
 CPPFLAGS += $(INC) -MMD -MP
 LDFLAGS += -pthread
 ifneq ($(SAN),)
@@ -77,7 +84,7 @@ all: $(BUILD)/libmtcpstack.a $(BUILD)/libmtcp.so $(TOOLS) $(UNIT_BINS) $(API_BIN
 
 $(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(VIS) $(CHECK_CFLAGS) -c $< -o $@
 
 $(BUILD)/libmtcpstack.a: $(STACK_OBJ)
 	@mkdir -p $(@D)
