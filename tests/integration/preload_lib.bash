@@ -223,3 +223,84 @@ via_tap() { # WHAT MIN
 mkdata() { # FILE MIB
 	head -c $(($2 * 1048576)) /dev/urandom >"$1" || fail "could not write $1"
 }
+
+# ------------------------------------------------------------ ThreadSanitizer
+# tsan_build PROG: libmtcp.so and build/prog/PROG built with ThreadSanitizer
+# in build/tsan; sets TLIB, TPROG and TSAN_RT (the runtime to preload).
+tsan_build() {
+	make -C "$REPO_DIR" --no-print-directory BUILD=build/tsan SAN=thread OPT=-O1 \
+		build/tsan/libmtcp.so "build/tsan/prog/$1" >"$TMP_DIR/make-tsan.log" 2>&1 || {
+		tail -n 30 "$TMP_DIR/make-tsan.log" >&2
+		fail "make of the ThreadSanitizer build failed (above)"
+	}
+	TLIB=$REPO_DIR/build/tsan/libmtcp.so
+	TPROG=$REPO_DIR/build/tsan/prog/$1
+	TSAN_RT=$(ldd "$TPROG" | awk '/libtsan\.so/ {print $3}')
+	[ -f "$TSAN_RT" ] || fail "no libtsan in ldd $TPROG"
+}
+
+# tsan_run NAME SECS OPTS ARGS...: $TPROG ARGS on microtcp built with TSan,
+# output in $TMP_DIR/NAME.out/.err; OPTS are added to TSAN_OPTIONS. Fails,
+# with the reports symbolized, when TSan reported; else returns the
+# program's exit status.
+#
+# LD_PRELOAD order: libmtcp.so first, then the TSan runtime (a NEEDED of
+# both anyway). The program's calls reach libmtcp.so directly and
+# libmtcp.so's own libc calls go through TSan's interceptors, so TSan
+# models the fds the preload itself uses (eventfd wake-ups, poll, close)
+# and not the program's stack sockets. The other order puts TSan's fd
+# model on the program's fd numbers.
+#
+# symbolize=0: TSan's in-process symbolizer opens files with open(),
+# which resolves to libmtcp.so's (instrumented) open; a report made
+# while reporting deadlocks TSan. The frames are symbolized here after
+# the run instead (addr2line, tsan_symbolize).
+tsan_run() {
+	local name=$1 secs=$2 opts=$3 rc; shift 3
+	log "    LD_PRELOAD=$TLIB $TSAN_RT"
+	_tap_mark
+	log "[microtcp, TSan] $name: $TPROG $*"
+	ip netns exec "$NS" timeout -k 5 "$secs" env LD_PRELOAD="$TLIB $TSAN_RT" \
+		MTCP_IFACE=mt0 MTCP_ADDR=$S/24 MTCP_MAC=$PL_MAC MTCP_LOG=$MTCP_LOG \
+		TSAN_OPTIONS="halt_on_error=1:exitcode=66:symbolize=0${opts:+:$opts}${TSAN_EXTRA:+:$TSAN_EXTRA}" \
+		"$TPROG" "$@" >"$TMP_DIR/$name.out" 2>"$TMP_DIR/$name.err" </dev/null
+	rc=$?
+	_pl_status "$name" $rc
+	if grep -q 'WARNING: ThreadSanitizer' "$TMP_DIR/$name.err"; then
+		tsan_symbolize "$TMP_DIR/$name.err" >"$TMP_DIR/$name.sym"
+		echo "---- ThreadSanitizer reports ($TMP_DIR/$name.sym):" >&2
+		sed -n '/WARNING: ThreadSanitizer/,/^SUMMARY/p' "$TMP_DIR/$name.sym" | head -n 120 >&2
+		fail "ThreadSanitizer reported (above; $(basename "$TPROG") exit $rc)"
+	fi
+	return $rc
+}
+
+# tsan_symbolize FILE: FILE's report lines, frames "(module+0xOFF)" of
+# libmtcp.so and $TPROG followed by function file:line.
+tsan_symbolize() {
+	local line mod off obj sym
+	while IFS= read -r line; do
+		if [[ $line =~ \(([^()+]+)\+(0x[0-9a-f]+)\)[[:space:]]*$ ]]; then
+			mod=${BASH_REMATCH[1]##*/} off=${BASH_REMATCH[2]} obj=
+			case $mod in
+			libmtcp.so) obj=$TLIB ;;
+			"${TPROG##*/}") obj=$TPROG ;;
+			esac
+			if [ -n "$obj" ] && [[ $line =~ ^[[:space:]]*#[0-9]+ ]]; then
+				# a return address: the call is the byte before
+				sym=$(addr2line -f -C -i -p -e "$obj" "$(printf '0x%x' $((off - 1)))" |
+					sed "s|$REPO_DIR/||g" | paste -sd ';')
+				line="$line  $sym"
+			elif [ -n "$obj" ]; then
+				# a data address: the symbol at or below it
+				sym=
+				while read -r a t n; do
+					((16#$a <= off)) || break
+					sym=$n
+				done < <(nm -n -C --defined-only "$obj")
+				line="$line  $sym"
+			fi
+		fi
+		printf '%s\n' "$line"
+	done <"$1"
+}

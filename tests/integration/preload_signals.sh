@@ -29,7 +29,6 @@ need make
 PL_LIB=${PRELOAD_SIGNALS_LIB:-$PL_LIB}
 PROG=$MTCP_BUILD/prog/sig_send
 NESTED=$MTCP_BUILD/prog/sig_nested
-TSAN_BUILD=build/tsan
 ECHO_PORT=7200 COUNT_PORT=7201
 
 [ -x "$PROG" ] || fail "$PROG not found (make $PROG)"
@@ -142,34 +141,14 @@ if [ "${PRELOAD_SIGNALS_TSAN:-1}" = 0 ]; then
 	log "PASS"
 	exit 0
 fi
-log "4. sig_send on microtcp, both built with ThreadSanitizer ($TSAN_BUILD)"
-make -C "$REPO_DIR" --no-print-directory BUILD=$TSAN_BUILD SAN=thread OPT=-O1 \
-	$TSAN_BUILD/libmtcp.so $TSAN_BUILD/prog/sig_send >"$TMP_DIR/make-tsan.log" 2>&1 || {
-	tail -n 30 "$TMP_DIR/make-tsan.log" >&2
-	fail "make of the ThreadSanitizer build failed (above)"
-}
-TLIB=$REPO_DIR/$TSAN_BUILD/libmtcp.so
-TPROG=$REPO_DIR/$TSAN_BUILD/prog/sig_send
-TSAN_RT=$(ldd "$TPROG" | awk '/libtsan\.so/ {print $3}')
-[ -f "$TSAN_RT" ] || fail "no libtsan in ldd $TPROG"
-# The order and symbolize=0 as preload_threads explains.
+log "4. sig_send on microtcp, both built with ThreadSanitizer (build/tsan)"
+tsan_build sig_send
 # report_signal_unsafe=0: the handler's send() allocates (the stack's send
 # ring, ring_reserve, is allocated on demand), and TSan reports any malloc
 # in a handler. Deferral cannot help with that one: it is only unsafe if the
 # handler interrupted the program's own malloc (noted in signals.c).
-_tap_mark
-log "[microtcp, TSan] tsan: $TPROG -r 300 -s 8000 ${ARGS[*]}"
-ip netns exec "$NS" timeout -k 5 120 env LD_PRELOAD="$TLIB $TSAN_RT" \
-	MTCP_IFACE=mt0 MTCP_ADDR=$S/24 MTCP_MAC=$PL_MAC MTCP_LOG=$MTCP_LOG \
-	TSAN_OPTIONS="halt_on_error=1:exitcode=66:symbolize=0:report_signal_unsafe=0${TSAN_EXTRA:+:$TSAN_EXTRA}" \
-	"$TPROG" -r 300 -s 8000 -d 90000 "${ARGS[@]}" \
-	>"$TMP_DIR/tsan.out" 2>"$TMP_DIR/tsan.err" </dev/null
+tsan_run tsan 120 report_signal_unsafe=0 -r 300 -s 8000 -d 90000 "${ARGS[@]}"
 rc=$?
-_pl_status tsan $rc
-if grep -q 'WARNING: ThreadSanitizer' "$TMP_DIR/tsan.err"; then
-	sed -n '/WARNING: ThreadSanitizer/,/^SUMMARY/p' "$TMP_DIR/tsan.err" | head -n 80 >&2
-	fail "4. ThreadSanitizer reported (above; sig_send exit $rc)"
-fi
 check_run tsan $rc
 assert_ge "handler runs under TSan" "$(handler_runs tsan)" 100
 log "ok: no ThreadSanitizer report"

@@ -11,14 +11,13 @@
 #   3. on microtcp built with ThreadSanitizer (build/tsan, made here:
 #      libmtcp.so and mt_threads), TSAN_OPTIONS=halt_on_error=1:exitcode=66;
 #      any "WARNING: ThreadSanitizer" fails the test.
-#      The report is printed symbolized (see tsan_symbolize below).
+#      The report is printed symbolized (tsan_run and tsan_symbolize in preload_lib.bash).
 # PRELOAD_THREADS_TSAN=0 skips run 3; TSAN_EXTRA=opt=v:... adds TSan options.
 . "$(dirname "$0")/lib.sh"
 . "$LIB_DIR/preload_lib.bash"
 need make nm ldd addr2line
 
 PROG=$MTCP_BUILD/prog/mt_threads
-TSAN_BUILD=build/tsan
 ECHO_PORT=7100 DELAY_PORT=7101 UDP_PORT=7102
 
 [ -x "$PROG" ] || fail "$PROG not found (make $PROG)"
@@ -170,75 +169,11 @@ if [ "${PRELOAD_THREADS_TSAN:-1}" = 0 ]; then
 	log "PASS"
 	exit 0
 fi
-log "3. mt_threads on microtcp, both built with ThreadSanitizer ($TSAN_BUILD)"
-make -C "$REPO_DIR" --no-print-directory BUILD=$TSAN_BUILD SAN=thread OPT=-O1 \
-	$TSAN_BUILD/libmtcp.so $TSAN_BUILD/prog/mt_threads >"$TMP_DIR/make-tsan.log" 2>&1 || {
-	tail -n 30 "$TMP_DIR/make-tsan.log" >&2
-	fail "make of the ThreadSanitizer build failed (above)"
-}
-TLIB=$REPO_DIR/$TSAN_BUILD/libmtcp.so
-TPROG=$REPO_DIR/$TSAN_BUILD/prog/mt_threads
-TSAN_RT=$(ldd "$TPROG" | awk '/libtsan\.so/ {print $3}')
-[ -f "$TSAN_RT" ] || fail "no libtsan in ldd $TPROG"
-# LD_PRELOAD order: libmtcp.so first, then the TSan runtime (a NEEDED of
-# both anyway). The program's calls reach libmtcp.so directly and
-# libmtcp.so's own libc calls go through TSan's interceptors, so TSan
-# models the fds the preload itself uses (eventfd wake-ups, poll, close)
-# and not the program's stack sockets. The other order puts TSan's fd
-# model on the program's fd numbers: then (c), a close() racing a recv()
-# blocked on the same fd on purpose, is a report on the kernel too.
-#
-# symbolize=0: TSan's in-process symbolizer opens files with open(),
-# which resolves to libmtcp.so's (instrumented) open; a report made
-# while reporting deadlocks TSan. The frames are symbolized here after
-# the run instead (addr2line).
-#
-# tsan_symbolize FILE: FILE's report lines, frames "(module+0xOFF)" of
-# libmtcp.so and mt_threads followed by function file:line.
-tsan_symbolize() {
-	local line mod off obj sym
-	while IFS= read -r line; do
-		if [[ $line =~ \(([^()+]+)\+(0x[0-9a-f]+)\)[[:space:]]*$ ]]; then
-			mod=${BASH_REMATCH[1]##*/} off=${BASH_REMATCH[2]} obj=
-			case $mod in
-			libmtcp.so) obj=$TLIB ;;
-			mt_threads) obj=$TPROG ;;
-			esac
-			if [ -n "$obj" ] && [[ $line =~ ^[[:space:]]*#[0-9]+ ]]; then
-				# a return address: the call is the byte before
-				sym=$(addr2line -f -C -i -p -e "$obj" "$(printf '0x%x' $((off - 1)))" |
-					sed "s|$REPO_DIR/||g" | paste -sd ';')
-				line="$line  $sym"
-			elif [ -n "$obj" ]; then
-				# a data address: the symbol at or below it
-				sym=
-				while read -r a t n; do
-					((16#$a <= off)) || break
-					sym=$n
-				done < <(nm -n -C --defined-only "$obj")
-				line="$line  $sym"
-			fi
-		fi
-		printf '%s\n' "$line"
-	done <"$1"
-}
-log "    LD_PRELOAD=$TLIB $TSAN_RT"
-_tap_mark
-log "[microtcp, TSan] tsan: $TPROG -A 2 -B 4 -d 3000 ${ARGS[*]}"
+log "3. mt_threads on microtcp, both built with ThreadSanitizer (build/tsan)"
+tsan_build mt_threads
 # Smaller transfers: everything runs 5 to 15 times slower under TSan.
-ip netns exec "$NS" timeout -k 5 120 env LD_PRELOAD="$TLIB $TSAN_RT" \
-	MTCP_IFACE=mt0 MTCP_ADDR=$S/24 MTCP_MAC=$PL_MAC MTCP_LOG=$MTCP_LOG \
-	TSAN_OPTIONS="halt_on_error=1:exitcode=66:symbolize=0${TSAN_EXTRA:+:$TSAN_EXTRA}" \
-	"$TPROG" -A 2 -B 4 -d 3000 "${ARGS[@]}" \
-	>"$TMP_DIR/tsan.out" 2>"$TMP_DIR/tsan.err" </dev/null
+tsan_run tsan 120 "" -A 2 -B 4 -d 3000 "${ARGS[@]}"
 rc=$?
-_pl_status tsan $rc
-if grep -q 'WARNING: ThreadSanitizer' "$TMP_DIR/tsan.err"; then
-	tsan_symbolize "$TMP_DIR/tsan.err" >"$TMP_DIR/tsan.sym"
-	echo "---- ThreadSanitizer reports ($TMP_DIR/tsan.sym):" >&2
-	sed -n '/WARNING: ThreadSanitizer/,/^SUMMARY/p' "$TMP_DIR/tsan.sym" | head -n 120 >&2
-	fail "3. ThreadSanitizer reported (above; mt_threads exit $rc)"
-fi
 check_run tsan $rc
 via_tap "mt_threads on microtcp under TSan" $((2 * (4 * 2 + 4) * 1048576))
 log "ok: no ThreadSanitizer report"
