@@ -555,20 +555,10 @@ bool mtcp_sock_stopped(struct mtcp_sock *s)
 }
 
 /* A closed socket's closing is still under way: Linux's tcp_close waits
- * (SO_LINGER) while the state is FIN-WAIT-1, CLOSING or LAST-ACK, i.e.
- * until our FIN is acknowledged (sk_stream_closing). */
+ * (SO_LINGER) until our FIN is acknowledged. */
 static bool closing(const struct mtcp_sock *s)
 {
-	if (!is_tcp(s) || !s->tp)
-		return false;
-	switch (s->tp->t_state) {
-	case TCPS_FIN_WAIT_1:
-	case TCPS_CLOSING:
-	case TCPS_LAST_ACK:
-		return true;
-	default:
-		return false;
-	}
+	return is_tcp(s) && s->tp && TCPS_CLOSING_FIN(s->tp->t_state);
 }
 
 unsigned mtcp_poll(struct mtcp_sock *s)

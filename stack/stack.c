@@ -232,19 +232,8 @@ static unsigned closing_connections(struct stack *st)
 {
 	unsigned n = 0;
 
-	for (struct mtcp_sock *s = st->socks; s; s = s->all_next) {
-		if (!s->tp)
-			continue;
-		switch (s->tp->t_state) {
-		case TCPS_FIN_WAIT_1:
-		case TCPS_CLOSING:
-		case TCPS_LAST_ACK:
-			n++;
-			break;
-		default:
-			break;
-		}
-	}
+	for (struct mtcp_sock *s = st->socks; s; s = s->all_next)
+		n += s->tp && TCPS_CLOSING_FIN(s->tp->t_state);
 	return n;
 }
 

@@ -62,6 +62,10 @@ enum tcp_state {
 /* The peer's FIN has arrived. */
 #define TCPS_HAVERCVDFIN(s)     ((s) == TCPS_CLOSE_WAIT || (s) == TCPS_CLOSING || \
 				 (s) == TCPS_LAST_ACK || (s) == TCPS_TIME_WAIT)
+/* Our FIN is out and not yet acknowledged (Linux's sk_stream_closing):
+ * what a lingering close and the exit drain wait for. */
+#define TCPS_CLOSING_FIN(s)     ((s) == TCPS_FIN_WAIT_1 || (s) == TCPS_CLOSING || \
+				 (s) == TCPS_LAST_ACK)
 
 extern const char *const tcp_state_names[];
 
