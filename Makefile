@@ -18,7 +18,7 @@ BUILD   ?= build
 # depend on nothing of ours; dev (link devices) on those two; the stack
 # (stack/, net/, tcp/) on all of them; fdtable on nothing of ours; the
 # preload and the tests on everything.
-STACK_INC := -Istack -Istack/base -Istack/net -Istack/tcp -Istack/wire -Istack/dev
+STACK_INC := -Istack -Istack/host -Istack/base -Istack/net -Istack/tcp -Istack/wire -Istack/dev
 INC      = $(STACK_INC) -Ifdtable -Ipreload
 $(BUILD)/obj/stack/%.o:      INC = $(STACK_INC)
 $(BUILD)/obj/stack/wire/%.o: INC = -Istack/wire
@@ -50,7 +50,7 @@ endif
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
-STACK_SRC   := $(wildcard stack/*.c stack/base/*.c stack/net/*.c stack/tcp/*.c stack/wire/*.c stack/dev/*.c)
+STACK_SRC   := $(wildcard stack/*.c stack/host/*.c stack/base/*.c stack/net/*.c stack/tcp/*.c stack/wire/*.c stack/dev/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c)
 TOOL_SRC    := $(wildcard stack/tools/*.c)
 FDT_SRC     := $(wildcard fdtable/*.c)

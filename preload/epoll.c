@@ -403,7 +403,7 @@ static int ctl_sock(struct pep *ep, int op, int fd, struct psock *ps, struct epo
 		return rc;
 
 	/* Ready already? (ep_insert / ep_modify poll the file once.) */
-	unsigned rev = pl_child ? 0 : mtcp_poll(ps->s);
+	unsigned rev = ps->dead ? (EPOLLERR | EPOLLHUP) : mtcp_poll(ps->s);
 	pthread_mutex_lock(&pl_lock);
 	if (it->linked && !it->disabled && (rev & (it->pw.events | EPOLLERR | EPOLLHUP)))
 		rdy_add(it);
@@ -472,7 +472,7 @@ static int harvest(struct pep *ep, struct epoll_event *out, int max)
 	}
 
 	for (int i = 0; i < ns; i++) {
-		rev[i] = pl_child ? 0 : mtcp_poll(ps[i]->s);
+		rev[i] = ps[i]->dead ? (EPOLLERR | EPOLLHUP) : mtcp_poll(ps[i]->s);
 		psock_put(ps[i]);
 	}
 

@@ -20,8 +20,8 @@
 /* Set on the stack thread: the wake-ups its notify callbacks make wait for
  * the end of its batch (pl_wake_deferred). */
 __thread bool pl_stack_thread __attribute__((tls_model("initial-exec")));
-bool pl_child;
 bool pl_exiting;
+unsigned pl_gen;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stack *stack;
@@ -150,6 +150,58 @@ void pl_count_handover(void)
 
 /* ------------------------------------------------------------ fork */
 
+/* Counts the inherited sockets a child can serve (psock_after_fork). */
+static int count_servable(int fd, struct fdobj *o, void *arg)
+{
+	struct psock *ps = (struct psock *)o;
+
+	(void)fd;
+	if (o->ops == &psock_ops && ps->has_local &&
+	    (ps->type == SOCK_DGRAM || ps->listening))
+		++*(unsigned *)arg;
+	return 0;
+}
+
+static int after_fork_each(int fd, struct fdobj *o, void *arg)
+{
+	(void)fd;
+	if (o->ops == &psock_ops)
+		psock_after_fork((struct psock *)o, arg);
+	return 0;
+}
+
+/*
+ * The child of a fork(): the parent's stack came along as memory and fds,
+ * its thread did not. The child leaves it (closing its fds: the device,
+ * the registry's lock that says the parent is alive) and, when it
+ * inherited a listener or a bound UDP socket, runs a stack of its own at
+ * once, a new member of the address's host: those sockets are re-created
+ * there and hold their ports with the parent's copies, as one socket
+ * would. Everything else it inherited is dead here (psock_after_fork).
+ */
+static void stack_after_fork_child(void)
+{
+	struct stack *old = __atomic_load_n(&stack, __ATOMIC_RELAXED);
+	struct stack *st = NULL;
+	unsigned servable = 0;
+	int err = 0;
+
+	pthread_mutex_init(&init_lock, NULL);
+	pl_gen++;
+	if (!old)
+		return;
+	__atomic_store_n(&stack, NULL, __ATOMIC_RELAXED);
+	mtcp_stack_forget(old);
+	fdt_each(0, fdt_max(), count_servable, &servable);
+	if (servable) {
+		st = pl_stack(&err);
+		if (!st)
+			log_error(pre, "fork: the child's stack did not start: its %u "
+				  "inherited listener(s) fail with EBADFD", servable);
+	}
+	fdt_each(0, fdt_max(), after_fork_each, st);
+}
+
 PL_EXPORT pid_t fork(void)
 {
 	pid_t pid;
@@ -165,8 +217,7 @@ PL_EXPORT pid_t fork(void)
 		fdt_after_fork_child();
 		pl_waiter_after_fork_child();
 		pl_sig_after_fork_child();
-		if (__atomic_load_n(&stack, __ATOMIC_ACQUIRE))
-			pl_child = true;
+		stack_after_fork_child();
 	} else {
 		fdt_after_fork_parent();
 		pthread_mutex_unlock(&pl_lock);
@@ -219,7 +270,7 @@ static void pl_fini(void)
 {
 	struct stack *st = __atomic_load_n(&stack, __ATOMIC_ACQUIRE);
 
-	if (!st || pl_child || getpid() != stack_pid)
+	if (!st || getpid() != stack_pid)
 		return;
 	pl_enter();
 	__atomic_store_n(&pl_exiting, true, __ATOMIC_RELAXED);

@@ -97,7 +97,7 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 			struct pollfd *p = &fds[pe[j].i];
 
 			if (psock_dead(pe[j].ps))
-				p->revents = POLLNVAL;
+				p->revents = POLLERR | POLLHUP;
 			else
 				p->revents = (short)(mtcp_poll(pe[j].ps->s) &
 					     ((unsigned)(unsigned short)p->events |

@@ -59,6 +59,16 @@ struct psock {
 	struct sockopt_rec *opts;       /* pl_lock */
 	struct sockaddr_in bound;       /* what bind(2) asked for (replay) */
 	bool has_bound;
+	/* For a fork()ed child's copy (psock_after_fork): the address the
+	 * socket holds, and whether and with what backlog it listens. */
+	struct sockaddr_in local;
+	bool has_local, listening;
+	int backlog;
+	/* Set in a fork()ed child for a socket it cannot serve (a
+	 * connection: its state is the parent's stack's): every call fails
+	 * with EBADFD, poll and epoll report EPOLLERR|EPOLLHUP. */
+	bool dead;
+	unsigned gen;           /* pl_gen when this process last looked at it */
 };
 
 /* One waiting thread (a blocked call, poll or select): its eventfd is
@@ -92,7 +102,6 @@ struct pwatch {
 extern pthread_mutex_t pl_lock;
 
 /* init.c */
-extern bool pl_child;           /* in a fork()ed child: the stack is the parent's */
 extern bool pl_exiting;         /* the process is exiting (pl_fini): no lingering close */
 /* The stack, started on first use: NULL with -errno in *err on failure
  * (the message already logged). */
@@ -133,6 +142,12 @@ struct psock *psock_new(struct mtcp_sock *s, int type, bool nonblock);
 /* In a fork()ed child every inherited stack socket is dead: true (with
  * errno EBADFD and one log line per socket) when ps is one. */
 bool psock_dead(struct psock *ps);
+/* In a fork()ed child, once per socket it inherited: re-create it in the
+ * child's stack st (a listener, or a bound UDP socket: one accept group
+ * with the parent's copy), or mark it dead (st NULL, or a connection). */
+void psock_after_fork(struct psock *ps, struct stack *st);
+/* Bumped in each fork()ed child: psocks whose gen differs are inherited. */
+extern unsigned pl_gen;
 /* Wait until pw's socket signals something in its events (or a timeout,
  * or a signal):
  * 0 to try again, -EAGAIN once the absolute CLOCK_MONOTONIC deadline (µs,

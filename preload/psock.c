@@ -10,6 +10,7 @@
  * (SO_RCVTIMEO/SO_SNDTIMEO) ppoll(2) fails with EINTR whatever the flags,
  * as signal(7) says such socket calls do.
  */
+#include <arpa/inet.h>
 #include <sched.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -179,8 +180,8 @@ static void psock_release(struct fdobj *o)
 	}
 	ps->opts = NULL;
 	pthread_mutex_unlock(&pl_lock);
-	/* In a fork()ed child the stack belongs to the parent: leave it. */
-	if (ps->s && !pl_child) {
+	/* A dead socket's stack is the parent's: never touched (s is NULL). */
+	if (ps->s) {
 		struct mtcp_sock *s = ps->s;
 		/* Linux's inet_release: no lingering for a process that is
 		 * exiting (PF_EXITING); the FIN or RST goes all the same. */
@@ -207,18 +208,62 @@ static void psock_free(struct fdobj *o)
 
 bool psock_dead(struct psock *ps)
 {
-	if (!pl_child)
+	if (!ps->dead)
 		return false;
-	if (ps->s) {
-		/* Logged once per socket: the pointer is cleared (the stack's
-		 * memory is the parent's, never touched here). */
-		log_warn(pre, "a socket of microtcp's inherited across fork() is not "
-			 "usable in the child (multi-process serving is not supported "
-			 "yet): EBADFD");
-		ps->s = NULL;
-	}
 	errno = EBADFD;
 	return true;
+}
+
+/* Where the child can serve an inherited socket (see preload/README.md,
+ * "fork"): a listener or a bound UDP socket is re-created in the child's
+ * stack, its port held as the kernel's one socket would be; its
+ * connections (and any connected socket) stay the parent's. */
+static int psock_rebuild(struct psock *ps, struct stack *st)
+{
+	struct mtcp_sock *s;
+	int rc;
+
+	if (!ps->has_local || (ps->type == SOCK_STREAM && !ps->listening))
+		return -EBADFD;
+	if ((rc = mtcp_socket(st, ps->type, &s)) < 0)
+		return rc;
+	for (struct sockopt_rec *r = ps->opts; r; r = r->next)
+		if ((rc = mtcp_setsockopt(s, r->level, r->name, r->val, r->len)) < 0)
+			log_debug(pre, "fork: replaying option %d/%d: %s", r->level,
+				  r->name, strerror(-rc));
+	rc = mtcp_bind_inherited(s, &ps->local);
+	if (rc == 0 && ps->listening)
+		rc = mtcp_listen(s, ps->backlog);
+	if (rc < 0) {
+		mtcp_close(s);
+		return rc;
+	}
+	mtcp_set_notify(s, psock_notify, ps);
+	ps->s = s;
+	return 0;
+}
+
+void psock_after_fork(struct psock *ps, struct stack *st)
+{
+	int rc = -EBADFD;
+
+	if (ps->gen == pl_gen)
+		return;                 /* seen through another fd (dup) */
+	ps->gen = pl_gen;
+	ps->s = NULL;                   /* the parent's stack's: never touched */
+	if (st && (rc = psock_rebuild(ps, st)) == 0)
+		return;
+	ps->dead = true;
+	char a[INET_ADDRSTRLEN] = "?", where[48] = "";
+	if (ps->has_local) {
+		inet_ntop(AF_INET, &ps->local.sin_addr, a, sizeof(a));
+		snprintf(where, sizeof(where), " on %s:%u", a, ntohs(ps->local.sin_port));
+	}
+	log_warn(pre, "fork: an inherited %s socket%s is not usable in the child "
+		 "(%s): every call on it fails with EBADFD",
+		 ps->type == SOCK_STREAM ? "TCP" : "UDP", where,
+		 rc != -EBADFD ? strerror(-rc) : ps->type == SOCK_STREAM ?
+		 "a connection stays with the process that made it" : "it was never bound");
 }
 
 /* ------------------------------------------------------------ waiting */

@@ -167,13 +167,6 @@ PL_EXPORT int socket(int domain, int type, int protocol)
 
 	if (ours && pl_called_from_libc(__builtin_return_address(0)))
 		ours = false;           /* the resolver's: the kernel's */
-	if (ours && pl_child) {
-		static bool warned;
-		if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
-			log_warn(pre, "socket() in a fork()ed child goes to the kernel "
-				 "(multi-process serving is not supported yet)");
-		ours = false;
-	}
 	if (!ours || (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC | 0xf))) {
 		fd = REAL(socket)(domain, type, protocol);
 		if (fd >= 0)
@@ -218,6 +211,14 @@ PL_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 	return rc;
 }
 
+/* What a fork()ed child needs to re-create the socket (psock_after_fork):
+ * the address and port it holds, a port 0 bind's or a listen's choice. */
+static void note_local(struct psock *ps)
+{
+	if (mtcp_getsockname(ps->s, &ps->local) == 0)
+		ps->has_local = true;
+}
+
 PL_EXPORT int bind(int fd, const struct sockaddr *a, socklen_t len)
 {
 	struct psock *ps = psock_get(fd);
@@ -244,6 +245,7 @@ PL_EXPORT int bind(int fd, const struct sockaddr *a, socklen_t len)
 		memcpy(&ps->bound, a, sizeof(ps->bound));
 		ps->bound.sin_family = AF_INET;
 		ps->has_bound = true;
+		note_local(ps);
 	}
 	psock_put(ps);
 	return pl_ret(rc);
@@ -265,7 +267,20 @@ PL_EXPORT int bind(int fd, const struct sockaddr *a, socklen_t len)
 
 PL_EXPORT int listen(int fd, int backlog)
 {
-	ONE_CALL(fd, REAL(listen)(fd, backlog), mtcp_listen(ps->s, backlog));
+	struct psock *ps = psock_get(fd);
+	int rc;
+
+	if (!ps)
+		return REAL(listen)(fd, backlog);
+	PL_SECTION();
+	rc = psock_dead(ps) ? -EBADFD : mtcp_listen(ps->s, backlog);
+	if (rc == 0) {
+		ps->listening = true;
+		ps->backlog = backlog;
+		note_local(ps);
+	}
+	psock_put(ps);
+	return pl_ret(rc);
 }
 
 /* Sleep on ps until events (or error/hangup), within the socket's timeout

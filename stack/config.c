@@ -161,6 +161,29 @@ int config_from_env(struct mtcp_config *c, char *err, size_t errlen)
 		c->no_offload = !strcmp(v, "off");
 	}
 
+	if ((v = env("MTCP_SHARE"))) {
+		if (!strcmp(v, "auto"))
+			c->share = MTCP_SHARE_AUTO;
+		else if (!strcmp(v, "on"))
+			c->share = MTCP_SHARE_ON;
+		else if (!strcmp(v, "off"))
+			c->share = MTCP_SHARE_OFF;
+		else {
+			snprintf(err, errlen, "MTCP_SHARE: invalid value \"%s\" (expected "
+				 "auto, on or off)", v);
+			return -EINVAL;
+		}
+	}
+
+	if ((v = env("MTCP_RUNDIR"))) {
+		if (v[0] != '/' || strlen(v) >= sizeof(c->rundir)) {
+			snprintf(err, errlen, "MTCP_RUNDIR: invalid value \"%s\" (expected "
+				 "an absolute path shorter than %zu bytes)", v, sizeof(c->rundir));
+			return -EINVAL;
+		}
+		strcpy(c->rundir, v);
+	}
+
 	if ((v = env("MTCP_TCP_MSL"))) {
 		char *end;
 		errno = 0;

@@ -50,6 +50,12 @@ struct mtcp_config {
 	uint64_t seed;          /* for the stack's PRNG; 0: from getrandom() */
 	uint64_t msl_us;        /* TCP MSL, microseconds; 0: the default */
 	bool no_offload;        /* MTCP_OFFLOAD=off */
+	/* MTCP_SHARE: share the address with the other processes on it
+	 * (stack/host). auto: share, or run alone with a warning where the
+	 * registry or the steering cannot be set up; on: that is an error;
+	 * off: alone, as if the address were this process's only. */
+	enum mtcp_share { MTCP_SHARE_AUTO, MTCP_SHARE_ON, MTCP_SHARE_OFF } share;
+	char rundir[PATH_MAX];  /* MTCP_RUNDIR: the registries; "": /run/microtcp */
 };
 
 /* Fill c from the environment. 0, or -EINVAL with "MTCP_X: ..." in err. */

@@ -50,6 +50,12 @@ static void *stack_thread(void *arg)
 		bool stop = st->stopping;
 		uint64_t at = stack_poll_at_locked(st);
 		uint64_t now = stack_now(st);
+		if (st->host) {
+			/* The others on the address: free what dead ones held. */
+			host_tick(st->host, now);
+			if (at > now + HOST_SWEEP_US)
+				at = now + HOST_SWEEP_US;
+		}
 		if (more || at <= now)
 			timeout = 0;
 		else if (at == TIME_NEVER)
@@ -114,4 +120,11 @@ void mtcp_stack_stop(struct stack *st)
 		stack_kick(st);
 		pthread_join(st->thread, NULL);
 	}
+	/* Nothing moves any more: what this process held on the address
+	 * (ports, flows, its answering for it) goes to the others. */
+	pthread_mutex_lock(&st->lock);
+	struct host *h = st->host;
+	st->host = NULL;
+	stack_unlock(st);
+	host_leave(h);
 }

@@ -63,6 +63,11 @@ void mtcp_stack_stop(struct stack *st);
 unsigned mtcp_stack_drain(struct stack *st, uint64_t timeout_us);
 /* Free everything; every socket must have been closed. */
 void mtcp_stack_destroy(struct stack *st);
+/* In a fork()ed child, which inherited st as memory and fds while the
+ * parent's threads may have held its locks: close its fds (device,
+ * wake-up, registry) and leave its memory alone. The child runs a stack
+ * of its own (and joins the host as a member of its own). */
+void mtcp_stack_forget(struct stack *st);
 
 /* Driving by hand: process received frames and due timers at the clock's
  * now; returns true while there is more to do right away. */
@@ -111,6 +116,10 @@ void mtcp_stats_print(const struct stack_stats *s, FILE *f);
  */
 int mtcp_socket(struct stack *st, int type, struct mtcp_sock **out);
 int mtcp_bind(struct mtcp_sock *s, const struct sockaddr_in *a);
+/* bind for a socket a fork()ed child re-creates in its own stack for one
+ * it inherited: the very same socket on the kernel, so it never conflicts
+ * with the parent's copy, and shares its port as one accept group. */
+int mtcp_bind_inherited(struct mtcp_sock *s, const struct sockaddr_in *a);
 int mtcp_connect(struct mtcp_sock *s, const struct sockaddr *a, socklen_t len);
 /* TCP: accept connections on s, at most backlog (clamped to 1..4096, as
  * Linux's somaxconn) waiting in the accept queue. 0 or -errno. */

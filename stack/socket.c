@@ -125,6 +125,46 @@ void mtcp_close(struct mtcp_sock *s)
 	stack_unlock(st);
 }
 
+/* ---- The port space of the processes on this address (stack/host) ---- */
+
+int sock_host_bind(struct mtcp_sock *s, uint8_t proto, uint16_t port)
+{
+	unsigned f = (s->reuseaddr ? HOST_REUSEADDR : 0) |
+		     (s->reuseport ? HOST_REUSEPORT : 0) |
+		     (s->host_inherit ? HOST_INHERITED : 0);
+	int rc = host_bind(s->st->host, proto, port, f);
+
+	if (rc == 0) {
+		s->host_flags = f;
+		s->host_held = true;
+	}
+	return rc;
+}
+
+void sock_host_unbind(struct mtcp_sock *s, uint8_t proto)
+{
+	struct host *h = s->st->host;
+
+	if (!s->host_held)
+		return;
+	if (s->host_listening)
+		host_listen(h, proto, s->lport, false);
+	host_unbind(h, proto, s->lport, s->host_flags);
+	s->host_held = s->host_listening = s->host_active = false;
+}
+
+void sock_host_use(struct mtcp_sock *s)
+{
+	if (s->host_active || !s->host_held || !s->st->host)
+		return;
+	/* A listener takes new connections; a UDP socket, datagrams. A
+	 * connected TCP socket's flow is its own already. */
+	if (is_tcp(s) && !s->host_listening)
+		return;
+	if (host_activate(s->st->host, is_tcp(s) ? IPPROTO_TCP : IPPROTO_UDP, s->lport) == 0)
+		s->host_active = true;
+}
+
 int sock_error(struct mtcp_sock *s)
 {
 	int err = s->so_error;
@@ -170,6 +210,18 @@ int mtcp_bind(struct mtcp_sock *s, const struct sockaddr_in *a)
 	return rc;
 }
 
+int mtcp_bind_inherited(struct mtcp_sock *s, const struct sockaddr_in *a)
+{
+	pthread_mutex_lock(&s->st->lock);
+	s->host_inherit = true;
+	stack_unlock(s->st);
+	int rc = mtcp_bind(s, a);
+	pthread_mutex_lock(&s->st->lock);
+	s->host_inherit = false;
+	stack_unlock(s->st);
+	return rc;
+}
+
 int mtcp_listen(struct mtcp_sock *s, int backlog)
 {
 	int rc;
@@ -189,6 +241,7 @@ int mtcp_accept(struct mtcp_sock *s, struct sockaddr_in *peer, struct mtcp_sock 
 	if (!is_tcp(s))
 		return -EOPNOTSUPP;
 	pthread_mutex_lock(&s->st->lock);
+	sock_host_use(s);
 	rc = tcp_usr_accept(s, peer, out);
 	stack_unlock(s->st);
 	return rc;
@@ -237,6 +290,8 @@ ssize_t mtcp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags)
 	ssize_t rc;
 
 	pthread_mutex_lock(&s->st->lock);
+	if (!is_tcp(s))
+		sock_host_use(s);
 	rc = is_tcp(s) ? tcp_usr_recv(s, msg, flags) : udp_recvmsg(s, msg, flags);
 	stack_unlock(s->st);
 	return rc;
@@ -566,10 +621,12 @@ unsigned mtcp_poll(struct mtcp_sock *s)
 	unsigned ev;
 
 	pthread_mutex_lock(&s->st->lock);
-	if (s->closed)
+	if (s->closed) {
 		ev = closing(s) ? 0 : EPOLLHUP;
-	else
+	} else {
+		sock_host_use(s);
 		ev = is_tcp(s) ? tcp_usr_poll(s) : udp_poll(s);
+	}
 	stack_unlock(s->st);
 	return ev;
 }

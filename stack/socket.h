@@ -44,6 +44,15 @@ struct mtcp_sock {
 	uint64_t rcvtimeo, sndtimeo;
 	uint8_t ttl, tos;
 
+	/* Its share of the port space of the processes on this address
+	 * (stack/host): what it told the registry, to be undone. */
+	unsigned host_flags;    /* HOST_* of its host_bind */
+	bool host_held;         /* holds lport there (sock_host_unbind) */
+	bool host_listening;    /* host_listen(on) done */
+	bool host_active;       /* takes new flows of lport (host_activate) */
+	bool host_flow;         /* a flows entry of its own (passive opens) */
+	bool host_inherit;      /* its bind is a fork()ed copy's (HOST_INHERITED) */
+
 	/* Received datagrams: pbufs with data = payload, addr/port = source. */
 	struct pbuf *rxq_head, *rxq_tail;
 	size_t rxq_bytes;       /* charged as Linux does: payload + overhead */
@@ -54,6 +63,14 @@ struct mtcp_sock {
 	struct mtcp_sock *hnext;        /* protocol hash chain */
 	struct mtcp_sock *all_next, *all_prev;  /* st->socks: every live socket */
 };
+
+/* The port space shared with the other processes on the address
+ * (socket.c; each a no-op for a stack alone). Lock held. */
+int sock_host_bind(struct mtcp_sock *s, uint8_t proto, uint16_t port);
+void sock_host_unbind(struct mtcp_sock *s, uint8_t proto);
+/* The socket is being used (accepted, polled, read): it takes its share
+ * of its port's new flows. */
+void sock_host_use(struct mtcp_sock *s);
 
 /* Create a socket (the stack lock held). */
 int mtcp_socket_locked(struct stack *st, int type, struct mtcp_sock **out);

@@ -1,9 +1,11 @@
 /* stack.c - creating, driving and destroying a stack instance. */
 #include <errno.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +42,18 @@ void stack_drop(struct stack *st, enum drop_reason r)
 {
 	st->stats.drops[r]++;
 	log_debug(core, "drop %s: %s", drop_names[r], drop_texts[r]);
+}
+
+bool stack_answers(struct stack *st, uint8_t proto, uint16_t lport, uint32_t raddr,
+		   uint16_t rport)
+{
+	if (!st->host)
+		return true;
+	if (host_is_default(st->host) &&
+	    !host_owned_elsewhere(st->host, proto, lport, raddr, rport))
+		return true;
+	stack_drop(st, DROP_NOT_OURS);
+	return false;
 }
 
 uint64_t stack_rand(struct stack *st)
@@ -160,6 +174,72 @@ fail:
 	return rc;
 }
 
+/* Frames that reached the socket before its filter was on it were not
+ * steered: another process's. Read them away (the filter is on now). */
+static void drain_unsteered(int fd)
+{
+	uint8_t b[1];
+	unsigned n = 0;
+
+	while (mtcp_os.recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC) >= 0 && n < 100000)
+		n++;
+	if (n)
+		log_debug(core, "%u frame(s) from before the steering filter dropped", n);
+}
+
+/*
+ * Join the other processes on this address (stack/host), unless
+ * MTCP_SHARE=off: the registry gives the MAC they all use (in c) and the
+ * steering filter goes on the device's receiving socket. With
+ * MTCP_SHARE=auto, a host that cannot be joined (no CAP_BPF, a TAP made
+ * without multi_queue) leaves this stack alone on the address, said once.
+ */
+static int host_open(struct mtcp_config *c, struct netdev *dev, struct host **out,
+		     char *err, size_t errlen)
+{
+	struct host_params p = {
+		.rundir = c->rundir[0] ? c->rundir : NULL,
+		.iface = c->iface,
+		.ifindex = (int)if_nametoindex(c->iface),
+		.addr = c->addr,
+	};
+	char why[256] = "";
+	int rc;
+
+	*out = NULL;
+	if (c->share == MTCP_SHARE_OFF)
+		return 0;
+	if (dev->steer_fd < 0) {
+		snprintf(why, sizeof(why), "%s cannot be steered (a TAP made without "
+			 "multi_queue?)", dev->name);
+		rc = -EOPNOTSUPP;
+	} else {
+		if (c->has_mac)
+			memcpy(p.mac, c->mac, sizeof(p.mac));
+		else
+			stable_mac(c, p.mac);
+		rc = host_join(&p, out, c->mac, why, sizeof(why));
+		if (rc == 0 && (rc = host_attach(*out, dev->steer_fd, dev->steer_outgoing)) < 0) {
+			snprintf(why, sizeof(why), "cannot attach the steering filter: %s",
+				 strerror(-rc));
+			host_leave(*out);
+			*out = NULL;
+		}
+	}
+	if (rc == 0) {
+		c->has_mac = true;
+		drain_unsteered(dev->steer_fd);
+		return 0;
+	}
+	if (c->share == MTCP_SHARE_ON) {
+		snprintf(err, errlen, "MTCP_SHARE=on: %s", why);
+		return rc;
+	}
+	log_warn(core, "%s; this process runs alone on the address: another one on "
+		 "it would break it (MTCP_SHARE=off says so without this warning)", why);
+	return 0;
+}
+
 int mtcp_stack_open(const struct mtcp_config *cfg, struct stack **out,
 		    char *err, size_t errlen)
 {
@@ -218,11 +298,19 @@ int mtcp_stack_open(const struct mtcp_config *cfg, struct stack **out,
 	}
 	/* The device stack, top down: pcap (the stack's own view), impair,
 	 * then the driver. mtcp_stack_create owns it from here. */
-	rc = mtcp_stack_create(cfg, dev, &mtcp_real_clock, out);
+	struct mtcp_config c = *cfg;
+	struct host *h = NULL;
+	if ((rc = host_open(&c, dev, &h, err, errlen)) < 0) {
+		netdev_destroy(dev);
+		return rc;
+	}
+	rc = mtcp_stack_create(&c, dev, &mtcp_real_clock, out);
 	if (rc < 0) {
+		host_leave(h);
 		snprintf(err, errlen, "cannot create the stack: %s", strerror(-rc));
 		return rc;
 	}
+	(*out)->host = h;
 	return 0;
 }
 
@@ -253,6 +341,16 @@ unsigned mtcp_stack_drain(struct stack *st, uint64_t timeout_us)
 		nanosleep(&nap, NULL);
 		waited += 2000;
 	}
+}
+
+void mtcp_stack_forget(struct stack *st)
+{
+	if (!st)
+		return;
+	host_forget(st->host);
+	netdev_forget(st->dev);
+	if (st->wake_fd >= 0)
+		mtcp_os.close(st->wake_fd);
 }
 
 void mtcp_stack_destroy(struct stack *st)

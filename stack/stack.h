@@ -22,6 +22,7 @@
 #include "pbuf.h"
 #include "stats.h"
 #include "timer.h"
+#include "host.h"
 #include "dev/dev.h"
 #include "wire/ether.h"
 #include "wire/ipv4.h"
@@ -78,6 +79,10 @@ struct stack {
 	struct udp *udp;
 	struct tcp *tcp;
 
+	/* The other processes on this address (stack/host/host.h), NULL
+	 * when the stack is alone (tests, MTCP_SHARE=off). */
+	struct host *host;
+
 	/* Sockets (socket.c) */
 	struct mtcp_sock *socks;        /* every live socket (socket.c) */
 	unsigned nsockets;
@@ -114,6 +119,13 @@ static inline uint64_t stack_now(const struct stack *st)
 /* Count a drop and log it at debug. Returns nothing: callers free what
  * they hold themselves. */
 void stack_drop(struct stack *st, enum drop_reason r);
+
+/* A segment or datagram for no socket of ours: true when this stack is
+ * the one to answer it (RST, port unreachable): alone, or the host's
+ * default member and nobody else on the address owns the flow. Counts
+ * the drop when not. Ports and addresses in host order. */
+bool stack_answers(struct stack *st, uint8_t proto, uint16_t lport, uint32_t raddr,
+		   uint16_t rport);
 
 /* The stack's PRNG (seeded from the config or getrandom). Not for secrets
  * that face an attacker: TCP's ISN gets its own keyed hash (RFC 6528). */

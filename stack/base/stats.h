@@ -52,6 +52,7 @@
 	X(TCP_BAD_CSUM,         "TCP checksum mismatch") \
 	X(TCP_BAD_OPTIONS,      "TCP options malformed") \
 	X(TCP_NO_SOCKET,        "no TCP socket for the segment") \
+	X(NOT_OURS,             "another process on the address owns the flow, or answers for it") \
 	X(TCP_BCAST,            "TCP segment to a broadcast address (RFC 1122 4.2.3.10)") \
 	X(TCP_OUT_OF_WINDOW,    "TCP segment outside the receive window (RFC 9293 3.10.7.4)") \
 	X(TCP_PAWS,             "TCP timestamp older than the last one (RFC 7323 5.3 PAWS)") \

@@ -20,9 +20,12 @@
 #define MTCP_DEV_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "os.h"
 
 #define NETDEV_NAMELEN  16
 
@@ -86,6 +89,11 @@ struct netdev_ops {
 	void (*idle)(struct netdev *d);
 	/* Release everything. */
 	void (*destroy)(struct netdev *d);
+	/* In a fork()ed child, which inherited the device as memory and fds
+	 * but runs a stack of its own: close the fds, touch nothing else
+	 * (another thread of the parent may have held the device's locks).
+	 * May be NULL: then fd is closed. */
+	void (*forget)(struct netdev *d);
 };
 
 struct netdev_stats {
@@ -116,6 +124,12 @@ struct netdev {
 	struct netdev_rxinfo rx; /* about the frame recv() returned last */
 	struct netdev_stats stats;
 	enum netdev_link link;  /* at open (TAP: see tap.c) */
+	/* The AF_PACKET socket the steering filter goes on when several
+	 * processes share the address (stack/host/steer.h), -1 when the
+	 * device cannot be steered; steer_outgoing: it receives the frames
+	 * the kernel sends on the interface (a TAP's), not those it receives. */
+	int steer_fd;
+	bool steer_outgoing;
 	unsigned link_wait_ms;  /* how long the open waited for it to run */
 };
 
@@ -152,6 +166,16 @@ static inline void netdev_destroy(struct netdev *d)
 {
 	if (d)
 		d->ops->destroy(d);
+}
+
+static inline void netdev_forget(struct netdev *d)
+{
+	if (!d)
+		return;
+	if (d->ops->forget)
+		d->ops->forget(d);
+	else if (d->fd >= 0)
+		mtcp_os.close(d->fd);
 }
 
 /* For drivers: account a send(2)/write(2) of a len-byte frame that

@@ -376,6 +376,12 @@ imp_poll_at(struct netdev *d)
 }
 
 static void
+imp_forget(struct netdev *d)
+{
+	netdev_forget(((struct imp_dev *)d)->id_lower);
+}
+
+static void
 imp_destroy(struct netdev *d)
 {
 	struct imp_dev *id = (struct imp_dev *)d;
@@ -404,6 +410,7 @@ static const struct netdev_ops imp_ops = {
 	.poll_at = imp_poll_at,
 	.idle = imp_idle,
 	.destroy = imp_destroy,
+	.forget = imp_forget,
 };
 
 static bool
@@ -464,6 +471,8 @@ impair_wrap(struct netdev *lower, const struct impair_cfg *cfg)
 
 	id->id_dev.ops = &imp_ops;
 	id->id_dev.fd = lower->fd;
+	id->id_dev.steer_fd = lower->steer_fd;
+	id->id_dev.steer_outgoing = lower->steer_outgoing;
 	id->id_dev.mtu = lower->mtu;
 	/* No checksum offload: a corrupted frame must fail its checksum
 	 * above us, so every frame goes up with a complete one. */

@@ -244,6 +244,7 @@ packet_open(const char *name, int *err)
 
 	d->ops = &pkt_ops;
 	d->fd = s;
+	d->steer_fd = s;	/* the filter goes on the socket that receives */
 	memcpy(d->name, name, strlen(name) + 1);
 	return d;
 

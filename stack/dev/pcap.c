@@ -222,6 +222,14 @@ pd_idle(struct netdev *d)
 	netdev_idle(pd->pd_lower);
 }
 
+/* The capture file stays the parent's: the child's copy of its buffer is
+ * never written. */
+static void
+pd_forget(struct netdev *d)
+{
+	netdev_forget(((struct pcap_dev *)d)->pd_lower);
+}
+
 static void
 pd_destroy(struct netdev *d)
 {
@@ -238,6 +246,7 @@ static const struct netdev_ops pd_ops = {
 	.poll_at = pd_poll_at,
 	.idle = pd_idle,
 	.destroy = pd_destroy,
+	.forget = pd_forget,
 };
 
 struct netdev *
@@ -257,6 +266,8 @@ pcap_wrap(struct netdev *lower, struct pcap_writer *w,
 	pd->pd_clock = *clock;
 	pd->pd_dev.ops = &pd_ops;
 	pd->pd_dev.fd = lower->fd;
+	pd->pd_dev.steer_fd = lower->steer_fd;
+	pd->pd_dev.steer_outgoing = lower->steer_outgoing;
 	pd->pd_dev.mtu = lower->mtu;
 	pd->pd_dev.features = lower->features;
 	/* Transmit offloads come with send_offload (dev.h); ours forwards

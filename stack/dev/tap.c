@@ -384,6 +384,7 @@ tap_open(const char *name, int *err)
 	}
 	td->td_dev.ops = &tap_ops;
 	td->td_dev.fd = fd;
+	td->td_dev.steer_fd = -1;
 	memcpy(td->td_dev.name, ifr.ifr_name, NETDEV_NAMELEN - 1);
 	td->td_dev.mtu = ifmtu(td->td_dev.name);
 	td->td_bufsz = (size_t)td->td_dev.mtu + TAP_HDROOM;

@@ -279,7 +279,9 @@ void arp_input(struct stack *st, const uint8_t *pkt, size_t len, const struct et
 		if (e)
 			arp_update(st, e, a.sha);
 	}
-	if (a.op == ARP_OP_REQUEST)
+	/* Every member learns from what it sees; one answers for the address
+	 * (the host's default member), as one host would. */
+	if (a.op == ARP_OP_REQUEST && (!st->host || host_is_default(st->host)))
 		arp_send(st, ARP_OP_REPLY, a.sha, a.spa, a.sha);
 }
 

@@ -223,6 +223,13 @@ static void icmp_input(struct stack *st, const struct ipv4_pkt *pkt)
 			stack_drop(st, DROP_ICMP_UNHANDLED);
 			return;
 		}
+		/* One reply per request for the whole address: the member
+		 * that answers for it sends it (the steering sends it the
+		 * requests; this covers a frame that reached another). */
+		if (st->host && !host_is_default(st->host)) {
+			stack_drop(st, DROP_NOT_OURS);
+			return;
+		}
 		/* RFC 1122 3.2.2.6: the reply carries the request's data. */
 		r.type = ICMP_ECHOREPLY;
 		r.code = 0;

@@ -50,14 +50,16 @@ static bool port_in_use(struct stack *st, uint16_t port)
 }
 
 /* RFC 6056 3.3.1 (Algorithm 1): a random start, then the next free port. */
-static int ephemeral_port(struct stack *st, uint16_t *out)
+/* The port chosen is held in the host's port space too (another process
+ * on the address may hold one that is free here). */
+static int ephemeral_port(struct stack *st, struct mtcp_sock *s, uint16_t *out)
 {
 	unsigned n = EPHEMERAL_HI - EPHEMERAL_LO + 1;
 	unsigned start = (unsigned)(stack_rand(st) % n);
 
 	for (unsigned i = 0; i < n; i++) {
 		uint16_t port = (uint16_t)(EPHEMERAL_LO + (start + i) % n);
-		if (!port_in_use(st, port)) {
+		if (!port_in_use(st, port) && sock_host_bind(s, IPPROTO_UDP, port) == 0) {
 			*out = port;
 			return 0;
 		}
@@ -96,7 +98,7 @@ int udp_bind(struct mtcp_sock *s, uint32_t addr, uint16_t port, bool user)
 	if (addr != INADDR_ANY && addr != st->addr && !ipv4_is_bcast(st, addr))
 		return -EADDRNOTAVAIL;
 	if (port == 0) {
-		if ((rc = ephemeral_port(st, &port)) < 0)
+		if ((rc = ephemeral_port(st, s, &port)) < 0)
 			return rc;
 	} else {
 		for (struct mtcp_sock *o = st->udp->hash[port_hash(port)]; o; o = o->hnext) {
@@ -107,6 +109,8 @@ int udp_bind(struct mtcp_sock *s, uint32_t addr, uint16_t port, bool user)
 			    !(o->reuseport && s->reuseport))
 				return -EADDRINUSE;
 		}
+		if ((rc = sock_host_bind(s, IPPROTO_UDP, port)) < 0)
+			return rc;
 	}
 	s->laddr = addr;
 	s->addr_locked = user && addr != INADDR_ANY;
@@ -153,6 +157,7 @@ int udp_disconnect(struct mtcp_sock *s)
 		s->laddr = INADDR_ANY;
 	if (!s->port_locked && s->bound) {
 		hash_remove(s->st, s);
+		sock_host_unbind(s, IPPROTO_UDP);
 		s->lport = 0;
 		s->bound = false;
 	}
@@ -304,6 +309,7 @@ void udp_close(struct mtcp_sock *s)
 {
 	if (s->bound)
 		hash_remove(s->st, s);
+	sock_host_unbind(s, IPPROTO_UDP);
 	s->bound = false;
 	pbuf_free_chain(s->rxq_head);
 	s->rxq_head = s->rxq_tail = NULL;
@@ -407,6 +413,8 @@ static void udp_input(struct stack *st, const struct ipv4_pkt *pkt)
 			return;
 		}
 	}
+	if (!stack_answers(st, IPPROTO_UDP, u.dport, pkt->ip.src, u.sport))
+		return;
 	stack_drop(st, DROP_UDP_NO_SOCKET);
 	/* RFC 1122 4.1.3.1: port unreachable (icmp_send_error leaves out
 	 * broadcasts and the rest of 3.2.2's exceptions). */

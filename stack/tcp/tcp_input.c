@@ -1095,6 +1095,11 @@ static void tcp_input(struct stack *st, const struct ipv4_pkt *pkt)
 	if (!tp) {
 		tp = tcp_lookup_listener(st, sg.laddr, sg.lport);
 		if (!tp) {
+			/* RFC 9293 3.10.7.1, as one host: only the member that
+			 * answers for the address resets, and only a flow that
+			 * no other process on it owns. */
+			if (!stack_answers(st, IPPROTO_TCP, sg.lport, sg.raddr, sg.rport))
+				return;
 			stack_drop(st, DROP_TCP_NO_SOCKET);
 			drop_with_reset(st, &sg);
 			return;

@@ -110,6 +110,7 @@ static void bhash_remove(struct tcpcb *tp)
 {
 	if (!tp->in_bhash)
 		return;
+	sock_host_unbind(tp->so, IPPROTO_TCP);
 	*tp->bpprev = tp->bnext;
 	if (tp->bnext)
 		tp->bnext->bpprev = tp->bpprev;
@@ -168,6 +169,10 @@ static void ehash_remove(struct stack *st, struct tcpcb *tp)
 	}
 	tp->enext = NULL;
 	tp->in_ehash = false;
+	if (s->host_flow) {
+		host_flow_del(st->host, IPPROTO_TCP, s->lport, s->raddr, s->rport);
+		s->host_flow = false;
+	}
 }
 
 struct tcpcb *tcp_lookup(struct stack *st, uint32_t laddr, uint16_t lport,
@@ -242,6 +247,9 @@ static int ephemeral_port(struct stack *st, struct tcpcb *tp, uint32_t laddr,
 			continue;
 		if (rport && tcp_lookup(st, laddr, port, raddr, rport))
 			continue;
+		/* Free here; held by no other process on the address either. */
+		if (sock_host_bind(tp->so, IPPROTO_TCP, port) < 0)
+			continue;
 		*out = port;
 		return 0;
 	}
@@ -260,6 +268,8 @@ int tcp_bind_port(struct tcpcb *tp, uint32_t laddr, uint16_t lport,
 			return rc == -EADDRNOTAVAIL && !rport ? -EADDRINUSE : rc;
 	} else if (tcp_port_conflict(st, tp, laddr, lport, false)) {
 		return -EADDRINUSE;
+	} else if ((rc = sock_host_bind(s, IPPROTO_TCP, lport)) < 0) {
+		return rc;
 	}
 	s->laddr = laddr;
 	s->lport = lport;
@@ -595,6 +605,11 @@ struct tcpcb *tcp_new_child(struct tcpcb *lp, uint32_t laddr, uint16_t lport,
 	s->port_locked = true;
 	tcp_bhash_insert(st, tp);
 	tcp_ehash_insert(st, tp);
+	/* Other processes may hold the listener's port (an accept group,
+	 * SO_REUSEPORT): the rest of this connection must reach us, not the
+	 * member the hash would pick for the next SYN. */
+	if (st->host && host_flow_add(st->host, IPPROTO_TCP, lport, raddr, rport) == 0)
+		s->host_flow = true;
 
 	tp->t_listener = lp;
 	tp->child_next = lp->children;

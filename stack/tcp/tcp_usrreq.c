@@ -72,6 +72,13 @@ int tcp_usr_listen(struct mtcp_sock *s, int backlog)
 	} else if (tcp_port_conflict(st, tp, s->laddr, s->lport, true)) {
 		return -EADDRINUSE;
 	}
+	/* Another process may have bound the port with SO_REUSEADDR too and
+	 * listen on it already (Linux checks again at listen). */
+	if (s->host_held && !s->host_listening) {
+		if ((rc = host_listen(st->host, IPPROTO_TCP, s->lport, true)) < 0)
+			return rc;
+		s->host_listening = true;
+	}
 	tp->request_r_scale = wscale_for(tp);
 	tcp_set_state(tp, TCPS_LISTEN);
 	return 0;
