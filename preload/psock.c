@@ -110,6 +110,7 @@ struct psock *psock_new(struct mtcp_sock *s, int type, bool nonblock)
 	ps->s = s;
 	ps->type = type;
 	ps->pid = getpid();
+	ps->gen = pl_gen;
 	ps->nonblock = nonblock;
 	mtcp_set_notify(s, psock_notify, ps);
 	return ps;
