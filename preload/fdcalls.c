@@ -337,3 +337,7 @@ PL_EXPORT int eventfd(unsigned init, int flags)
 {
 	return fresh(REAL(eventfd)(init, flags));
 }
+
+PL_LOCAL(close);
+PL_LOCAL(dup2);
+PL_LOCAL(open);

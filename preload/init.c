@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
 
 #include "config.h"
 #include "os.h"
@@ -224,6 +226,38 @@ PL_EXPORT pid_t fork(void)
 	}
 	pl_exit();
 	return pid;
+}
+
+/* daemon(3) forks inside libc, past our fork(): done here as glibc does it
+ * (misc/daemon.c), with our fork, so that the daemon runs a stack of its
+ * own. The parent leaves with _exit, as there: no exit handlers. */
+PL_LOCAL(fork);
+
+PL_EXPORT int daemon(int nochdir, int noclose)
+{
+	switch (pl_fork()) {
+	case -1:
+		return -1;
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() == -1)
+		return -1;
+	if (!nochdir && chdir("/") == -1)
+		return -1;
+	if (!noclose) {
+		int fd = pl_open("/dev/null", O_RDWR);
+		if (fd == -1)
+			return -1;
+		(void)pl_dup2(fd, STDIN_FILENO);
+		(void)pl_dup2(fd, STDOUT_FILENO);
+		(void)pl_dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			(void)pl_close(fd);
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ exit */

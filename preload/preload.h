@@ -230,6 +230,11 @@ static inline void pep_consumed(struct psock *ps)
 	extern __typeof__(fn) pl_##fn __attribute__((alias(#fn), visibility("hidden")))
 #endif
 
+/* Our wrappers' hidden names, for calls between files (PL_LOCAL). */
+int pl_close(int fd);
+int pl_dup2(int old, int fd);
+int pl_open(const char *path, int flags, ...);
+
 /*
  * PL_ALIAS(name, fn): export name as a second name of our wrapper fn, one
  * body for both: the large-file twins (fcntl64, open64, ...) are the same
