@@ -643,6 +643,15 @@ static void host_free(struct host *h)
 
 /* ---- join ----------------------------------------------------------- */
 
+/* Without maps (new ones are made): free the dead members' slots; what
+ * they held was in the old maps. */
+static void slots_free_dead(struct host *h)
+{
+	for (unsigned s = 0; s < HOST_MEMBERS_MAX; s++)
+		if (slot_in_use(h, s) && !slot_locked(h, s))
+			slot_free(h, s);
+}
+
 static bool any_live(struct host *h)
 {
 	for (unsigned s = 0; s < HOST_MEMBERS_MAX; s++)
@@ -661,8 +670,7 @@ static int maps_new(struct host *h, const struct host_params *p, char *err, size
 		       e == -EPERM ? " (BPF needs root or CAP_BPF)" : "");
 		return e;
 	}
-	for (unsigned s = 0; s < HOST_MEMBERS_MAX; s++)
-		slot_free(h, s);
+	slots_free_dead(h);
 	h->reg->ids = ids;
 	memcpy(h->reg->mac, p->mac, 6);
 	h->reg->addr = p->addr;
@@ -682,12 +690,6 @@ static int maps_get(struct host *h, const struct host_params *p, char *err, size
 	if (e == -ENOENT) {
 		log_warn(host, "%s: steering maps gone although members look alive: "
 			 "recreating", h->path);
-		/* Without maps only the slots can be swept. */
-		struct gone g;
-		gone_init(h, &g);
-		for (unsigned s = 0; s < HOST_MEMBERS_MAX; s++)
-			if (g.m[s + 1])
-				slot_free(h, s);
 		return maps_new(h, p, err, errlen);
 	}
 	if (e) {
@@ -737,8 +739,9 @@ static int join_locked(struct host *h, const struct host_params *p, uint8_t mac_
 	if (!member_live(h, default_member(h)))
 		set_default(h, h->member);
 	memcpy(mac_out, h->reg->mac, 6);
-	log_info(host, "%s: joined as member %u (pid %d, generation %u)%s", h->path,
-		 h->member, (int)getpid(), h->reg->members[h->member - 1].generation,
+	log_info(host, "%s: joined as member %u (%s, pid %d, generation %u)%s", h->path,
+		 h->member, p->iface ? p->iface : "?", (int)getpid(),
+		 h->reg->members[h->member - 1].generation,
 		 default_member(h) == h->member ? ", the default" : "");
 	return 0;
 }
