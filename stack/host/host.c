@@ -876,7 +876,9 @@ bool host_owned_elsewhere(struct host *h, uint8_t proto, uint16_t lport, uint32_
 
 	if (!h)
 		return false;
-	if (steer_flow_get(h->steer, &k, &m) == 0)
+	/* A dead member's flow is nobody's: the default answers it (a reset
+	 * tells the peer at once, before the sweep deletes the entry). */
+	if (steer_flow_get(h->steer, &k, &m) == 0 && (m == h->member || member_live(h, m)))
 		return m != h->member;
 	if (steer_port_get(h->steer, proto, htons(lport), &v) != 0)
 		return false;

@@ -239,18 +239,28 @@ static void kid_start(struct kid *k)
 	kids_track(k, true);
 }
 
-static struct rep kid_call(struct kid *k, struct req q)
+static void kid_send(struct kid *k, const struct req *q)
+{
+	ck_assert_msg(write(k->cmd, q, sizeof(*q)) == (ssize_t)sizeof(*q),
+		      "kid %d: command %d not sent", (int)k->pid, q->op);
+}
+
+static struct rep kid_recv(struct kid *k, int op)
 {
 	struct pollfd pfd = { .fd = k->rep, .events = POLLIN };
 	struct rep r;
 
-	ck_assert_msg(write(k->cmd, &q, sizeof(q)) == (ssize_t)sizeof(q),
-		      "kid %d: command %d not sent", (int)k->pid, q.op);
 	ck_assert_msg(poll(&pfd, 1, 10000) == 1, "kid %d: no reply to command %d in 10 s",
-		      (int)k->pid, q.op);
+		      (int)k->pid, op);
 	ck_assert_msg(read(k->rep, &r, sizeof(r)) == (ssize_t)sizeof(r),
-		      "kid %d died running command %d", (int)k->pid, q.op);
+		      "kid %d died running command %d", (int)k->pid, op);
 	return r;
+}
+
+static struct rep kid_call(struct kid *k, struct req q)
+{
+	kid_send(k, &q);
+	return kid_recv(k, q.op);
 }
 
 /* A kid that has joined; its mac_out's last byte in *mac_last. */
@@ -591,6 +601,42 @@ START_TEST(test_unbind_frees_the_port_at_the_last_reference)
 }
 END_TEST
 
+START_TEST(test_concurrent_binds_of_one_port_in_many_processes_one_wins)
+{
+	enum { NKIDS = 6, ROUNDS = 40 };
+	struct host *h = join(1, NULL);
+	struct kid k[NKIDS];
+
+	for (int i = 0; i < NKIDS; i++)
+		kid_join(&k[i], (uint8_t)(2 + i), NULL);
+	for (int round = 0; round < ROUNDS; round++) {
+		const struct req q = { .op = OP_BIND, .proto = TCP, .port = 7000 };
+		const struct req u = { .op = OP_UNBIND, .proto = TCP, .port = 7000 };
+		int won = -1;
+
+		for (int i = 0; i < NKIDS; i++)
+			kid_send(&k[i], &q);
+		for (int i = 0; i < NKIDS; i++) {
+			int r = kid_recv(&k[i], q.op).ret;
+
+			ck_assert_msg(r == 0 || r == -EADDRINUSE, "round %d: kid %d: %s", round,
+				      i, strerror(-r));
+			ck_assert_msg(r != 0 || won < 0, "round %d: kids %d and %d both bound "
+				      "port 7000", round, won, i);
+			if (r == 0)
+				won = i;
+		}
+		ck_assert_msg(won >= 0, "round %d: nobody bound port 7000", round);
+		ck_assert_int_eq(host_bind(h, TCP, 7000, 0), -EADDRINUSE);
+		kid_call(&k[won], u);
+	}
+	ck_assert_int_eq(host_bind(h, TCP, 7000, 0), 0);
+	for (int i = 0; i < NKIDS; i++)
+		kid_end(&k[i]);
+	host_leave(h);
+}
+END_TEST
+
 /* ---- liveness ------------------------------------------------------- */
 
 START_TEST(test_killed_member_is_reaped_by_tick_ports_flows_and_default)
@@ -825,7 +871,14 @@ START_TEST(test_owned_elsewhere_sees_other_members_flows_and_ports)
 	/* Our own flow on the kid's port is ours. */
 	ck_assert_int_eq(host_flow_add(h, TCP, 9000, RADDR, 2), 0);
 	ck_assert(!host_owned_elsewhere(h, TCP, 9000, RADDR, 2));
-	kid_end(&k);
+	/* A dead member's flow is nobody's even before a sweep: the default
+	 * answers it, and the peer learns of the death by a reset. */
+	ck_assert_int_eq(kid_flow(&k, OP_FLOW_ADD, 80, RADDR, 40002), 0);
+	ck_assert(host_owned_elsewhere(h, TCP, 80, RADDR, 40002));
+	kid_kill(&k);
+	ck_assert_msg(!host_owned_elsewhere(h, TCP, 80, RADDR, 40002),
+		      "a dead member's flow still counts as owned");
+	ck_assert(!host_owned_elsewhere(h, TCP, 9000, RADDR, 1));
 	host_leave(h);
 }
 END_TEST
@@ -852,6 +905,7 @@ static Suite *host_suite(void)
 	tcase_add_test(tb, test_reuseaddr_on_both_sides_shares_a_port_unless_the_other_listens);
 	tcase_add_test(tb, test_inherited_bind_never_conflicts);
 	tcase_add_test(tb, test_unbind_frees_the_port_at_the_last_reference);
+	tcase_add_test(tb, test_concurrent_binds_of_one_port_in_many_processes_one_wins);
 	tcase_set_timeout(tb, 30);
 	suite_add_tcase(s, tb);
 
