@@ -46,7 +46,8 @@
 #define STEER_ABI       1
 #define STEER_HOLDERS   32      /* members holding one port at most */
 #define STEER_FLOWS_MAX 262144  /* flows entries at most (not preallocated) */
-#define STEER_PORTS_MAX 65536
+#define STEER_PORTS_MAX 65536   /* ports entries at most (not preallocated
+				   either: 65536 values of 580 bytes) */
 
 /* steer_holder.flags */
 #define STEER_H_ACTIVE  0x1     /* takes new flows (accepted, polled, read) */
