@@ -22,8 +22,9 @@
  * without the lock; a sweep deletes only dead members' entries.
  *
  * The per-process struct host is shared by the process's threads: its
- * counters change only under reg->lock, next_sweep and the activation
- * cache are atomics, everything else is set at join and read-only after.
+ * counters and inherited bits change only under reg->lock, next_sweep and
+ * the active bits are atomics, host_attach has a mutex of its own, and
+ * everything else is set at join and read-only after.
  */
 #include <errno.h>
 #include <fcntl.h>
