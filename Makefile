@@ -16,14 +16,17 @@ BUILD   ?= build
 # The layers, enforced by what each directory's objects may include:
 # wire (packet formats) and base (clock, log, pbuf, timer, counters)
 # depend on nothing of ours; dev (link devices) on those two; the stack
-# (stack/, net/, tcp/) on all of them; fdtable on nothing of ours; the
-# preload and the tests on everything.
-STACK_INC := -Istack -Istack/host -Istack/base -Istack/net -Istack/tcp -Istack/wire -Istack/dev
+# (stack/, net/, tcp/) on all of them; host (the processes on one address:
+# registry, steering) on base; fdtable on nothing of ours; the preload and
+# the tests on everything.
+STACK_INC := -Istack -Istack/base -Istack/net -Istack/tcp -Istack/wire -Istack/dev \
+	     -Istack/host
 INC      = $(STACK_INC) -Ifdtable -Ipreload
 $(BUILD)/obj/stack/%.o:      INC = $(STACK_INC)
 $(BUILD)/obj/stack/wire/%.o: INC = -Istack/wire
 $(BUILD)/obj/stack/base/%.o: INC = -Istack/base
 $(BUILD)/obj/stack/dev/%.o:  INC = -Istack/dev -Istack/base -Istack/wire
+$(BUILD)/obj/stack/host/%.o: INC = -Istack/host -Istack/base
 $(BUILD)/obj/fdtable/%.o:    INC = -Ifdtable
 # What goes into libmtcp.so is compiled hidden: it exports only what
 # preload/ marks PL_EXPORT. Tests and test programs keep the default (the
@@ -49,8 +52,23 @@ endif
 
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+BPF_LIBS     := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
 
-STACK_SRC   := $(wildcard stack/*.c stack/host/*.c stack/base/*.c stack/net/*.c stack/tcp/*.c stack/wire/*.c stack/dev/*.c)
+# The steering filter (stack/host/steer.bpf.c) is eBPF, built by clang for
+# the bpf target with BTF (-g; the DWARF is stripped after, .BTF stays),
+# never with the sanitizers: it runs in the kernel. -ffreestanding: clang's
+# own stdint.h, not glibc's (which has no bpf variant); the multiarch
+# directory holds the kernel headers' <asm/...>.
+BPF_CC       ?= clang
+BPF_STRIP    ?= llvm-strip
+BPF_CFLAGS   := -target bpf -O2 -g -ffreestanding -Wall -Wextra \
+		-idirafter /usr/include/$(shell gcc -print-multiarch 2>/dev/null) -Istack/host
+BPF_OBJ      := $(BUILD)/obj/stack/host/steer.bpf.o
+
+STACK_SRC   := $(filter-out %.bpf.c,$(wildcard stack/*.c stack/base/*.c stack/net/*.c \
+		 stack/tcp/*.c stack/wire/*.c stack/dev/*.c stack/host/*.c))
+# Assembler: steer_obj.S embeds the filter's object in the library.
+STACK_ASM   := stack/host/steer_obj.S
 PRELOAD_SRC := $(wildcard preload/*.c)
 TOOL_SRC    := $(wildcard stack/tools/*.c)
 FDT_SRC     := $(wildcard fdtable/*.c)
@@ -59,7 +77,7 @@ UNITLIB_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-STACK_OBJ   := $(call obj,$(STACK_SRC))
+STACK_OBJ   := $(call obj,$(STACK_SRC)) $(patsubst %.S,$(BUILD)/obj/%.o,$(STACK_ASM))
 PRELOAD_OBJ := $(call obj,$(PRELOAD_SRC))
 FDT_OBJ     := $(call obj,$(FDT_SRC))
 UNITLIB_OBJ := $(call obj,$(UNITLIB_SRC))
@@ -86,6 +104,16 @@ $(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(VIS) $(CHECK_CFLAGS) -c $< -o $@
 
+$(BUILD)/obj/%.bpf.o: %.bpf.c Makefile
+	@mkdir -p $(@D)
+	$(BPF_CC) $(BPF_CFLAGS) -MMD -MP -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp
+	$(BPF_STRIP) -g $@.tmp -o $@
+	@rm -f $@.tmp
+
+$(BUILD)/obj/%.o: %.S $(BPF_OBJ) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DSTEER_BPF_OBJ='"$(BPF_OBJ)"' $(CFLAGS) -c $< -o $@
+
 $(BUILD)/libmtcpstack.a: $(STACK_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@
@@ -94,14 +122,14 @@ $(BUILD)/libmtcpstack.a: $(STACK_OBJ)
 # Exported: the functions preload/ marks PL_EXPORT (everything else is
 # compiled hidden), which are the calls it interposes.
 $(BUILD)/libmtcp.so: $(PRELOAD_OBJ) $(FDT_OBJ) $(STACK_OBJ)
-	$(CC) -shared -Wl,-z,defs $(LDFLAGS) -o $@ $^ $(URCU_LIBS) -ldl
+	$(CC) -shared -Wl,-z,defs $(LDFLAGS) -o $@ $^ $(URCU_LIBS) $(BPF_LIBS) -ldl
 
 $(BUILD)/%: $(BUILD)/obj/stack/tools/%.o $(BUILD)/libmtcpstack.a
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNITLIB_OBJ) $(FDT_OBJ) $(BUILD)/libmtcpstack.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(URCU_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(URCU_LIBS) $(BPF_LIBS)
 
 $(BUILD)/api/%: tests/api/%.c $(wildcard tests/api/*.h)
 	@mkdir -p $(@D)
@@ -144,10 +172,12 @@ check-tsan: tsan
 #   build/fuzz/fuzz_wire -max_total_time=60
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz: $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
-build/fuzz/%: tests/fuzz/%.c $(STACK_SRC)
+build/fuzz/%: tests/fuzz/%.c $(STACK_SRC) $(STACK_ASM) $(BPF_OBJ)
 	@mkdir -p $(@D)
 	clang -std=gnu11 -g -O1 -D_GNU_SOURCE $(STACK_INC) -pthread \
-		-fsanitize=fuzzer,address,undefined -o $@ $< $(STACK_SRC)
+		-DSTEER_BPF_OBJ='"$(BPF_OBJ)"' \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(STACK_SRC) $(STACK_ASM) \
+		$(BPF_LIBS)
 
 clean:
 	rm -rf build

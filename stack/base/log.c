@@ -65,7 +65,7 @@ int log_configure(const char *spec, char *err, size_t errlen)
 		if (lvl < 0 || (colon && mod < 0)) {
 			snprintf(err, errlen, "invalid value \"%s\" (expected LEVEL or "
 				 "MODULE:LEVEL[,...]; levels error|warn|info|debug; modules "
-				 "core|dev|eth|arp|ip|icmp|udp|tcp|sock|pre)", spec);
+				 "core|dev|eth|arp|ip|icmp|udp|tcp|sock|pre|host)", spec);
 			return -EINVAL;
 		}
 		if (mod >= 0) {

@@ -15,7 +15,8 @@
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 #define LOG_MODULES(X) \
-	X(core) X(dev) X(eth) X(arp) X(ip) X(icmp) X(udp) X(tcp) X(sock) X(pre)
+	X(core) X(dev) X(eth) X(arp) X(ip) X(icmp) X(udp) X(tcp) X(sock) X(pre) \
+	X(host)
 
 enum log_module {
 #define LOG_MOD_ENUM(name) LOGM_##name,

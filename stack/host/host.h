@@ -108,4 +108,13 @@ struct host_stats {
 };
 void host_get_stats(struct host *h, struct host_stats *out);
 
+/* The steering maps this member uses (tests, diagnostics: steer.h's
+ * getters read what the filter reads). NULL for h == NULL. */
+struct steer;
+struct steer *host_steer(struct host *h);
+
+/* Tests only: take the registry lock and never let it go, as a member
+ * that dies in the middle of a change would. 0 or -errno. */
+int host_test_hold_lock(struct host *h);
+
 #endif

@@ -18,7 +18,11 @@
  * The filter's rules, in order (steer.bpf.c has them in code):
  *   ARP, IPv4 fragments, ICMP other than echo request -> every member
  *   (each one learns or discards: ARP replies reach every stack that
- *   asked); not IPv4 or not to our address -> the default member only;
+ *   asked); not IPv4 or not to our address -> the default member only
+ *   (broadcasts and multicasts count as ours: 255.255.255.255, 224/4, and
+ *   any IPv4 packet in a link-layer broadcast or multicast, which is how
+ *   the subnet's broadcast, unknown to the filter, arrives); ICMP echo
+ *   requests, and protocols other than TCP and UDP -> the default member;
  *   TCP/UDP: a flows entry -> its member; else a ports entry -> one of its
  *   active members, by a hash of the remote address and port (a
  *   listener's new connections, SO_REUSEPORT groups), or its only holder
@@ -42,7 +46,8 @@
 #define STEER_ABI       1
 #define STEER_HOLDERS   32      /* members holding one port at most */
 #define STEER_FLOWS_MAX 262144  /* flows entries at most (not preallocated) */
-#define STEER_PORTS_MAX 65536
+#define STEER_PORTS_MAX 65536   /* ports entries at most (not preallocated
+				   either: 65536 values of 580 bytes) */
 
 /* steer_holder.flags */
 #define STEER_H_ACTIVE  0x1     /* takes new flows (accepted, polled, read) */
@@ -100,10 +105,13 @@ void steer_close(struct steer *s);
  * interface (a TAP read through a packet socket), not those it receives. */
 int steer_attach(struct steer *s, int sockfd, uint16_t member, bool outgoing);
 
-/* ports. get: 0, -ENOENT. put: v->nholders == 0 deletes the entry. */
+/* ports. port in network order, as in struct steer_flow (the map's key is
+ * steer_hash.h's steer_port_key: proto << 16 | the port in host order).
+ * get: 0, -ENOENT. put: v->nholders == 0 deletes the entry. */
 int steer_port_get(struct steer *s, uint8_t proto, uint16_t port, struct steer_port *v);
 int steer_port_put(struct steer *s, uint8_t proto, uint16_t port, const struct steer_port *v);
-/* Walk every port entry (for a sweep); fn returns true to stop. */
+/* Walk every port entry (for a sweep); fn returns true to stop. v is a
+ * copy: fn may steer_port_put the port it is given (even delete it). */
 int steer_port_each(struct steer *s,
 		    bool (*fn)(uint8_t proto, uint16_t port, struct steer_port *v, void *arg),
 		    void *arg);
@@ -118,7 +126,8 @@ int steer_flow_sweep(struct steer *s, bool (*dead)(uint16_t member, void *arg), 
 int steer_set_default(struct steer *s, uint16_t member);
 
 /* The member the filter would pick among a port's active holders for this
- * remote end: user space and steer.bpf.c use the same hash. */
+ * remote end (raddr, rport network order): user space and steer.bpf.c use
+ * the same hash (steer_hash.h). 0 when none is active. */
 uint16_t steer_pick(const struct steer_port *v, uint32_t raddr, uint16_t rport);
 
 #endif
