@@ -33,9 +33,11 @@ static void *stack_thread(void *arg)
 
 	if (thread_hook)
 		thread_hook();
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{ .fd = st->dev->fd, .events = POLLIN },
 		{ .fd = st->wake_fd, .events = POLLIN },
+		/* Other members' messages (-1 alone: poll skips it). */
+		{ .fd = host_mailbox_fd(st->host), .events = POLLIN },
 	};
 
 	for (;;) {
@@ -74,7 +76,7 @@ static void *stack_thread(void *arg)
 		if (timeout != 0)
 			netdev_idle(st->dev);
 
-		if (mtcp_os.poll(pfd, 2, timeout) < 0 && errno != EINTR) {
+		if (mtcp_os.poll(pfd, 3, timeout) < 0 && errno != EINTR) {
 			log_error(core, "poll: %s", strerror(errno));
 			break;
 		}

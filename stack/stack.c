@@ -174,19 +174,6 @@ fail:
 	return rc;
 }
 
-/* Frames that reached the socket before its filter was on it were not
- * steered: another process's. Read them away (the filter is on now). */
-static void drain_unsteered(int fd)
-{
-	uint8_t b[1];
-	unsigned n = 0;
-
-	while (mtcp_os.recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC) >= 0 && n < 100000)
-		n++;
-	if (n)
-		log_debug(core, "%u frame(s) from before the steering filter dropped", n);
-}
-
 /*
  * Join the other processes on this address (stack/host), unless
  * MTCP_SHARE=off: the registry gives the MAC they all use (in c) and the
@@ -208,7 +195,7 @@ static int host_open(struct mtcp_config *c, struct netdev *dev, struct host **ou
 
 	*out = NULL;
 	if (c->share == MTCP_SHARE_OFF)
-		return 0;
+		return netdev_steer_none(dev) < 0 ? -errno : 0;
 	if (dev->steer_fd < 0) {
 		snprintf(why, sizeof(why), "%s cannot be steered (a TAP made without "
 			 "multi_queue?)", dev->name);
@@ -228,7 +215,6 @@ static int host_open(struct mtcp_config *c, struct netdev *dev, struct host **ou
 	}
 	if (rc == 0) {
 		c->has_mac = true;
-		drain_unsteered(dev->steer_fd);
 		return 0;
 	}
 	if (c->share == MTCP_SHARE_ON) {
@@ -237,6 +223,10 @@ static int host_open(struct mtcp_config *c, struct netdev *dev, struct host **ou
 	}
 	log_warn(core, "%s; this process runs alone on the address: another one on "
 		 "it would break it (MTCP_SHARE=off says so without this warning)", why);
+	if (netdev_steer_none(dev) < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", dev->name, strerror(errno));
+		return -errno;
+	}
 	return 0;
 }
 
@@ -386,9 +376,26 @@ void mtcp_stack_destroy(struct stack *st)
 
 /* Call with the lock held. Returns true when there is more to do at
  * once: the budget ran out, or packets to ourselves wait. */
+/* What other members of the host sent us: connections moving here from
+ * a listener another process closed (tcp_migrate.c). */
+static void mailbox_input(struct stack *st)
+{
+	ssize_t n;
+
+	for (unsigned i = 0; i < RX_BUDGET; i++) {
+		n = host_mail_recv(st->host, st->rxbuf, sizeof(st->rxbuf));
+		if (n < 0)
+			break;
+		tcp_migrate_input(st, st->rxbuf, (size_t)n);
+	}
+}
+
 static bool stack_poll_locked(struct stack *st)
 {
 	unsigned n = netif_input(st, RX_BUDGET);
+
+	if (st->host)
+		mailbox_input(st);
 
 	ipv4_loopback_run(st);
 	tcp_output_flush(st);

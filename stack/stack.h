@@ -100,7 +100,7 @@ struct stack {
 
 	/* The frame being received (netif.c): room for the largest IPv4
 	 * packet (a merged TCP frame). */
-	uint8_t rxbuf[ETH_HLEN + 65535 + 64];
+	uint8_t rxbuf[ETH_HLEN + 65535 + 64] __attribute__((aligned(8)));
 
 	/* Frames waiting for stack_unlock (under lock), and the lock that
 	 * orders their sending. tx_failed counts frames the device refused,

@@ -168,6 +168,12 @@ static inline void netdev_destroy(struct netdev *d)
 		d->ops->destroy(d);
 }
 
+/* A steerable device's receiving socket starts with a filter that keeps
+ * nothing (a classic BPF "ret #0"): the steering filter replaces it; a
+ * stack alone on its address takes it off. 0, or -1 with errno. */
+int netdev_block_all(int sockfd);
+int netdev_steer_none(struct netdev *d);
+
 static inline void netdev_forget(struct netdev *d)
 {
 	if (!d)

@@ -6,9 +6,11 @@
  * include/linux/virtio_net.h (virtio_net_hdr_to_skb / _from_skb).
  */
 
+#include <linux/filter.h>
 #include <linux/virtio_net.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "dev.h"
 #include "../wire/checksum.h"
@@ -91,4 +93,21 @@ netdev_csum_complete(uint8_t *f, size_t len)
 	if (proto == IPPROTO_UDP && c == 0)
 		c = 0xffff;     /* RFC 768: zero means "none" */
 	wr16(l4 + off, c);
+}
+
+int netdev_block_all(int sockfd)
+{
+	struct sock_filter nothing[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	struct sock_fprog prog = { .len = 1, .filter = nothing };
+
+	return mtcp_os.setsockopt(sockfd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+}
+
+int netdev_steer_none(struct netdev *d)
+{
+	int one = 1;
+
+	if (d->steer_fd < 0)
+		return 0;
+	return mtcp_os.setsockopt(d->steer_fd, SOL_SOCKET, SO_DETACH_FILTER, &one, sizeof(one));
 }

@@ -233,6 +233,14 @@ packet_open(const char *name, int *err)
 		error = -errno;
 		goto fail;
 	}
+	/* Nothing is queued until the stack says what is its own: the
+	 * steering filter replaces this one (stack/host), or the stack alone
+	 * on the address takes it off (netdev_steer_none). Frames queued
+	 * before a filter would be other processes' (stack.c, host_open). */
+	if (netdev_block_all(s) < 0) {
+		error = -errno;
+		goto fail;
+	}
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
 	sll.sll_protocol = htons(ETH_P_ALL);

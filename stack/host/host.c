@@ -34,6 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -102,6 +105,8 @@ struct host {
 	uint8_t active[2][65536 / 8];
 	uint8_t inherited[2][65536 / 8];
 	char path[PATH_MAX];
+	int mbox;               /* our mailbox (host_mail_*), -1: none */
+	uint64_t path_hash;     /* names the registry in mailbox addresses */
 };
 
 /* Members whose entries a sweep or a leave removes: index by member. */
@@ -630,6 +635,8 @@ static int reg_open(struct host *h, const struct host_params *p, char *err, size
 
 static void host_free(struct host *h)
 {
+	if (h->mbox >= 0)
+		mtcp_os.close(h->mbox);
 	if (h->steer)
 		steer_close(h->steer);
 	if (h->lockfd >= 0)
@@ -747,6 +754,82 @@ static int join_locked(struct host *h, const struct host_params *p, uint8_t mac_
 	return 0;
 }
 
+/* ---- mailboxes ------------------------------------------------------ */
+
+/*
+ * Each member has a datagram socket of its own in the abstract namespace
+ * (per network namespace, like the registry), named by the registry's
+ * path, the member and the slot's generation, so a message never reaches
+ * a later member that took a dead one's slot. Used to move a pending
+ * connection to another member of its accept group (tcp_migrate.c).
+ */
+#define HOST_MBOX_BUF   (4 * 1024 * 1024)
+
+static socklen_t mbox_addr(const struct host *h, uint16_t member, struct sockaddr_un *a)
+{
+	uint32_t gen = __atomic_load_n(&h->reg->members[member - 1].generation,
+				       __ATOMIC_ACQUIRE);
+	int n;
+
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "microtcp/%016llx/%u.%u",
+		     (unsigned long long)h->path_hash, member, gen);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static int mbox_open(struct host *h)
+{
+	struct sockaddr_un a;
+	uint64_t x = 0xcbf29ce484222325ULL;     /* FNV-1a */
+	int size = HOST_MBOX_BUF;
+
+	for (const char *c = h->path; *c; c++)
+		x = (x ^ (uint8_t)*c) * 0x100000001b3ULL;
+	h->path_hash = x;
+	h->mbox = mtcp_os.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (h->mbox < 0)
+		return -errno;
+	(void)mtcp_os.setsockopt(h->mbox, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+	(void)mtcp_os.setsockopt(h->mbox, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+	socklen_t len = mbox_addr(h, h->member, &a);
+	if (mtcp_os.bind(h->mbox, (struct sockaddr *)&a, len) < 0)
+		return -errno;
+	return 0;
+}
+
+int host_mailbox_fd(const struct host *h)
+{
+	return h ? h->mbox : -1;
+}
+
+int host_mail_send(struct host *h, uint16_t member, const void *msg, size_t len)
+{
+	struct sockaddr_un a;
+	struct iovec iov = { (void *)msg, len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (!h || !member || member > HOST_MEMBERS_MAX || !member_live(h, member))
+		return -ESRCH;
+	m.msg_name = &a;
+	m.msg_namelen = mbox_addr(h, member, &a);
+	if (mtcp_os.sendmsg(h->mbox, &m, MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
+ssize_t host_mail_recv(struct host *h, void *buf, size_t cap)
+{
+	ssize_t n;
+
+	if (!h)
+		return -EAGAIN;
+	n = mtcp_os.recv(h->mbox, buf, cap, MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n;
+}
+
 int host_join(const struct host_params *p, struct host **out, uint8_t mac_out[6],
 	      char *err, size_t errlen)
 {
@@ -758,7 +841,7 @@ int host_join(const struct host_params *p, struct host **out, uint8_t mac_out[6]
 		seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	h->fd = h->lockfd = -1;
+	h->fd = h->lockfd = h->mbox = -1;
 	pthread_mutex_init(&h->attach_lock, NULL);
 	e = reg_path(p, h->path, sizeof(h->path), err, errlen);
 	if (!e)
@@ -774,8 +857,13 @@ int host_join(const struct host_params *p, struct host **out, uint8_t mac_out[6]
 	}
 	e = join_locked(h, p, mac_out, err, errlen);
 	reg_unlock(h);
+	if (!e && (e = mbox_open(h)) < 0)
+		seterr(err, errlen, "registry %s: mailbox: %s", h->path, strerror(-e));
 	if (e) {
-		host_free(h);
+		if (h->member)
+			host_leave(h);
+		else
+			host_free(h);
 		return e;
 	}
 	*out = h;
@@ -879,8 +967,10 @@ bool host_owned_elsewhere(struct host *h, uint8_t proto, uint16_t lport, uint32_
 		return false;
 	/* A dead member's flow is nobody's: the default answers it (a reset
 	 * tells the peer at once, before the sweep deletes the entry). */
+	/* Ours without a connection: one moving here from another member
+	 * (tcp_migrate.c), whose state has not arrived yet. Not to reset. */
 	if (steer_flow_get(h->steer, &k, &m) == 0 && (m == h->member || member_live(h, m)))
-		return m != h->member;
+		return true;
 	if (steer_port_get(h->steer, proto, htons(lport), &v) != 0)
 		return false;
 	for (unsigned i = 0; i < v.nholders && i < STEER_HOLDERS; i++)
@@ -1179,9 +1269,36 @@ void host_flow_del(struct host *h, uint8_t proto, uint16_t lport, uint32_t raddr
 		   uint16_t rport)
 {
 	struct steer_flow k = flow_key(proto, lport, raddr, rport);
+	uint16_t m;
 
-	if (h)
+	/* Ours only: a flow given to another member (host_flow_give) is
+	 * theirs now. Nobody else writes our entries, so the read and the
+	 * delete cannot be split by a change. */
+	if (h && steer_flow_get(h->steer, &k, &m) == 0 && m == h->member)
 		steer_flow_del(h->steer, &k);
+}
+
+int host_flow_give(struct host *h, uint8_t proto, uint16_t lport, uint32_t raddr,
+		   uint16_t rport, uint16_t member)
+{
+	struct steer_flow k = flow_key(proto, lport, raddr, rport);
+
+	if (!h)
+		return -ESRCH;
+	return steer_flow_add(h->steer, &k, member);
+}
+
+uint16_t host_pick_other(struct host *h, uint8_t proto, uint16_t port, uint32_t raddr,
+			 uint16_t rport)
+{
+	struct steer_port v, o = { 0 };
+
+	if (!h || steer_port_get(h->steer, proto, htons(port), &v) != 0)
+		return 0;
+	for (unsigned i = 0; i < v.nactive && i < STEER_HOLDERS; i++)
+		if (v.active[i] != h->member && member_live(h, v.active[i]))
+			o.active[o.nactive++] = v.active[i];
+	return steer_pick(&o, htonl(raddr), htons(rport));
 }
 
 /* ---- counters, tests ------------------------------------------------ */

@@ -72,7 +72,9 @@ int host_attach(struct host *h, int sockfd, bool outgoing);
 uint16_t host_member(const struct host *h);
 /* This member answers what nobody owns (RST, port unreachable, echo, ARP). */
 bool host_is_default(struct host *h);
-/* Someone else receives this flow: the default member must not answer it. */
+/* Someone receives this flow, or is about to (a flows entry of a live
+ * member, this one included: a connection moving here), or another
+ * member holds its port: the default member must not answer it. */
 bool host_owned_elsewhere(struct host *h, uint8_t proto, uint16_t lport,
 			  uint32_t raddr, uint16_t rport);
 
@@ -100,6 +102,25 @@ int host_flow_add(struct host *h, uint8_t proto, uint16_t lport, uint32_t raddr,
 		  uint16_t rport);
 void host_flow_del(struct host *h, uint8_t proto, uint16_t lport, uint32_t raddr,
 		   uint16_t rport);
+
+/* Hand this flow's steering to member (a connection moving there:
+ * tcp_migrate.c), before its state goes. host_flow_del then leaves the
+ * entry alone: it deletes only the caller's own. */
+int host_flow_give(struct host *h, uint8_t proto, uint16_t lport, uint32_t raddr,
+		   uint16_t rport, uint16_t member);
+/* A live member other than this one that has used port (host_activate),
+ * picked for this remote end by the filter's hash; 0 when there is none. */
+uint16_t host_pick_other(struct host *h, uint8_t proto, uint16_t port, uint32_t raddr,
+			 uint16_t rport);
+
+/* Mailboxes: one datagram socket per member (abstract AF_UNIX, named by
+ * the registry, the member and its slot's generation). The stack thread
+ * polls host_mailbox_fd (-1 for h NULL) and reads with host_mail_recv
+ * (a length, -EAGAIN); host_mail_send: 0, -ESRCH (no such live member),
+ * -EAGAIN (its mailbox is full), -errno. */
+int host_mailbox_fd(const struct host *h);
+ssize_t host_mail_recv(struct host *h, void *buf, size_t cap);
+int host_mail_send(struct host *h, uint16_t member, const void *msg, size_t len);
 
 /* Counters (mtcp_stats_print). */
 struct host_stats {

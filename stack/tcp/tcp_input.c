@@ -129,7 +129,11 @@ static void listen_input(struct tcpcb *lp, const struct seg *sg, const tcp_seq *
 	}
 	if (sg->flags & TH_ACK) {
 		stack_drop(st, DROP_TCP_LISTEN_BAD);
-		drop_with_reset(st, sg);
+		/* Not to a connection another process on the address has, or
+		 * is about to have (one moving from a closed listener copy). */
+		if (!st->host || !host_owned_elsewhere(st->host, IPPROTO_TCP, sg->lport,
+							sg->raddr, sg->rport))
+			drop_with_reset(st, sg);
 		return;
 	}
 	if (!(sg->flags & TH_SYN)) {

@@ -500,7 +500,12 @@ void tcp_usr_close_listener(struct tcpcb *lp)
 {
 	while (lp->children) {
 		struct tcpcb *c = lp->children;
-		tcp_drop(c, 0, c->t_state != TCPS_SYN_RECEIVED);
+		/* Another process holding the port takes it, as the one
+		 * listener it would be on the kernel (tcp_migrate.c). */
+		if (tcp_migrate_out(c))
+			tcp_drop(c, 0, false);
+		else
+			tcp_drop(c, 0, c->t_state != TCPS_SYN_RECEIVED);
 	}
 	tcp_closed(lp);
 }

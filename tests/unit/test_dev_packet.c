@@ -88,6 +88,8 @@ START_TEST(test_packet_takes_mtu_and_mac_from_the_interface)
 
 	veth_netns();
 	d = packet_open("mtva", &err);
+	if (d)
+		netdev_steer_none(d);	/* alone: no steering (dev.h) */
 	ck_assert_msg(d != NULL, "packet_open: %s", strerror(-err));
 	ck_assert_str_eq(d->name, "mtva");
 	ck_assert_uint_eq(d->mtu, 1400);
@@ -118,7 +120,11 @@ START_TEST(test_packet_frames_cross_in_order_and_own_sends_are_skipped)
 
 	veth_netns();
 	a = packet_open("mtva", &err);
+	if (a)
+		netdev_steer_none(a);	/* alone: no steering (dev.h) */
 	b = packet_open("mtvb", &err);
+	if (b)
+		netdev_steer_none(b);	/* alone: no steering (dev.h) */
 	ck_assert(a != NULL && b != NULL);
 	for (i = 0; i < 100; i++) {
 		/* Odd frames are for another MAC: promiscuous b sees them. */
@@ -157,6 +163,8 @@ START_TEST(test_packet_oversize_send_is_refused_and_counted)
 
 	veth_netns();
 	a = packet_open("mtva", &err);
+	if (a)
+		netdev_steer_none(a);	/* alone: no steering (dev.h) */
 	ck_assert_ptr_nonnull(a);
 	len = mkframe(f, mac_b, mac_a, 0);
 	(void)len;
@@ -251,7 +259,11 @@ START_TEST(test_packet_super_frames_cross_whole_with_offload_info)
 
 	veth_netns();
 	a = packet_open("mtva", &err);
+	if (a)
+		netdev_steer_none(a);	/* alone: no steering (dev.h) */
 	b = packet_open("mtvb", &err);
+	if (b)
+		netdev_steer_none(b);	/* alone: no steering (dev.h) */
 	ck_assert(a != NULL && b != NULL);
 	ck_assert_uint_eq(a->features & (NETDEV_F_TSO | NETDEV_F_TXCSUM | NETDEV_F_RXGRO),
 	    NETDEV_F_TSO | NETDEV_F_TXCSUM | NETDEV_F_RXGRO);

@@ -1,0 +1,243 @@
+/*
+ * tcp_migrate.c - a listener's pending connections move to another
+ * process of its accept group when this process closes its copy.
+ *
+ * On the kernel a listener that several processes hold is one socket: one
+ * of them closing it (an nginx worker told to quit by a reload) leaves the
+ * connections that wait in its queue to the others. Here each process
+ * holds a copy in its own stack, with its own queue, so closing a copy
+ * would reset them (what Linux does to a SO_REUSEPORT listener's queue
+ * unless net.ipv4.tcp_migrate_req is set). Instead, each connection that
+ * is still the listener's (SYN-RECEIVED, or established and not yet
+ * accepted) goes to another member that uses the listener (host.h,
+ * host_pick_other), as Linux's tcp_migrate_req moves requests within a
+ * reuseport group:
+ *
+ *   1. its steering moves first (host_flow_give): from then on its frames
+ *      reach the new member, which drops them until the state arrives, and
+ *      does not reset them (host_owned_elsewhere: a flows entry of its own);
+ *   2. its state goes in one datagram to that member's mailbox: sequence
+ *      space, windows and scales, options, timestamps, RTT, and the bytes
+ *      received and not yet read (an unaccepted connection has read
+ *      nothing and sent nothing but its SYN-ACK and ACKs);
+ *   3. this copy is freed without a word to the peer;
+ *   4. the new member (tcp_migrate_input) builds the connection under its
+ *      own listener for the port and queues it for accept, or, with none
+ *      there, resets it as the old member would have.
+ *
+ * A connection that cannot move (no other member uses the listener, out-of-order
+ * or urgent data pending, its mailbox full) is reset as before.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "tcp_var.h"
+
+#define MIGRATE_MAGIC   0x4d54434du     /* "MTCM" */
+#define MIGRATE_VERSION 1
+/* The message is built in st->rxbuf (the lock is held): a header and at
+ * most this much data fit. */
+#define MIGRATE_MAXDATA 60000
+
+/* TCP flags that describe what was negotiated (RFC 7323, RFC 2018). */
+#define MIGRATE_TFLAGS  (TF_REQ_SCALE | TF_RCVD_SCALE | TF_REQ_TSTMP | TF_RCVD_TSTMP | \
+			 TF_SACK_PERMIT | TF_SACK_REQ | TF_NODELAY)
+
+struct migrate_msg {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t state;                 /* enum tcp_state */
+	uint32_t laddr, raddr;          /* host order */
+	uint16_t lport, rport;
+	uint32_t iss, irs;
+	uint32_t snd_una, snd_max, rcv_nxt, rcv_adv;
+	uint32_t snd_wnd, max_sndwnd, snd_wl1, snd_wl2;
+	uint32_t ts_offset, ts_recent;
+	uint32_t t_flags;
+	uint8_t snd_scale, rcv_scale, request_r_scale, rtt_valid;
+	uint16_t t_maxseg, t_peermss, t_advmss, t_rcvmss, t_maxopd, pad;
+	uint64_t srtt, rttvar, rto;
+	uint32_t datalen;
+	uint8_t data[];
+};
+
+static bool movable(const struct tcpcb *tp)
+{
+	switch (tp->t_state) {
+	case TCPS_SYN_RECEIVED:
+	case TCPS_ESTABLISHED:
+	case TCPS_CLOSE_WAIT:
+		break;
+	default:
+		return false;
+	}
+	/* Nothing of ours beyond the SYN has been sent, nothing is out of
+	 * order, no urgent byte or FIN waits behind a hole. */
+	return tp->snd_max == tp->iss + 1 && tp->snd.len == 0 && !tp->reass &&
+	       !tp->fin_pending && tp->urg_state == URG_NONE &&
+	       tp->rcv.len <= MIGRATE_MAXDATA;
+}
+
+bool tcp_migrate_out(struct tcpcb *tp)
+{
+	struct stack *st = tp->st;
+	struct mtcp_sock *s = tp->so;
+	struct migrate_msg *m = (struct migrate_msg *)(void *)st->rxbuf;
+	uint16_t to;
+
+	_Static_assert(sizeof(struct migrate_msg) + MIGRATE_MAXDATA <= sizeof(st->rxbuf),
+		       "a migration message fits in rxbuf");
+
+	if (!st->host || !tp->t_listener || !movable(tp))
+		return false;
+	to = host_pick_other(st->host, IPPROTO_TCP, s->lport, s->raddr, s->rport);
+	if (!to)
+		return false;
+	memset(m, 0, sizeof(*m));
+	m->magic = MIGRATE_MAGIC;
+	m->version = MIGRATE_VERSION;
+	m->state = (uint16_t)tp->t_state;
+	m->laddr = s->laddr;
+	m->raddr = s->raddr;
+	m->lport = s->lport;
+	m->rport = s->rport;
+	m->iss = tp->iss;
+	m->irs = tp->irs;
+	m->snd_una = tp->snd_una;
+	m->snd_max = tp->snd_max;
+	m->rcv_nxt = tp->rcv_nxt;
+	m->rcv_adv = tp->rcv_adv;
+	m->snd_wnd = tp->snd_wnd;
+	m->max_sndwnd = tp->max_sndwnd;
+	m->snd_wl1 = tp->snd_wl1;
+	m->snd_wl2 = tp->snd_wl2;
+	m->ts_offset = tp->ts_offset;
+	m->ts_recent = tp->ts_recent;
+	m->t_flags = tp->t_flags & MIGRATE_TFLAGS;
+	m->snd_scale = tp->snd_scale;
+	m->rcv_scale = tp->rcv_scale;
+	m->request_r_scale = tp->request_r_scale;
+	m->rtt_valid = tp->t_rtt_valid;
+	m->t_maxseg = tp->t_maxseg;
+	m->t_peermss = tp->t_peermss;
+	m->t_advmss = tp->t_advmss;
+	m->t_rcvmss = tp->t_rcvmss;
+	m->t_maxopd = tp->t_maxopd;
+	m->srtt = tp->t_srtt;
+	m->rttvar = tp->t_rttvar;
+	m->rto = tp->t_rto;
+	m->datalen = tp->rcv.len;
+	if (tp->rcv.len)        /* an empty ring may have no buffer at all */
+		ring_peek(&tp->rcv, 0, m->data, tp->rcv.len);
+
+	/* Steering first (see the top): the new member must not reset what
+	 * arrives before the state does. */
+	if (host_flow_give(st->host, IPPROTO_TCP, s->lport, s->raddr, s->rport, to) < 0)
+		return false;
+	int rc = host_mail_send(st->host, to, m, sizeof(*m) + m->datalen);
+	if (rc < 0) {
+		host_flow_give(st->host, IPPROTO_TCP, s->lport, s->raddr, s->rport,
+			       host_member(st->host));
+		log_info(tcp, "port %u: a pending connection could not move to member %u: %s",
+			 s->lport, to, strerror(-rc));
+		return false;
+	}
+	st->stats.tcp_migrated_out++;
+	return true;
+}
+
+/* The old member resets a connection it cannot place; so do we. */
+static void migrate_reset(struct stack *st, const struct migrate_msg *m)
+{
+	tcp_respond(st, NULL, m->laddr, m->raddr, m->lport, m->rport, m->snd_max, m->rcv_nxt,
+		    TH_RST | TH_ACK);
+	host_flow_del(st->host, IPPROTO_TCP, m->lport, m->raddr, m->rport);
+}
+
+static void migrate_fill(struct tcpcb *tp, const struct migrate_msg *m)
+{
+	tp->t_flags |= m->t_flags;
+	tp->request_r_scale = m->request_r_scale;
+	tp->snd_scale = m->snd_scale;
+	tp->rcv_scale = m->rcv_scale;
+	tp->iss = m->iss;
+	tp->irs = m->irs;
+	tp->snd_una = m->snd_una;
+	tp->snd_nxt = tp->snd_max = tp->snd_sml = m->snd_max;
+	tp->rcv_nxt = m->rcv_nxt;
+	tp->rcv_adv = m->rcv_adv;
+	tp->snd_wnd = m->snd_wnd;
+	tp->max_sndwnd = m->max_sndwnd;
+	tp->snd_wl1 = m->snd_wl1;
+	tp->snd_wl2 = m->snd_wl2;
+	tp->ts_offset = m->ts_offset;
+	tp->ts_recent = m->ts_recent;
+	tp->ts_recent_age = stack_now(tp->st);
+	tp->t_maxseg = m->t_maxseg;
+	tp->t_peermss = m->t_peermss;
+	tp->t_advmss = m->t_advmss;
+	tp->t_rcvmss = m->t_rcvmss;
+	tp->t_maxopd = m->t_maxopd;
+	if (m->rtt_valid) {
+		tp->t_srtt = m->srtt;
+		tp->t_rttvar = m->rttvar;
+		tp->t_rto = m->rto;
+		tp->t_rtt_valid = true;
+	}
+	tp->t_rcvtime = stack_now(tp->st);
+}
+
+void tcp_migrate_input(struct stack *st, const void *buf, size_t len)
+{
+	const struct migrate_msg *m = buf;
+
+	if (len < sizeof(*m) || m->magic != MIGRATE_MAGIC || m->version != MIGRATE_VERSION ||
+	    m->datalen > MIGRATE_MAXDATA || len != sizeof(*m) + m->datalen ||
+	    (m->state != TCPS_SYN_RECEIVED && m->state != TCPS_ESTABLISHED &&
+	     m->state != TCPS_CLOSE_WAIT)) {
+		log_warn(tcp, "a malformed connection message (%zu bytes) from another "
+			 "member dropped", len);
+		return;
+	}
+	if (tcp_lookup(st, m->laddr, m->lport, m->raddr, m->rport))
+		return;         /* here already */
+	struct tcpcb *lp = tcp_lookup_listener(st, m->laddr, m->lport);
+	if (!lp || lp->acceptq_len > lp->backlog) {
+		stack_drop(st, DROP_TCP_LISTEN_OVERFLOW);
+		migrate_reset(st, m);
+		return;
+	}
+	struct tcpcb *tp = tcp_new_child(lp, m->laddr, m->lport, m->raddr, m->rport);
+	if (!tp) {
+		stack_drop(st, DROP_NOMEM);
+		migrate_reset(st, m);
+		return;
+	}
+	st->stats.tcp_migrated_in++;
+	migrate_fill(tp, m);
+	if (m->state == TCPS_SYN_RECEIVED) {
+		/* Our SYN-ACK again, from the same ISS: the handshake goes on
+		 * here (the peer takes a duplicate as it takes a resent one). */
+		tcp_set_state(tp, TCPS_SYN_RECEIVED);
+		tp->snd_nxt = tp->snd_max = tp->snd_sml = tp->iss;
+		tp->t_flags |= TF_ACKNOW;
+		tcp_output(tp);
+		return;
+	}
+	if (m->datalen && ring_write(&tp->rcv, m->data, m->datalen) != m->datalen) {
+		tcp_drop(tp, 0, true);
+		return;
+	}
+	tcp_cc_init(tp);
+	tcp_set_state(tp, TCPS_ESTABLISHED);
+	tp->so->handshaken = true;
+	tcp_keep_arm(tp);
+	if (m->state == TCPS_CLOSE_WAIT) {
+		tp->so->shut_rd = true;
+		tcp_set_state(tp, TCPS_CLOSE_WAIT);
+	}
+	tcp_child_established(tp);
+	/* Our window, from here: the peer may have been told less. */
+	tp->t_flags |= TF_ACKNOW;
+	tcp_output(tp);
+}
