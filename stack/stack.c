@@ -171,11 +171,18 @@ int mtcp_stack_open(const struct mtcp_config *cfg, struct stack **out,
 	else
 		dev = packet_open(cfg->iface, &rc);
 	if (!dev) {
-		snprintf(err, errlen, "MTCP_IFACE: cannot open %s device \"%s\": %s",
+		snprintf(err, errlen, "MTCP_IFACE: cannot open %s device \"%s\": %s%s",
 			 cfg->driver == MTCP_DRIVER_TAP ? "tap" : "packet", cfg->iface,
-			 strerror(-rc));
+			 strerror(-rc), cfg->driver == MTCP_DRIVER_TAP && rc == -EBUSY ?
+			 " (a single-queue TAP that another process holds; for several "
+			 "processes on it: ip tuntap add ... mode tap multi_queue)" : "");
 		return rc;
 	}
+	/* tap.c: a TAP created without multi_queue takes one process only. */
+	if (cfg->driver == MTCP_DRIVER_TAP && dev->steer_fd < 0)
+		log_warn(core, "%s is a single-queue TAP: another process on this "
+			 "address cannot join this one (for that, create it with: "
+			 "ip tuntap add dev %s mode tap multi_queue)", dev->name, dev->name);
 	switch (dev->link) {
 	case NETDEV_LINK_ADMIN_DOWN:
 		log_warn(core, "%s is down on the kernel's side: nothing arrives "

@@ -20,6 +20,7 @@
 #define MTCP_DEV_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -117,6 +118,20 @@ struct netdev {
 	struct netdev_stats stats;
 	enum netdev_link link;  /* at open (TAP: see tap.c) */
 	unsigned link_wait_ms;  /* how long the open waited for it to run */
+	/*
+	 * Steering (host/steer.h): the AF_PACKET socket this device receives
+	 * through, for a socket filter that keeps only the frames of this
+	 * stack's flows; -1 when the device cannot be steered (memlink, a
+	 * single-queue TAP). The filter replaces any the device attached.
+	 * steer_outgoing: the stack's frames are those the kernel SENDS on the
+	 * interface (PACKET_OUTGOING: a TAP read through a packet socket), and
+	 * the filter must drop every other direction, as the device's own
+	 * filter does (frames any stack writes into the TAP come back to the
+	 * socket as received by the kernel); false: the frames the interface
+	 * receives (the packet driver, which never sees its own).
+	 */
+	int steer_fd;
+	bool steer_outgoing;
 };
 
 static inline int netdev_send(struct netdev *d, const uint8_t *f, size_t len, uint64_t now)
@@ -182,6 +197,13 @@ int netdev_vnet_tx_done(struct netdev *d, ssize_t n, int vnet, size_t len,
 /* Complete the TCP/UDP checksum of an Ethernet/IPv4 frame whose field
  * holds only the pseudo-header sum (NETDEV_CSUM_PARTIAL). */
 void netdev_csum_complete(uint8_t *frame, size_t len);
+
+/* For drivers that receive through an AF_PACKET socket (packet.c): recv()
+ * on fd, a socket with PACKET_VNET_HDR when vnet (else PACKET_AUXDATA).
+ * Keeps only the frames the interface sends (PACKET_OUTGOING) when
+ * outgoing, else only those it receives; skips the others. */
+ssize_t netdev_packet_recv(struct netdev *d, int fd, uint8_t *buf, size_t cap,
+			   bool vnet, bool outgoing);
 
 /* TAP: open /dev/net/tun as IFF_TAP|IFF_NO_PI on interface name (created if
  * it does not exist; the caller must then bring it up). Non-blocking. If the

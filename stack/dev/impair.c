@@ -464,6 +464,8 @@ impair_wrap(struct netdev *lower, const struct impair_cfg *cfg)
 
 	id->id_dev.ops = &imp_ops;
 	id->id_dev.fd = lower->fd;
+	id->id_dev.steer_fd = lower->steer_fd;
+	id->id_dev.steer_outgoing = lower->steer_outgoing;
 	id->id_dev.mtu = lower->mtu;
 	/* No checksum offload: a corrupted frame must fail its checksum
 	 * above us, so every frame goes up with a complete one. */

@@ -257,6 +257,8 @@ pcap_wrap(struct netdev *lower, struct pcap_writer *w,
 	pd->pd_clock = *clock;
 	pd->pd_dev.ops = &pd_ops;
 	pd->pd_dev.fd = lower->fd;
+	pd->pd_dev.steer_fd = lower->steer_fd;
+	pd->pd_dev.steer_outgoing = lower->steer_outgoing;
 	pd->pd_dev.mtu = lower->mtu;
 	pd->pd_dev.features = lower->features;
 	/* Transmit offloads come with send_offload (dev.h); ours forwards
