@@ -2,8 +2,9 @@
  * dev.h - link devices: where Ethernet frames enter and leave the stack.
  *
  * A device moves whole Ethernet frames (no FCS). Drivers: tap (a Linux TAP
- * interface), packet (an AF_PACKET socket bound to one interface), memlink
- * (two devices joined in memory, for tests); wrappers: impair (drops,
+ * interface, which several processes may share: each receives through an
+ * AF_PACKET socket), packet (an AF_PACKET socket bound to one interface),
+ * memlink (two devices joined in memory, for tests); wrappers: impair (drops,
  * duplicates, reorders and corrupts with a seeded generator) and pcap
  * (records every frame both ways).
  *
@@ -209,7 +210,12 @@ ssize_t netdev_packet_recv(struct netdev *d, int fd, uint8_t *buf, size_t cap,
  * it does not exist; the caller must then bring it up). Non-blocking. If the
  * interface is up, waits (at most 5 s) until the kernel runs its side: until
  * then the kernel drops whatever it would send us (d->link says how it went).
- * On failure returns NULL with *err = -errno. */
+ * Shared by the processes on one address where the interface is
+ * multi-queue (as one it creates is): frames go out through a queue of
+ * this device's own and come in through an AF_PACKET socket (fd,
+ * steer_fd); on a single-queue interface, the one queue both ways, and
+ * steer_fd is -1 (tap.c). On failure returns NULL with *err = -errno
+ * (-EBUSY: a single-queue interface another process holds). */
 struct netdev *tap_open(const char *name, int *err);
 
 /* AF_PACKET: a raw socket bound to interface name, receiving every frame the

@@ -27,6 +27,9 @@
  * The socket is opened with protocol 0 (receiving nothing) and only starts
  * receiving when bind() names both the protocol and the interface, so no
  * frame from another interface is ever queued on it.
+ *
+ * netdev_packet_recv() serves tap.c too, which receives what the kernel
+ * sends on a shared TAP through a packet socket: the other direction.
  */
 
 #include <arpa/inet.h>
