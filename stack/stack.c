@@ -197,9 +197,11 @@ static int host_open(struct mtcp_config *c, struct netdev *dev, struct host **ou
 	if (c->share == MTCP_SHARE_OFF)
 		return netdev_steer_none(dev) < 0 ? -errno : 0;
 	if (dev->steer_fd < 0) {
-		snprintf(why, sizeof(why), "%s cannot be steered (a TAP made without "
-			 "multi_queue?)", dev->name);
-		rc = -EOPNOTSUPP;
+		/* The device has said why, once (a single-queue TAP). */
+		if (c->share != MTCP_SHARE_ON)
+			return 0;
+		snprintf(err, errlen, "MTCP_SHARE=on: %s cannot be shared", dev->name);
+		return -EOPNOTSUPP;
 	} else {
 		if (c->has_mac)
 			memcpy(p.mac, c->mac, sizeof(p.mac));
@@ -241,11 +243,18 @@ int mtcp_stack_open(const struct mtcp_config *cfg, struct stack **out,
 	else
 		dev = packet_open(cfg->iface, &rc);
 	if (!dev) {
-		snprintf(err, errlen, "MTCP_IFACE: cannot open %s device \"%s\": %s",
+		snprintf(err, errlen, "MTCP_IFACE: cannot open %s device \"%s\": %s%s",
 			 cfg->driver == MTCP_DRIVER_TAP ? "tap" : "packet", cfg->iface,
-			 strerror(-rc));
+			 strerror(-rc), cfg->driver == MTCP_DRIVER_TAP && rc == -EBUSY ?
+			 " (a single-queue TAP that another process holds; for several "
+			 "processes on it: ip tuntap add ... mode tap multi_queue)" : "");
 		return rc;
 	}
+	/* tap.c: a TAP created without multi_queue takes one process only. */
+	if (cfg->driver == MTCP_DRIVER_TAP && dev->steer_fd < 0)
+		log_warn(core, "%s is a single-queue TAP: another process on this "
+			 "address cannot join this one (for that, create it with: "
+			 "ip tuntap add dev %s mode tap multi_queue)", dev->name, dev->name);
 	switch (dev->link) {
 	case NETDEV_LINK_ADMIN_DOWN:
 		log_warn(core, "%s is down on the kernel's side: nothing arrives "

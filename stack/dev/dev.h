@@ -2,8 +2,9 @@
  * dev.h - link devices: where Ethernet frames enter and leave the stack.
  *
  * A device moves whole Ethernet frames (no FCS). Drivers: tap (a Linux TAP
- * interface), packet (an AF_PACKET socket bound to one interface), memlink
- * (two devices joined in memory, for tests); wrappers: impair (drops,
+ * interface, which several processes may share: each receives through an
+ * AF_PACKET socket), packet (an AF_PACKET socket bound to one interface),
+ * memlink (two devices joined in memory, for tests); wrappers: impair (drops,
  * duplicates, reorders and corrupts with a seeded generator) and pcap
  * (records every frame both ways).
  *
@@ -124,13 +125,21 @@ struct netdev {
 	struct netdev_rxinfo rx; /* about the frame recv() returned last */
 	struct netdev_stats stats;
 	enum netdev_link link;  /* at open (TAP: see tap.c) */
-	/* The AF_PACKET socket the steering filter goes on when several
-	 * processes share the address (stack/host/steer.h), -1 when the
-	 * device cannot be steered; steer_outgoing: it receives the frames
-	 * the kernel sends on the interface (a TAP's), not those it receives. */
+	unsigned link_wait_ms;  /* how long the open waited for it to run */
+	/*
+	 * Steering (host/steer.h): the AF_PACKET socket this device receives
+	 * through, for a socket filter that keeps only the frames of this
+	 * stack's flows; -1 when the device cannot be steered (memlink, a
+	 * single-queue TAP). The filter replaces any the device attached.
+	 * steer_outgoing: the stack's frames are those the kernel SENDS on the
+	 * interface (PACKET_OUTGOING: a TAP read through a packet socket), and
+	 * the filter must drop every other direction, as the device's own
+	 * filter does (frames any stack writes into the TAP come back to the
+	 * socket as received by the kernel); false: the frames the interface
+	 * receives (the packet driver, which never sees its own).
+	 */
 	int steer_fd;
 	bool steer_outgoing;
-	unsigned link_wait_ms;  /* how long the open waited for it to run */
 };
 
 static inline int netdev_send(struct netdev *d, const uint8_t *f, size_t len, uint64_t now)
@@ -213,11 +222,23 @@ int netdev_vnet_tx_done(struct netdev *d, ssize_t n, int vnet, size_t len,
  * holds only the pseudo-header sum (NETDEV_CSUM_PARTIAL). */
 void netdev_csum_complete(uint8_t *frame, size_t len);
 
+/* For drivers that receive through an AF_PACKET socket (packet.c): recv()
+ * on fd, a socket with PACKET_VNET_HDR when vnet (else PACKET_AUXDATA).
+ * Keeps only the frames the interface sends (PACKET_OUTGOING) when
+ * outgoing, else only those it receives; skips the others. */
+ssize_t netdev_packet_recv(struct netdev *d, int fd, uint8_t *buf, size_t cap,
+			   bool vnet, bool outgoing);
+
 /* TAP: open /dev/net/tun as IFF_TAP|IFF_NO_PI on interface name (created if
  * it does not exist; the caller must then bring it up). Non-blocking. If the
  * interface is up, waits (at most 5 s) until the kernel runs its side: until
  * then the kernel drops whatever it would send us (d->link says how it went).
- * On failure returns NULL with *err = -errno. */
+ * Shared by the processes on one address where the interface is
+ * multi-queue (as one it creates is): frames go out through a queue of
+ * this device's own and come in through an AF_PACKET socket (fd,
+ * steer_fd); on a single-queue interface, the one queue both ways, and
+ * steer_fd is -1 (tap.c). On failure returns NULL with *err = -errno
+ * (-EBUSY: a single-queue interface another process holds). */
 struct netdev *tap_open(const char *name, int *err);
 
 /* AF_PACKET: a raw socket bound to interface name, receiving every frame the

@@ -515,7 +515,7 @@ memlink_pair(struct netdev **a, struct netdev **b, unsigned mtu, unsigned qlen)
 		snprintf(md[i]->md_dev.name, sizeof(md[i]->md_dev.name),
 		    "mem%u%c", id % 100000000u, i == 0 ? 'a' : 'b');
 		md[i]->md_dev.fd = l->l_q[i].q_efd;
-		md[i]->md_dev.steer_fd = -1;
+		md[i]->md_dev.steer_fd = -1;    /* no kernel to steer in */
 		md[i]->md_dev.mtu = mtu;
 		md[i]->md_link = l;
 		md[i]->md_side = i;

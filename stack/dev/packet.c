@@ -27,6 +27,9 @@
  * The socket is opened with protocol 0 (receiving nothing) and only starts
  * receiving when bind() names both the protocol and the interface, so no
  * frame from another interface is ever queued on it.
+ *
+ * netdev_packet_recv() serves tap.c too, which receives what the kernel
+ * sends on a shared TAP through a packet socket: the other direction.
  */
 
 #include <arpa/inet.h>
@@ -50,7 +53,7 @@
 #endif
 
 #define PKT_SOCKBUF	(4 * 1024 * 1024)
-#define PKT_RXBURST	64	/* own frames skipped per recv() at most */
+#define PKT_RXBURST	64	/* frames skipped per recv() at most */
 
 static void
 sockbuf(int s, int force, int plain, int size)
@@ -85,8 +88,9 @@ pkt_send_offload(struct netdev *d, const uint8_t *frame, size_t len,
 	return netdev_vnet_tx_done(d, n, vnet, len, o, errno);
 }
 
-static ssize_t
-pkt_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
+ssize_t
+netdev_packet_recv(struct netdev *d, int fd, uint8_t *buf, size_t cap,
+    bool vnet, bool outgoing)
 {
 	struct sockaddr_ll sll;
 	union {
@@ -95,14 +99,12 @@ pkt_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 	} ctl;
 	struct virtio_net_hdr vh;
 	struct iovec iov[2] = { { &vh, sizeof(vh) }, { buf, cap } };
-	int vnet = (d->features & NETDEV_F_RXCSUM) != 0;
 	size_t hl = vnet ? sizeof(vh) : 0;
 	struct msghdr msg;
 	struct cmsghdr *cm;
 	ssize_t n;
 	int i;
 
-	(void)now;
 	d->rx.csum = NETDEV_CSUM_NONE;
 	d->rx.gso_size = 0;
 	for (i = 0; i < PKT_RXBURST; i++) {
@@ -114,7 +116,7 @@ pkt_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 		msg.msg_control = &ctl;
 		msg.msg_controllen = sizeof(ctl);
 		/* MSG_TRUNC: the length returned is the frame's, not cap. */
-		n = mtcp_os.recvmsg(d->fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
+		n = mtcp_os.recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
 		if (n == -1) {
 			if (errno == EINTR) {
 				i--;
@@ -122,7 +124,8 @@ pkt_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 			}
 			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 		}
-		if (sll.sll_pkttype == PACKET_OUTGOING || (size_t)n <= hl)
+		if ((sll.sll_pkttype == PACKET_OUTGOING) != outgoing ||
+		    (size_t)n <= hl)
 			continue;
 		n -= (ssize_t)hl;
 		if ((size_t)n > cap)
@@ -146,6 +149,14 @@ pkt_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 		return n;
 	}
 	return -EAGAIN;
+}
+
+static ssize_t
+pkt_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
+{
+	(void)now;
+	return netdev_packet_recv(d, d->fd, buf, cap,
+	    (d->features & NETDEV_F_RXCSUM) != 0, false);
 }
 
 static void
@@ -252,7 +263,8 @@ packet_open(const char *name, int *err)
 
 	d->ops = &pkt_ops;
 	d->fd = s;
-	d->steer_fd = s;	/* the filter goes on the socket that receives */
+	d->steer_fd = s;
+	d->steer_outgoing = false;
 	memcpy(d->name, name, strlen(name) + 1);
 	return d;
 

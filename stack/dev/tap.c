@@ -12,6 +12,41 @@
  * takes a super-frame as GRO would have made it. Where the kernel refuses
  * (an old one), the device works without them.
  *
+ * Several processes may each run a stack on one address over one TAP,
+ * the kernel steering each frame to the stack that owns its flow
+ * (host/steer.h). So the TAP is opened multi-queue (IFF_MULTI_QUEUE; an
+ * interface that does not exist yet is created so): each process attaches
+ * a queue of its own and writes its frames there, to the kernel. It does
+ * not read that queue. Which queue gets a frame the kernel sends is tun's
+ * choice (a flow hash, or a steering program that returns a queue index),
+ * and indexes move: when a queue detaches (its process killed), the last
+ * queue takes its number. Each process receives instead through an
+ * AF_PACKET socket bound to the TAP, which sees every frame the kernel
+ * transmits there (PACKET_OUTGOING, handed to packet sockets before tun's
+ * xmit, as tun would queue it: a TCP super-frame, a partial checksum), and
+ * on which the steering filter keeps this stack's (netdev.steer_fd). The
+ * frames any stack writes into the TAP reach that socket too, as received
+ * by the kernel: a classic socket filter of our own keeps only outgoing
+ * ones until a steering filter, which must do the same, replaces it. The
+ * queues get a filter that drops every frame ("ret #0", TUNATTACHFILTER),
+ * so that nothing piles up in them; a TAP whose queues nobody reads would
+ * otherwise hold up to txqueuelen frames each (or stop its queue, where
+ * tun pushes back). The interface counts those drops as TX dropped.
+ *
+ * NOTE: tun keeps one classic filter for all queues and attaches it to
+ * each when TUNATTACHFILTER is called, but re-attaching it to a queue that
+ * joins later is unreliable: tun_attach() reads the instructions again
+ * through the user pointer the first caller passed (a pointer into
+ * another process's memory), and here (Linux 6.18) the queue joined with
+ * no filter. So every process attaches with IFF_NOFILTER and sets the
+ * filter itself, for all queues. TUNSETFILTEREBPF (one eBPF program for
+ * the device) has no such problem but needs bpf() and CAP_BPF; the
+ * classic filter needs nothing beyond the TAP.
+ *
+ * An interface created single-queue (ip tuntap add without multi_queue)
+ * refuses a multi-queue attach (EINVAL): the device then reads and writes
+ * its one queue as before, no other process can join, and steer_fd is -1.
+ *
  * Attaching raises the interface's carrier, but the kernel starts sending
  * on it only later, when its link-watch work runs (linkwatch_do_dev():
  * operstate UP, then dev_activate() swaps the noop qdisc that dropped
@@ -22,8 +57,11 @@
  * rtnetlink, for the interface to run.
  */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -47,13 +85,17 @@
 #define TAP_HDROOM	(14 + 4)	/* Ethernet header and a VLAN tag */
 #define TAP_GROSZ	(65535 + TAP_HDROOM)	/* the largest merged frame */
 #define TAP_UP_WAIT_MS	5000		/* for the kernel to run its side */
+#define TAP_FLAGS	(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)
+#define TAP_SOCKBUF	(4 * 1024 * 1024)	/* the packet socket's receive buffer */
 /* IFLA_OPERSTATE values (RFC 2863; linux/if.h, which clashes with net/if.h) */
 #define OPER_UNKNOWN	0
 #define OPER_UP		6
 
 struct tap_dev {
 	struct netdev	 td_dev;	/* first */
-	uint8_t		*td_buf;	/* for reads into a short buffer */
+	int		 td_qfd;	/* our TAP queue: frames to the kernel
+					   (single-queue: also from it; = fd) */
+	uint8_t		*td_buf;	/* single-queue: reads into a short buffer */
 	size_t		 td_bufsz;
 	int		 td_vnet;	/* frames carry a virtio-net header */
 };
@@ -189,6 +231,12 @@ mono_ms(void)
  * administratively down is not waited for: its owner brings it up when it
  * likes. Without rtnetlink, IFF_RUNNING is polled every millisecond. The
  * outcome is left in d->link and d->link_wait_ms.
+ *
+ * An interface whose carrier never went off reports UNKNOWN for good (the
+ * link watch runs on carrier changes), although the kernel sends on it
+ * from the moment it is up: one that an open created, its creator still
+ * attached. A process joining it would wait here in vain; so the open that
+ * creates the interface turns the carrier off and on (carrier_cycle).
  */
 static void
 link_wait(struct netdev *d, int nl)
@@ -292,7 +340,8 @@ tap_send_offload(struct netdev *d, const uint8_t *frame, size_t len,
 	(void)now;
 	netdev_vnet_tx(&vh, o);
 	do
-		n = mtcp_os.writev(d->fd, iov + !vnet, vnet ? 2 : 1);
+		n = mtcp_os.writev(((struct tap_dev *)d)->td_qfd, iov + !vnet,
+		    vnet ? 2 : 1);
 	while (n == -1 && errno == EINTR);
 	return netdev_vnet_tx_done(d, n, vnet, len, o, errno);
 }
@@ -334,14 +383,46 @@ tap_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 	return n;
 }
 
+/*
+ * Shared (multi-queue): what the kernel sent on the TAP, from the packet
+ * socket; a frame longer than cap is cut by the kernel's copy. A packet
+ * socket reports the interface going down (or down when it was bound) as
+ * a one-time error, ENETDOWN; a TAP's reader sees nothing then, and
+ * neither does ours: the next frame is read instead.
+ */
+static ssize_t
+tap_shared_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
+{
+	ssize_t n;
+
+	(void)now;
+	n = netdev_packet_recv(d, d->fd, buf, cap, true, true);
+	if (n == -ENETDOWN)
+		n = netdev_packet_recv(d, d->fd, buf, cap, true, true);
+	return n;
+}
+
 static void
 tap_destroy(struct netdev *d)
 {
 	struct tap_dev *td = (struct tap_dev *)d;
 
+	if (td->td_qfd != d->fd)
+		mtcp_os.close(td->td_qfd);
 	mtcp_os.close(d->fd);
 	free(td->td_buf);
 	free(td);
+}
+
+/* A fork()ed child's copy (dev.h): the fds only. */
+static void
+tap_forget(struct netdev *d)
+{
+	struct tap_dev *td = (struct tap_dev *)d;
+
+	if (td->td_qfd != d->fd)
+		mtcp_os.close(td->td_qfd);
+	mtcp_os.close(d->fd);
 }
 
 static const struct netdev_ops tap_ops = {
@@ -350,14 +431,121 @@ static const struct netdev_ops tap_ops = {
 	.recv = tap_recv,
 	.poll_at = NULL,
 	.destroy = tap_destroy,
+	.forget = tap_forget,
 };
+
+static const struct netdev_ops tap_shared_ops = {
+	.send = NULL,
+	.send_offload = tap_send_offload,
+	.recv = tap_shared_recv,
+	.poll_at = NULL,
+	.destroy = tap_destroy,
+	.forget = tap_forget,
+};
+
+/*
+ * Attach fd to interface name (created if it does not exist): a queue of
+ * its own (*shared = 1), or, on an interface made single-queue, its only
+ * queue (*shared = 0). ifr gets the interface's name. 0, or -errno.
+ */
+static int
+tap_attach(int fd, const char *name, struct ifreq *ifr, int *shared)
+{
+	static const int flags[] = {
+		TAP_FLAGS | IFF_MULTI_QUEUE | IFF_NOFILTER,
+		TAP_FLAGS,
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		memset(ifr, 0, sizeof(*ifr));
+		ifr->ifr_flags = (short)flags[i];
+		/* An empty name lets the kernel pick one (tap%d). */
+		memcpy(ifr->ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+		if (mtcp_os.ioctl(fd, TUNSETIFF, ifr) == 0) {
+			*shared = i == 0;
+			return 0;
+		}
+		/* EINVAL: a single-queue interface (or a kernel without
+		 * IFF_MULTI_QUEUE); anything else is no fault of the mode. */
+		if (errno != EINVAL)
+			break;
+	}
+	return -errno;
+}
+
+/* After creating the interface: make the link watch run once (see
+ * link_wait). Best effort: TUNSETCARRIER is Linux 5.0's. */
+static void
+carrier_cycle(int fd)
+{
+	int off = 0, on = 1;
+
+	if (mtcp_os.ioctl(fd, TUNSETCARRIER, &off) == 0)
+		(void)mtcp_os.ioctl(fd, TUNSETCARRIER, &on);
+}
+
+/* Drop every frame the kernel would queue on the TAP's queues (all of
+ * them: tun attaches it to each). 0, or -errno. */
+static int
+tap_queues_drop(int qfd)
+{
+	/* Static: tun keeps the pointer (see the NOTE above). */
+	static struct sock_filter drop[] = {
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog fp = { .len = 1, .filter = drop };
+
+	return mtcp_os.ioctl(qfd, TUNATTACHFILTER, &fp) == -1 ? -errno : 0;
+}
+
+/*
+ * The socket a shared device receives through: AF_PACKET on interface
+ * name, the virtio-net header on every frame, and a filter that keeps
+ * nothing until the steering filter replaces it (or, alone on the
+ * address, the stack takes it off: recv keeps only PACKET_OUTGOING
+ * frames, what the kernel sends there). Bound last, so nothing reaches
+ * it unfiltered. The socket, or -errno.
+ */
+static int
+tap_rx_socket(const char *name)
+{
+	struct sockaddr_ll sll;
+	struct ifreq ifr;
+	int s, one = 1, sz = TAP_SOCKBUF, error;
+
+	s = mtcp_os.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s == -1)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+	if (mtcp_os.ioctl(s, SIOCGIFINDEX, &ifr) == -1 ||
+	    netdev_block_all(s) == -1 ||
+	    mtcp_os.setsockopt(s, SOL_PACKET, PACKET_VNET_HDR, &one,
+	    sizeof(one)) == -1)
+		goto fail;
+	/* The FORCE variant passes over net.core.rmem_max, with CAP_NET_ADMIN. */
+	if (mtcp_os.setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) == -1)
+		(void)mtcp_os.setsockopt(s, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = ifr.ifr_ifindex;
+	if (mtcp_os.bind(s, (struct sockaddr *)&sll, sizeof(sll)) == -1)
+		goto fail;
+	return s;
+fail:
+	error = errno;
+	mtcp_os.close(s);
+	return -error;
+}
 
 struct netdev *
 tap_open(const char *name, int *err)
 {
 	struct tap_dev *td = NULL;
 	struct ifreq ifr;
-	int fd = -1, nl = -1, error;
+	int fd = -1, nl = -1, rx = -1, shared = 0, created, error;
 
 	if (name == NULL)
 		name = "";
@@ -370,21 +558,32 @@ tap_open(const char *name, int *err)
 		goto fail;
 	}
 	nl = link_watch_open();
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	/* An empty name lets the kernel pick one (tap%d). */
-	memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
-	if (mtcp_os.ioctl(fd, TUNSETIFF, &ifr) == -1) {
-		error = -errno;
+	/* Whether this open creates the interface (racy: of two opens that
+	 * create it at once, both may cycle the carrier, and the kernel
+	 * drops what it sends meanwhile, a frame or two). */
+	created = name[0] == '\0' || ifioctl(name, SIOCGIFINDEX, &ifr) == -1;
+	if ((error = tap_attach(fd, name, &ifr, &shared)) < 0)
 		goto fail;
+	if (created)
+		carrier_cycle(fd);
+	/* Receiving at once: the kernel may send as soon as we attached. */
+	if (shared) {
+		if ((rx = tap_rx_socket(ifr.ifr_name)) < 0) {
+			error = rx;
+			goto fail;
+		}
+		if ((error = tap_queues_drop(fd)) < 0)
+			goto fail;
 	}
 	if ((td = calloc(1, sizeof(*td))) == NULL) {
 		error = -ENOMEM;
 		goto fail;
 	}
-	td->td_dev.ops = &tap_ops;
-	td->td_dev.fd = fd;
-	td->td_dev.steer_fd = -1;
+	td->td_dev.ops = shared ? &tap_shared_ops : &tap_ops;
+	td->td_qfd = fd;
+	td->td_dev.fd = shared ? rx : fd;
+	td->td_dev.steer_fd = shared ? rx : -1;
+	td->td_dev.steer_outgoing = shared;
 	memcpy(td->td_dev.name, ifr.ifr_name, NETDEV_NAMELEN - 1);
 	td->td_dev.mtu = ifmtu(td->td_dev.name);
 	td->td_bufsz = (size_t)td->td_dev.mtu + TAP_HDROOM;
@@ -394,7 +593,7 @@ tap_open(const char *name, int *err)
 		    NETDEV_F_TXCSUM | NETDEV_F_TSO;
 		td->td_bufsz = TAP_GROSZ;
 	}
-	if ((td->td_buf = malloc(td->td_bufsz)) == NULL) {
+	if (!shared && (td->td_buf = malloc(td->td_bufsz)) == NULL) {
 		error = -ENOMEM;
 		goto fail;
 	}
@@ -404,6 +603,8 @@ tap_open(const char *name, int *err)
 fail:
 	if (nl != -1)
 		mtcp_os.close(nl);
+	if (rx >= 0)
+		mtcp_os.close(rx);
 	if (fd != -1)
 		mtcp_os.close(fd);
 	free(td);

@@ -8,12 +8,15 @@
 #   make_ns VAR TAG        create a namespace with a name unique to this run
 #                          (mtcpt-<test>-<TAG>-<pid>) and store it in VAR; it
 #                          is removed at exit, with every process inside it
-#   tap_topology NS ADDR/P TAP device mt0 in NS, kernel address ADDR/P, up
+#   tap_topology NS ADDR/P TAP device mt0 in NS (multi-queue), kernel address
+#                          ADDR/P, up
 #   veth_topology NS_STACK NS_PEER PEER_ADDR/P
 #                          veth pair: mtv0 in NS_STACK (no address, IPv6 off,
 #                          up; for MTCP_DRIVER=packet), mtp0 in NS_PEER with
 #                          PEER_ADDR/P, up (VETH_TX_CSUM=off: no checksum
 #                          offload on mtp0)
+#   dev_bytes NS DEV       bytes through DEV so far, both ways, as the
+#                          kernel counts them
 #   start_echo NS VAR=VAL...
 #                          run build/mtcp-echo in NS in the background with
 #                          exactly these MTCP_* variables; waits up to 5 s
@@ -257,9 +260,12 @@ make_ns() { # VAR TAG
 
 # tap_topology NS KERNEL_ADDR/P [TAPNAME]: a TAP device (default mt0) in NS
 # with the kernel's address on it; IPv6 off on it so the kernel stays quiet.
+# Multi-queue, as several processes on one address need (stack/dev/tap.c);
+# TAP_MULTI_QUEUE=0 makes it single-queue (the driver's fallback).
 tap_topology() {
-	local ns=$1 addr=$2 dev=${3:-mt0}
-	run ip -n "$ns" tuntap add dev "$dev" mode tap || fail "tuntap add in $ns failed"
+	local ns=$1 addr=$2 dev=${3:-mt0} mq=multi_queue
+	[ "${TAP_MULTI_QUEUE:-1}" = 0 ] && mq=
+	run ip -n "$ns" tuntap add dev "$dev" mode tap $mq || fail "tuntap add in $ns failed"
 	run ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1" || true
 	run ip -n "$ns" addr add "$addr" dev "$dev" || fail "addr add $addr failed"
 	run ip -n "$ns" link set "$dev" up || fail "link up $dev failed"
@@ -289,6 +295,21 @@ veth_topology() {
 	VETH_STACK_DEV=$sdev
 	VETH_PEER_DEV=$pdev
 	VETH_PEER_MAC=$(ip netns exec "$nsp" cat "/sys/class/net/$pdev/address")
+}
+
+# dev_bytes NS DEV: bytes through DEV in NS so far, both directions, as the
+# kernel counts them (0 when there is no DEV): rx_bytes, plus what the
+# kernel sent: tx_bytes, or its root qdisc's count where that is larger.
+# On a multi-queue TAP the stacks take the kernel's frames from packet
+# sockets and the TAP's queues drop them (stack/dev/tap.c), so tun counts
+# them as dropped, never in tx_bytes; the qdisc counted them on the way.
+dev_bytes() {
+	local ns=$1 dev=$2 d=/sys/class/net/$2/statistics
+	ip netns exec "$ns" sh -c "cat $d/rx_bytes $d/tx_bytes 2>/dev/null &&
+		tc -s qdisc show dev $dev root 2>/dev/null" |
+		awk 'NR == 1 {rx = $1} NR == 2 {tx = $1}
+			$1 == "Sent" && !q {q = $2}
+			END {print rx + (q > tx ? q : tx)}'
 }
 
 # ---------------------------------------------------------------- mtcp-echo

@@ -108,12 +108,7 @@ ng_setup_veth() { # NET
 }
 
 # _ng_dev_bytes: bytes through the peer's device, both directions
-_ng_dev_bytes() {
-	local ns=${NG_VIA% *} dev=${NG_VIA#* } d
-	d=/sys/class/net/$dev/statistics
-	ip netns exec "$ns" sh -c "cat $d/rx_bytes $d/tx_bytes 2>/dev/null" |
-		awk '{n += $1} END {print n + 0}'
-}
+_ng_dev_bytes() { dev_bytes "${NG_VIA% *}" "${NG_VIA#* }"; }
 
 # ng_via WHAT MIN BEFORE: at least MIN bytes crossed the device since
 # BEFORE (_ng_dev_bytes): the traffic went through microtcp's device.

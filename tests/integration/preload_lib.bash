@@ -204,11 +204,7 @@ same_file() { # WHAT A B NAME...
 }
 
 # _tap_bytes: bytes through mt0 so far, both directions (0: no mt0)
-_tap_bytes() {
-	local d=/sys/class/net/mt0/statistics
-	ip netns exec "$NS" sh -c "cat $d/rx_bytes $d/tx_bytes 2>/dev/null" |
-		awk '{n += $1} END {print n + 0}'
-}
+_tap_bytes() { dev_bytes "$NS" mt0; }
 TAP_MARK=0
 _tap_mark() { TAP_MARK=$(_tap_bytes); }
 

@@ -1117,6 +1117,8 @@ static struct capdev *cap_wrap(struct netdev *lower)
 	c->d.ops = lower->ops->send_offload ? &cap_ops : &cap_ops_plain;
 	snprintf(c->d.name, sizeof(c->d.name), "cap");
 	c->d.fd = lower->fd;
+	c->d.steer_fd = lower->steer_fd;
+	c->d.steer_outgoing = lower->steer_outgoing;
 	c->d.mtu = lower->mtu;
 	c->d.features = lower->features;
 	memcpy(c->d.hwaddr, lower->hwaddr, sizeof(c->d.hwaddr));
