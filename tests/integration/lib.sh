@@ -8,7 +8,11 @@
 #   make_ns VAR TAG        create a namespace with a name unique to this run
 #                          (mtcpt-<test>-<TAG>-<pid>) and store it in VAR; it
 #                          is removed at exit, with every process inside it
-#   tap_topology NS ADDR/P TAP device mt0 in NS, kernel address ADDR/P, up
+#   tap_topology NS ADDR/P [TAPNAME [multi_queue]]
+#                          TAP device mt0 in NS, kernel address ADDR/P, up;
+#                          multi_queue: created with IFF_MULTI_QUEUE (one
+#                          queue per process that opens it; a driver that
+#                          opens it without IFF_MULTI_QUEUE gets EINVAL)
 #   veth_topology NS_STACK NS_PEER PEER_ADDR/P
 #                          veth pair: mtv0 in NS_STACK (no address, IPv6 off,
 #                          up; for MTCP_DRIVER=packet), mtp0 in NS_PEER with
@@ -255,11 +259,19 @@ make_ns() { # VAR TAG
 	log "namespace $ns created"
 }
 
-# tap_topology NS KERNEL_ADDR/P [TAPNAME]: a TAP device (default mt0) in NS
-# with the kernel's address on it; IPv6 off on it so the kernel stays quiet.
+# tap_topology NS KERNEL_ADDR/P [TAPNAME [multi_queue]]: a TAP device
+# (default mt0) in NS with the kernel's address on it; IPv6 off on it so the
+# kernel stays quiet. multi_queue: the TAP is made with IFF_MULTI_QUEUE, so
+# that several processes can each open a queue of it (the multi-process
+# tests); the kernel then refuses (EINVAL) an open without IFF_MULTI_QUEUE.
 tap_topology() {
-	local ns=$1 addr=$2 dev=${3:-mt0}
-	run ip -n "$ns" tuntap add dev "$dev" mode tap || fail "tuntap add in $ns failed"
+	local ns=$1 addr=$2 dev=${3:-mt0} mq=()
+	case ${4:-} in
+	'') ;;
+	multi_queue) mq=(multi_queue) ;;
+	*) fail "tap_topology: unknown option '$4' (multi_queue or nothing)" ;;
+	esac
+	run ip -n "$ns" tuntap add dev "$dev" mode tap "${mq[@]}" || fail "tuntap add in $ns failed"
 	run ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1" || true
 	run ip -n "$ns" addr add "$addr" dev "$dev" || fail "addr add $addr failed"
 	run ip -n "$ns" link set "$dev" up || fail "link up $dev failed"
