@@ -46,6 +46,7 @@
 #   mp_pid NAME           the pid a program printed ("... pid N") in NAME.out
 #   mp_stop NAME BGPID [SECS]   SIGTERM to a background run, wait for it
 #                         (default 10 s); fails if it does not end
+#   mp_gone PID           PID has ended (gone, or a zombie not yet reaped)
 #   mp_resets_none NAME...      the counters of each run on microtcp: no RST
 #                         sent (tcp_out_rsts), no connection reset
 #                         (tcp_estab_resets); non-zero drops are logged
@@ -203,6 +204,12 @@ mp_pid() { # NAME
 	p=$(sed -nE 's/.* pid ([0-9]+)$/\1/p' "$TMP_DIR/$1.out" | head -n 1)
 	[ -n "$p" ] || pl_fail "$1 printed no pid" "$1"
 	echo "$p"
+}
+
+# mp_gone PID: no such process, or a zombie (a daemon's parent is init,
+# which may reap it late)
+mp_gone() {
+	[ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
 }
 
 mp_stop() { # NAME BGPID [SECS]

@@ -140,10 +140,10 @@ mp_ng_quit() {
 	local w p
 	mp_ng_cmd "quit-${NG_DIR##*/}" -s quit ||
 		mp_fail "nginx -s quit failed" "quit-${NG_DIR##*/}"
-	wait_until 5 eval "! kill -0 $NG_PID 2>/dev/null" ||
+	wait_until 5 mp_gone "$NG_PID" ||
 		fail "nginx's master (pid $NG_PID) still running 5 s after nginx -s quit"
 	for w in $NG_WORKERS; do
-		kill -0 "$w" 2>/dev/null && [ "$(cat "/proc/$w/comm" 2>/dev/null)" = nginx ] &&
+		! mp_gone "$w" && [ "$(cat "/proc/$w/comm" 2>/dev/null)" = nginx ] &&
 			fail "nginx's worker $w still running after the master quit"
 	done
 	log "ok: nginx (master $NG_PID) gone after nginx -s quit"
