@@ -63,8 +63,31 @@
 if [ -z "${MP_DRIVER:-}" ]; then
 	_mp_test=$(basename "$0" .sh)
 	_mp_child=
+	# _mp_stop STATUS: end the run under way (TERM; KILL after 10 s) and
+	# remove whatever of its namespaces it left: a run cleans up after
+	# itself on TERM, but not if it cannot (its trap deferred behind a
+	# command, or a bash that fails to run it)
 	_mp_stop() {
-		[ -n "$_mp_child" ] && kill -TERM "$_mp_child" 2>/dev/null && wait "$_mp_child" 2>/dev/null
+		local c=$_mp_child i ns pids
+		trap '' INT TERM
+		if [ -n "$c" ]; then
+			kill -TERM "$c" 2>/dev/null
+			for ((i = 0; i < 200; i++)); do
+				kill -0 "$c" 2>/dev/null || break
+				sleep 0.05
+			done
+			kill -0 "$c" 2>/dev/null && echo "$_mp_test: run $c did not end within 10 s of SIGTERM: killed" >&2 &&
+				kill -KILL "$c" 2>/dev/null
+			wait "$c" 2>/dev/null
+			for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+				[[ $ns == "mtcpt-$_mp_test-$_mp_d-"*"-$c" ]] || continue
+				pids=$(ip netns pids "$ns" 2>/dev/null)
+				[ -n "$pids" ] && kill -TERM $pids 2>/dev/null && sleep 1
+				pids=$(ip netns pids "$ns" 2>/dev/null)
+				[ -n "$pids" ] && kill -KILL $pids 2>/dev/null && sleep 0.2
+				ip netns del "$ns" 2>/dev/null && echo "$_mp_test: removed $ns, left by run $c" >&2
+			done
+		fi
 		exit "$1"
 	}
 	trap '_mp_stop 130' INT
@@ -75,7 +98,11 @@ if [ -z "${MP_DRIVER:-}" ]; then
 	for _mp_d in ${MP_DRIVERS:-packet tap}; do
 		echo "==== $_mp_test over $_mp_d (MP_DRIVER=$_mp_d)"
 		: >"$_mp_log"
-		MP_DRIVER=$_mp_d TEST_NAME=$_mp_test-$_mp_d bash "$0" "$@" > >(tee -a "$_mp_log") 2>&1 &
+		# tee ignores TERM and INT (a timeout(1) or ^C reaches the whole
+		# process group): it must outlive the run, which logs its cleanup
+		# (a run whose output pipe is gone dies of SIGPIPE, cleaning nothing)
+		MP_DRIVER=$_mp_d TEST_NAME=$_mp_test-$_mp_d bash "$0" "$@" \
+			> >(trap '' TERM INT; exec tee -a "$_mp_log") 2>&1 &
 		_mp_child=$!
 		wait "$_mp_child"
 		_mp_r=$?
