@@ -8,8 +8,10 @@
 #   make_ns VAR TAG        create a namespace with a name unique to this run
 #                          (mtcpt-<test>-<TAG>-<pid>) and store it in VAR; it
 #                          is removed at exit, with every process inside it
-#   tap_topology NS ADDR/P TAP device mt0 in NS (multi-queue), kernel address
-#                          ADDR/P, up
+#   tap_topology NS ADDR/P [TAPNAME [multi_queue]]
+#                          TAP device mt0 in NS (multi-queue: one queue per
+#                          process that opens it; TAP_MULTI_QUEUE=0 makes it
+#                          single-queue), kernel address ADDR/P, up
 #   veth_topology NS_STACK NS_PEER PEER_ADDR/P
 #                          veth pair: mtv0 in NS_STACK (no address, IPv6 off,
 #                          up; for MTCP_DRIVER=packet), mtp0 in NS_PEER with
@@ -258,13 +260,19 @@ make_ns() { # VAR TAG
 	log "namespace $ns created"
 }
 
-# tap_topology NS KERNEL_ADDR/P [TAPNAME]: a TAP device (default mt0) in NS
-# with the kernel's address on it; IPv6 off on it so the kernel stays quiet.
-# Multi-queue, as several processes on one address need (stack/dev/tap.c);
-# TAP_MULTI_QUEUE=0 makes it single-queue (the driver's fallback).
+# tap_topology NS KERNEL_ADDR/P [TAPNAME [multi_queue]]: a TAP device (default
+# mt0) in NS with the kernel's address on it; IPv6 off on it so the kernel
+# stays quiet. Multi-queue, as several processes on one address need
+# (stack/dev/tap.c); TAP_MULTI_QUEUE=0 makes it single-queue (the driver's
+# fallback). The fourth argument, multi_queue, says so where a test
+# depends on it.
 tap_topology() {
 	local ns=$1 addr=$2 dev=${3:-mt0} mq=multi_queue
-	[ "${TAP_MULTI_QUEUE:-1}" = 0 ] && mq=
+	case ${4:-} in
+	''|multi_queue) ;;
+	*) fail "tap_topology: unknown option '$4' (multi_queue or nothing)" ;;
+	esac
+	[ "${TAP_MULTI_QUEUE:-1}" = 0 ] && [ -z "${4:-}" ] && mq=
 	run ip -n "$ns" tuntap add dev "$dev" mode tap $mq || fail "tuntap add in $ns failed"
 	run ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1" || true
 	run ip -n "$ns" addr add "$addr" dev "$dev" || fail "addr add $addr failed"
