@@ -88,6 +88,7 @@ if [ -z "${MP_DRIVER:-}" ]; then
 				ip netns del "$ns" 2>/dev/null && echo "$_mp_test: removed $ns, left by run $c" >&2
 			done
 		fi
+		rm -f "$_mp_log"
 		exit "$1"
 	}
 	trap '_mp_stop 130' INT

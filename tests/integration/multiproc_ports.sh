@@ -143,12 +143,12 @@ sequence() {
 	rm -f "$go"
 	for i in 1 2 3 4; do
 		rm -f "$TMP_DIR/$MODE.held$i"
-		mt_bg "$MODE-hold$i" 60 "$MP_ECHO" hold "$K" $KPORT 1000 "$TMP_DIR/$MODE.held$i" "$go" 20 \
+		mt_bg "$MODE-hold$i" 60 "$MP_ECHO" hold "$K" $KPORT 1000 "$TMP_DIR/$MODE.held$i" "$go" 12 \
 			-p "$TMP_DIR/$MODE.ports$i"
 		pids+=("$BG_PID")
 	done
 	for i in 1 2 3 4; do
-		wait_until 25 eval "[ -e '$TMP_DIR/$MODE.held$i' ] || ! kill -0 ${pids[$((i - 1))]} 2>/dev/null"
+		wait_until 15 eval "[ -e '$TMP_DIR/$MODE.held$i' ] || ! kill -0 ${pids[$((i - 1))]} 2>/dev/null"
 	done
 	local est dist ports
 	# the server's ends (on the kernel in the tap topology the clients

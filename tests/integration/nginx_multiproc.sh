@@ -24,7 +24,8 @@
 need ps
 
 mp_setup 10.61.84
-test_cleanup() { mp_cleanup; }
+# a failed run's logs are kept: not the 50 MiB file
+test_cleanup() { mp_cleanup; rm -f "$TMP_DIR/www/big.bin"; }
 NG_NS=$NS_STACK
 NG_VIA="$NS_PEER $MP_PEER_DEV"
 NG_URL=http://$S:$NG_PORT
