@@ -203,7 +203,9 @@ void tcp_migrate_input(struct stack *st, const void *buf, size_t len)
 		return;         /* here already */
 	struct tcpcb *lp = tcp_lookup_listener(st, m->laddr, m->lport);
 	if (!lp || lp->acceptq_len > lp->backlog) {
-		stack_drop(st, DROP_TCP_LISTEN_OVERFLOW);
+		/* No listener here (closed since it was picked) is no socket
+		 * for the connection, not a full queue. */
+		stack_drop(st, lp ? DROP_TCP_LISTEN_OVERFLOW : DROP_TCP_NO_SOCKET);
 		migrate_reset(st, m);
 		return;
 	}
