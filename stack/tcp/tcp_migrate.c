@@ -38,6 +38,9 @@
 /* The message is built in st->rxbuf (the lock is held): a header and at
  * most this much data fit. */
 #define MIGRATE_MAXDATA 60000
+/* A member that closed its listener copy too since it was picked passes
+ * the connection on; a few times at most. */
+#define MIGRATE_HOPS    4
 
 /* TCP flags that describe what was negotiated (RFC 7323, RFC 2018). */
 #define MIGRATE_TFLAGS  (TF_REQ_SCALE | TF_RCVD_SCALE | TF_REQ_TSTMP | TF_RCVD_TSTMP | \
@@ -55,7 +58,9 @@ struct migrate_msg {
 	uint32_t ts_offset, ts_recent;
 	uint32_t t_flags;
 	uint8_t snd_scale, rcv_scale, request_r_scale, rtt_valid;
-	uint16_t t_maxseg, t_peermss, t_advmss, t_rcvmss, t_maxopd, pad;
+	uint16_t t_maxseg, t_peermss, t_advmss, t_rcvmss, t_maxopd;
+	uint8_t hops;                   /* members it went through before */
+	uint8_t pad;
 	uint64_t srtt, rttvar, rto;
 	uint32_t datalen;
 	uint8_t data[];
@@ -146,6 +151,28 @@ bool tcp_migrate_out(struct tcpcb *tp)
 	return true;
 }
 
+/* Send m on to another member that uses the port (this one stopped
+ * since it was picked: its listener copy closed too, or its queue is
+ * full). True when it went. */
+static bool migrate_forward(struct stack *st, struct migrate_msg *m, size_t len)
+{
+	uint16_t to;
+
+	if (m->hops >= MIGRATE_HOPS)
+		return false;
+	to = host_pick_other(st->host, IPPROTO_TCP, m->lport, m->raddr, m->rport);
+	if (!to || host_flow_give(st->host, IPPROTO_TCP, m->lport, m->raddr, m->rport, to) < 0)
+		return false;
+	m->hops++;
+	if (host_mail_send(st->host, to, m, len) < 0) {
+		host_flow_give(st->host, IPPROTO_TCP, m->lport, m->raddr, m->rport,
+			       host_member(st->host));
+		return false;
+	}
+	st->stats.tcp_migrated_out++;
+	return true;
+}
+
 /* The old member resets a connection it cannot place; so do we. */
 static void migrate_reset(struct stack *st, const struct migrate_msg *m)
 {
@@ -173,6 +200,7 @@ static void migrate_fill(struct tcpcb *tp, const struct migrate_msg *m)
 	tp->ts_offset = m->ts_offset;
 	tp->ts_recent = m->ts_recent;
 	tp->ts_recent_age = stack_now(tp->st);
+	tp->last_ack_sent = m->rcv_nxt;
 	tp->t_maxseg = m->t_maxseg;
 	tp->t_peermss = m->t_peermss;
 	tp->t_advmss = m->t_advmss;
@@ -187,9 +215,9 @@ static void migrate_fill(struct tcpcb *tp, const struct migrate_msg *m)
 	tp->t_rcvtime = stack_now(tp->st);
 }
 
-void tcp_migrate_input(struct stack *st, const void *buf, size_t len)
+void tcp_migrate_input(struct stack *st, void *buf, size_t len)
 {
-	const struct migrate_msg *m = buf;
+	struct migrate_msg *m = buf;
 
 	if (len < sizeof(*m) || m->magic != MIGRATE_MAGIC || m->version != MIGRATE_VERSION ||
 	    m->datalen > MIGRATE_MAXDATA || len != sizeof(*m) + m->datalen ||
@@ -199,10 +227,19 @@ void tcp_migrate_input(struct stack *st, const void *buf, size_t len)
 			 "member dropped", len);
 		return;
 	}
-	if (tcp_lookup(st, m->laddr, m->lport, m->raddr, m->rport))
-		return;         /* here already */
+	struct tcpcb *old = tcp_lookup(st, m->laddr, m->lport, m->raddr, m->rport);
+	if (old && old->t_state != TCPS_TIME_WAIT) {
+		log_info(tcp, "port %u: a connection moving here is here already", m->lport);
+		return;
+	}
+	/* An earlier incarnation of the 4-tuple that ended here: the new one
+	 * replaces it, as a SYN that may reuse it does (RFC 9293 MAY-2). */
+	if (old)
+		tcp_closed(old);
 	struct tcpcb *lp = tcp_lookup_listener(st, m->laddr, m->lport);
 	if (!lp || lp->acceptq_len > lp->backlog) {
+		if (migrate_forward(st, m, len))
+			return;
 		/* No listener here (closed since it was picked) is no socket
 		 * for the connection, not a full queue. */
 		stack_drop(st, lp ? DROP_TCP_LISTEN_OVERFLOW : DROP_TCP_NO_SOCKET);

@@ -372,7 +372,7 @@ void tcp_cc_init(struct tcpcb *tp);             /* after the handshake */
  * goes to another member of its accept group. out: true when it went (the
  * caller frees it without a word to the peer); input: one arrived. */
 bool tcp_migrate_out(struct tcpcb *tp);
-void tcp_migrate_input(struct stack *st, const void *msg, size_t len);
+void tcp_migrate_input(struct stack *st, void *msg, size_t len);
 void tcp_cc_ack(struct tcpcb *tp, uint32_t acked);     /* new data acked */
 /* A duplicate ACK: returns true when output should run. */
 bool tcp_cc_dupack(struct tcpcb *tp);
