@@ -34,14 +34,14 @@
  * tun pushes back). The interface counts those drops as TX dropped.
  *
  * NOTE: tun keeps one classic filter for all queues and attaches it to
- * each when TUNATTACHFILTER is called, but re-attaching it to a queue that
- * joins later is unreliable: tun_attach() reads the instructions again
- * through the user pointer the first caller passed (a pointer into
- * another process's memory), and here (Linux 6.18) the queue joined with
- * no filter. So every process attaches with IFF_NOFILTER and sets the
- * filter itself, for all queues. TUNSETFILTEREBPF (one eBPF program for
- * the device) has no such problem but needs bpf() and CAP_BPF; the
- * classic filter needs nothing beyond the TAP.
+ * each when TUNATTACHFILTER is called. It means to attach it to a queue
+ * that joins later too (tun_attach(), from the sock_fprog it kept, which
+ * points into the first caller's memory), but here (Linux 6.18) a queue
+ * that joined that way was handed frames: it had no filter. So every
+ * process attaches with IFF_NOFILTER and sets the filter itself, for all
+ * queues. TUNSETFILTEREBPF (one eBPF program for the device) would not
+ * depend on that, but needs bpf() and CAP_BPF; the classic filter needs
+ * nothing beyond the TAP.
  *
  * An interface created single-queue (ip tuntap add without multi_queue)
  * refuses a multi-queue attach (EINVAL): the device then reads and writes
