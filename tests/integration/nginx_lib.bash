@@ -133,16 +133,31 @@ ng_www() {
 		fail "could not write small.html"
 }
 
-# ng_conf DIR: nginx.conf for one nginx, every path under DIR
+# ng_conf DIR [WORKERS]: nginx.conf, every path under DIR. Without WORKERS,
+# one process in the foreground (access log off); with it, nginx's default
+# process model: a daemon, a master and WORKERS workers, and an access log
+# naming the process that served each request.
 ng_conf() {
-	local d=$1
+	local d=$1 workers=${2:-} head access
 	mkdir -p "$d/tmp"
-	cat >"$d/nginx.conf" <<EOF
-# nginx on microtcp ($TEST_NAME): one process, in the foreground, as root.
+	if [ -n "$workers" ]; then
+		head="# nginx on microtcp ($TEST_NAME): the default process model, as root.
+user root;
+daemon on;
+master_process on;
+worker_processes $workers;"
+		access="log_format withpid '\$pid \$status \$body_bytes_sent \"\$request\"';
+    access_log $d/access.log withpid;"
+	else
+		head="# nginx on microtcp ($TEST_NAME): one process, in the foreground, as root.
 user root;
 master_process off;
 daemon off;
-worker_processes 1;
+worker_processes 1;"
+		access="access_log off;"
+	fi
+	cat >"$d/nginx.conf" <<EOF
+$head
 pid $d/nginx.pid;
 error_log $d/error.log info;
 
@@ -152,7 +167,7 @@ events {
 }
 
 http {
-    access_log off;
+    $access
     sendfile on;
     tcp_nopush on;
     tcp_nodelay on;

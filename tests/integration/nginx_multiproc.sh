@@ -31,58 +31,6 @@ NG_VIA="$NS_PEER $MP_PEER_DEV"
 NG_URL=http://$S:$NG_PORT
 ng_www
 
-# mp_ng_conf DIR: nginx.conf in nginx's default process model, every path
-# under DIR, an access log with the serving process's pid
-mp_ng_conf() {
-	local d=$1
-	mkdir -p "$d/tmp"
-	cat >"$d/nginx.conf" <<EOF
-# nginx on microtcp ($TEST_NAME): the default process model, as root.
-user root;
-daemon on;
-master_process on;
-worker_processes 2;
-pid $d/nginx.pid;
-error_log $d/error.log info;
-
-events {
-    use epoll;
-    worker_connections 4096;
-}
-
-http {
-    log_format withpid '\$pid \$status \$body_bytes_sent "\$request"';
-    access_log $d/access.log withpid;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_timeout 60s;
-    keepalive_requests 100000;
-
-    types {
-        text/html html;
-        application/octet-stream bin;
-    }
-    default_type application/octet-stream;
-
-    client_body_temp_path $d/tmp/client_body;
-    proxy_temp_path $d/tmp/proxy;
-    fastcgi_temp_path $d/tmp/fastcgi;
-    uwsgi_temp_path $d/tmp/uwsgi;
-    scgi_temp_path $d/tmp/scgi;
-
-    server {
-        listen $S:$NG_PORT backlog=1024;
-        server_name nginx-on-microtcp;
-        root $TMP_DIR/www;
-        location = /status {
-            stub_status;
-        }
-    }
-}
-EOF
-}
-
 # workers_of PID: the pids of PID's children, sorted, space-separated
 workers_of() {
 	ps --ppid "$1" -o pid= 2>/dev/null | awk '{print $1}' | sort -n | paste -sd ' '
@@ -102,7 +50,7 @@ mp_ng_cmd() {
 mp_ng_start() {
 	local name=$1 rc
 	NG_DIR=$TMP_DIR/$name
-	mp_ng_conf "$NG_DIR"
+	ng_conf "$NG_DIR" 2
 	log "starting nginx ($name): daemon on, master_process on, worker_processes 2"
 	mt_bg "ng-$name" 15 "$NGINX" -p "$NG_DIR/" -c "$NG_DIR/nginx.conf" -e "$NG_DIR/error.log"
 	local launched=$BG_PID
