@@ -85,7 +85,8 @@ TOOLS       := $(patsubst stack/tools/%.c,$(BUILD)/%,$(TOOL_SRC))
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # tests/api/*.c: the differential API suite's programs (one behaviour each,
 # run on the kernel and under libmtcp.so); tests/prog/*.c: other programs
-# the integration tests run (both plain C, no stack library linked in).
+# the integration tests and benchmarks run (both plain C, no stack library
+# linked in, but for steer_cost: its rule is below).
 API_SRC     := $(wildcard tests/api/*.c)
 API_BINS    := $(patsubst tests/api/%.c,$(BUILD)/api/%,$(API_SRC))
 PROG_SRC    := $(wildcard tests/prog/*.c)
@@ -138,6 +139,13 @@ $(BUILD)/api/%: tests/api/%.c $(wildcard tests/api/*.h)
 $(BUILD)/prog/%: tests/prog/%.c $(wildcard tests/prog/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/prog -o $@ $< $(LDFLAGS)
+
+# The one program of tests/prog linked with the stack: steer_cost runs the
+# steering filter through steer.c (steer_int.h) for scripts/mtcp-ab.
+$(BUILD)/prog/steer_cost: tests/prog/steer_cost.c $(BUILD)/libmtcpstack.a \
+		stack/host/steer.h stack/host/steer_int.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Istack/host -o $@ $< $(BUILD)/libmtcpstack.a $(LDFLAGS) $(BPF_LIBS)
 
 deps:
 	@scripts/deps

@@ -1,6 +1,7 @@
 /*
  * steer_int.h - steer.c's insides that its tests (tests/unit/test_steer.c)
- * use; nothing else of the stack includes this.
+ * and the benchmark's tests/prog/steer_cost.c use; nothing of the stack
+ * includes this.
  */
 #ifndef MTCP_STEER_INT_H
 #define MTCP_STEER_INT_H
