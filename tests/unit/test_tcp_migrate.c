@@ -1076,6 +1076,36 @@ START_TEST(test_b_without_a_listener_when_the_state_arrives_resets_it)
 }
 END_TEST
 
+/* B (an old worker too) closes its listener and its stack stops before
+ * its thread read what A sent: the connection is not lost with the
+ * mailbox, B resets it (nobody else holds the port) as it would have. */
+START_TEST(test_b_stopping_with_the_state_unread_does_not_lose_it)
+{
+	struct mtcp_sock *la, *lb, *c;
+	uint8_t data[DATA_LEN];
+
+	listeners(&la, &lb, true);
+	uint16_t cport = client_port_for(A);
+	c = client_connect(cport);
+	fill(data, sizeof(data), 9);
+	send_all(c, data, sizeof(data), "C");
+	world_run(USEC_PER_SEC);
+	assert_pending_on_a(cport, TCPS_ESTABLISHED, DATA_LEN);
+
+	mtcp_close(la);
+	ck_assert_uint_eq(stats(A).tcp_migrated_out, 1);
+	mtcp_close(lb);
+	mtcp_stack_stop(w.st[B]);
+	ck_assert_msg(stats(B).drops[DROP_TCP_NO_SOCKET] == 1, "B's stop left the "
+		      "connection in its mailbox");
+	world_poll();
+	ck_assert_msg(w.rst_to_c[B] == 1, "RSTs to C from B: %u, 1 expected", w.rst_to_c[B]);
+	assert_c_reset(c);
+	mtcp_close(c);
+	world_run(USEC_PER_SEC);
+}
+END_TEST
+
 static Suite *tcp_migrate_suite(void)
 {
 	Suite *s = suite_create("tcp_migrate");
@@ -1099,6 +1129,7 @@ static Suite *tcp_migrate_suite(void)
 	tcase_add_checked_fixture(tr, setup, teardown);
 	tcase_add_test(tr, test_no_other_member_holds_the_port_a_resets_as_before);
 	tcase_add_test(tr, test_b_without_a_listener_when_the_state_arrives_resets_it);
+	tcase_add_test(tr, test_b_stopping_with_the_state_unread_does_not_lose_it);
 	tcase_set_timeout(tr, 30);
 	suite_add_tcase(s, tr);
 	return s;
