@@ -123,8 +123,11 @@ void mtcp_stack_stop(struct stack *st)
 		pthread_join(st->thread, NULL);
 	}
 	/* Nothing moves any more: what this process held on the address
-	 * (ports, flows, its answering for it) goes to the others. */
+	 * (ports, flows, its answering for it) goes to the others; first
+	 * what other members sent it at the last moment (one that picked
+	 * it before it closed its listener copy). */
 	pthread_mutex_lock(&st->lock);
+	stack_mail_flush(st);
 	struct host *h = st->host;
 	st->host = NULL;
 	stack_unlock(st);

@@ -386,17 +386,26 @@ void mtcp_stack_destroy(struct stack *st)
 /* Call with the lock held. Returns true when there is more to do at
  * once: the budget ran out, or packets to ourselves wait. */
 /* What other members of the host sent us: connections moving here from
- * a listener another process closed (tcp_migrate.c). */
-static void mailbox_input(struct stack *st)
+ * a listener another process closed (tcp_migrate.c). How many messages. */
+static unsigned mailbox_input(struct stack *st)
 {
+	unsigned i;
 	ssize_t n;
 
-	for (unsigned i = 0; i < RX_BUDGET; i++) {
+	for (i = 0; i < RX_BUDGET; i++) {
 		n = host_mail_recv(st->host, st->rxbuf, sizeof(st->rxbuf));
 		if (n < 0)
 			break;
 		tcp_migrate_input(st, st->rxbuf, (size_t)n);
 	}
+	return i;
+}
+
+void stack_mail_flush(struct stack *st)
+{
+	if (st->host)
+		while (mailbox_input(st))
+			;
 }
 
 static bool stack_poll_locked(struct stack *st)

@@ -138,6 +138,10 @@ uint64_t stack_poll_at_locked(struct stack *st);
 
 /* Wake the stack thread (it has queued work, e.g. looped-back packets). */
 void stack_kick(struct stack *st);
+/* The stack stops: connections other members sent and the stack thread
+ * never read go on from here (tcp_migrate.c: to another member, or
+ * reset), not with the mailbox. Lock held, the thread gone. */
+void stack_mail_flush(struct stack *st);
 
 /* Read up to budget frames from the device and hand each to Ethernet
  * with what the device said about it. Returns how many were read. */

@@ -1301,6 +1301,22 @@ uint16_t host_pick_other(struct host *h, uint8_t proto, uint16_t port, uint32_t 
 	return steer_pick(&o, htonl(raddr), htons(rport));
 }
 
+uint16_t host_pick_keeper(struct host *h, uint8_t proto, uint16_t port)
+{
+	struct steer_port v;
+	uint16_t best = 0;
+
+	if (!h || steer_port_get(h->steer, proto, htons(port), &v) != 0)
+		return 0;
+	for (unsigned i = 0; i < v.nholders && i < STEER_HOLDERS; i++) {
+		uint16_t m = v.h[i].member;
+		if (m != h->member && v.h[i].listening && (!best || m < best) &&
+		    member_live(h, m))
+			best = m;
+	}
+	return best;
+}
+
 /* ---- counters, tests ------------------------------------------------ */
 
 void host_get_stats(struct host *h, struct host_stats *out)

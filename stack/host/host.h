@@ -112,6 +112,14 @@ int host_flow_give(struct host *h, uint8_t proto, uint16_t lport, uint32_t raddr
  * picked for this remote end by the filter's hash; 0 when there is none. */
 uint16_t host_pick_other(struct host *h, uint8_t proto, uint16_t port, uint32_t raddr,
 			 uint16_t rport);
+/* When no other member uses port yet: a live member other than this one
+ * that holds it with a listening socket all the same (nginx's master
+ * between a reload's old workers closing their copies and the new ones
+ * polling theirs), the lowest; 0 when there is none. On the kernel that
+ * process's descriptor keeps the one listening socket, and its queue,
+ * alive: here its copy keeps what waits until a member uses the port
+ * (tcp_migrate.c). */
+uint16_t host_pick_keeper(struct host *h, uint8_t proto, uint16_t port);
 
 /* Mailboxes: one datagram socket per member (abstract AF_UNIX, named by
  * the registry, the member and its slot's generation). The stack thread

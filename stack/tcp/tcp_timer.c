@@ -8,6 +8,8 @@
  *   t_delack  the delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2)
  *   t_keep    keepalive (RFC 1122 4.2.3.6) and the orphaned FIN-WAIT-2 limit
  *   t_2msl    TIME-WAIT (RFC 9293 3.3.2, 3.6.1)
+ *   t_pass    a listener copy kept for its accept group passes its queue on
+ *             (tcp_migrate.c)
  */
 #include <errno.h>
 #include <stddef.h>
@@ -301,12 +303,19 @@ static void tcp_timer_2msl(struct stack *st, struct timer *t)
 	tcp_closed(tp_of(t, t_2msl));
 }
 
+static void tcp_timer_pass(struct stack *st, struct timer *t)
+{
+	(void)st;
+	tcp_migrate_pass(tp_of(t, t_pass));
+}
+
 void tcp_timers_init(struct tcpcb *tp)
 {
 	timer_init(&tp->t_rexmt, tcp_timer_rexmt);
 	timer_init(&tp->t_delack, tcp_timer_delack);
 	timer_init(&tp->t_keep, tcp_timer_keep);
 	timer_init(&tp->t_2msl, tcp_timer_2msl);
+	timer_init(&tp->t_pass, tcp_timer_pass);
 }
 
 void tcp_timers_cancel(struct tcpcb *tp)
@@ -317,5 +326,6 @@ void tcp_timers_cancel(struct tcpcb *tp)
 	timer_cancel(h, &tp->t_delack);
 	timer_cancel(h, &tp->t_keep);
 	timer_cancel(h, &tp->t_2msl);
+	timer_cancel(h, &tp->t_pass);
 	tp->t_flags &= ~(TF_PERSIST | TF_DELACK | TF_TLP);
 }

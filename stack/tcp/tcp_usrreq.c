@@ -498,14 +498,12 @@ int tcp_usr_shutdown(struct mtcp_sock *s, int how)
  * inet_csk_listen_stop). */
 void tcp_usr_close_listener(struct tcpcb *lp)
 {
+	/* Other processes holding the port take them, as the one listener
+	 * it would be on the kernel (tcp_migrate.c). */
+	tcp_migrate_listener(lp);
 	while (lp->children) {
 		struct tcpcb *c = lp->children;
-		/* Another process holding the port takes it, as the one
-		 * listener it would be on the kernel (tcp_migrate.c). */
-		if (tcp_migrate_out(c))
-			tcp_drop(c, 0, false);
-		else
-			tcp_drop(c, 0, c->t_state != TCPS_SYN_RECEIVED);
+		tcp_drop(c, 0, c->t_state != TCPS_SYN_RECEIVED);
 	}
 	tcp_closed(lp);
 }

@@ -190,6 +190,8 @@ struct tcpcb {
 	struct timer t_delack;
 	struct timer t_keep;                    /* keepalive, FIN-WAIT-2, handshake */
 	struct timer t_2msl;                    /* TIME-WAIT */
+	struct timer t_pass;                    /* a listener copy kept for an accept
+						   group: its queue goes on (tcp_migrate.c) */
 	uint64_t t_rcvtime;                     /* last segment received */
 
 	/* Options the user set */
@@ -257,6 +259,8 @@ struct tcpcb {
 #define TCP_KEEPINTVL_DEF       75
 #define TCP_KEEPCNT_DEF         9
 #define TCP_MSL_DEFAULT         (30 * USEC_PER_SEC)     /* Linux: TIME-WAIT = 60 s */
+#define TCP_PASS_INTERVAL       (10 * USEC_PER_MSEC)    /* a kept queue looks for a member
+							   that uses the port (tcp_migrate.c) */
 
 /* Sizes */
 #define TCP_DEFAULT_MSS         536                     /* RFC 9293 3.7.1 (MUST-15) */
@@ -368,11 +372,15 @@ uint64_t tcp_msl(const struct stack *st);
 /* tcp_cc.c */
 void tcp_cc_init(struct tcpcb *tp);             /* after the handshake */
 
-/* tcp_migrate.c: a pending connection of a listener this process closes
- * goes to another member of its accept group. out: true when it went (the
- * caller frees it without a word to the peer); input: one arrived. */
-bool tcp_migrate_out(struct tcpcb *tp);
+/* tcp_migrate.c: the pending connections of a listener this process
+ * closes go to other members of its accept group. listener: those that
+ * can go, go (freed without a word to the peer), the others stay; input:
+ * some arrived; pass: the t_pass timer of a listener copy this process
+ * does not use, which keeps connections until a member that uses the
+ * port can take them. */
+void tcp_migrate_listener(struct tcpcb *lp);
 void tcp_migrate_input(struct stack *st, void *msg, size_t len);
+void tcp_migrate_pass(struct tcpcb *lp);
 void tcp_cc_ack(struct tcpcb *tp, uint32_t acked);     /* new data acked */
 /* A duplicate ACK: returns true when output should run. */
 bool tcp_cc_dupack(struct tcpcb *tp);

@@ -25,6 +25,11 @@
  * lose C's frames to A (all but the SYN: a handshake whose last ACK never
  * arrived).
  *
+ * B may hold the port without using it (nginx's master at a reload):
+ * then it keeps what A's copy had and passes it on once a member (A
+ * again, with a new listener copy) uses the port. A burst of more pending
+ * connections than a mailbox queues datagrams moves all the same.
+ *
  * The maps are real BPF maps: the suite needs root (or CAP_BPF) and
  * fails, saying so, without it. MTCP_MIGRATE_TRACE=1 prints every TCP
  * frame the switch moves (or loses) on stderr.
@@ -574,23 +579,29 @@ static bool acceptable(void *l)
 	return mtcp_poll(l) & EPOLLIN;
 }
 
-/* B accepts C's connection (waiting for it at most WAIT_MAX). */
-static struct mtcp_sock *accept_on_b(struct mtcp_sock *lb, uint16_t cport)
+/* Server i accepts C's connection on l (waiting for it at most
+ * WAIT_MAX). */
+static struct mtcp_sock *accept_on(int i, struct mtcp_sock *l, uint16_t cport)
 {
 	struct sockaddr_in peer;
 	struct mtcp_sock *s = NULL;
 	int rc;
 
-	ck_assert_msg(world_run_until(acceptable, lb, WAIT_MAX),
-		      "B's listener has nothing to accept after %d s",
+	ck_assert_msg(world_run_until(acceptable, l, WAIT_MAX),
+		      "%s's listener has nothing to accept after %d s", who[i],
 		      (int)(WAIT_MAX / USEC_PER_SEC));
 	memset(&peer, 0, sizeof(peer));
-	rc = mtcp_accept(lb, &peer, &s);
-	ck_assert_msg(rc == 0, "B's accept: %d (%s)", rc, strerror(-rc));
+	rc = mtcp_accept(l, &peer, &s);
+	ck_assert_msg(rc == 0, "%s's accept: %d (%s)", who[i], rc, strerror(-rc));
 	ck_assert_msg(ntohl(peer.sin_addr.s_addr) == CLIENT_IP && ntohs(peer.sin_port) == cport,
-		      "B accepted a connection from %08x:%u, not C's %08x:%u",
+		      "%s accepted a connection from %08x:%u, not C's %08x:%u", who[i],
 		      ntohl(peer.sin_addr.s_addr), ntohs(peer.sin_port), CLIENT_IP, cport);
 	return s;
+}
+
+static struct mtcp_sock *accept_on_b(struct mtcp_sock *lb, uint16_t cport)
+{
+	return accept_on(B, lb, cport);
 }
 
 /* No RST reached C, and its connection is in state (TCP_INFO's) with
@@ -645,30 +656,36 @@ static void close_a_and_check_handover(struct mtcp_sock *la, uint16_t cport)
 		      w.to_c[A] - a_frames);
 }
 
-/* B answers C, then both close: C first (B reads EOF), then B; the
- * flows entry goes with B's connection, C's TIME-WAIT runs out. */
-static void reply_and_close(struct mtcp_sock *c, struct mtcp_sock *sb, struct mtcp_sock *lb,
-			    uint16_t cport)
+/* Server srv answers C on s, then both close: C first (srv reads EOF),
+ * then srv; the flows entry goes with srv's connection, C's TIME-WAIT
+ * runs out; l, srv's listener, and others (NULL or another listener)
+ * close. */
+static void reply_and_close_on(int srv, struct mtcp_sock *c, struct mtcp_sock *s,
+			       struct mtcp_sock *l, struct mtcp_sock *others, uint16_t cport)
 {
 	uint8_t reply[REPLY_LEN];
+	char what[64];
 
 	fill(reply, sizeof(reply), 0x5a);
-	send_all(sb, reply, sizeof(reply), "B");
+	send_all(s, reply, sizeof(reply), who[srv]);
 	read_expect(c, reply, sizeof(reply), false, "C");
-	assert_c_fine(c, TCP_ESTABLISHED, "after B's reply");
+	assert_c_fine(c, TCP_ESTABLISHED, "after the server's reply");
 
 	ck_assert_int_eq(mtcp_shutdown(c, SHUT_WR), 0);
-	read_expect(sb, NULL, 0, true, "B after C's FIN");
-	mtcp_close(sb);
-	read_expect(c, NULL, 0, true, "C after B's FIN");
+	snprintf(what, sizeof(what), "%s after C's FIN", who[srv]);
+	read_expect(s, NULL, 0, true, what);
+	mtcp_close(s);
+	read_expect(c, NULL, 0, true, "C after the server's FIN");
 	mtcp_close(c);
 	world_run(USEC_PER_SEC);
-	ck_assert_msg(conn_state(B, cport) == -1, "B's connection is still there (state %d) "
-		      "after both FINs", conn_state(B, cport));
-	ck_assert_msg(flow_member(cport) == 0, "the flows entry (member %u) outlived B's "
-		      "connection", flow_member(cport));
-	ck_assert_uint_eq(usage(w.st[B]).tcp_pcbs, 1);     /* the listener */
-	mtcp_close(lb);
+	ck_assert_msg(conn_state(srv, cport) == -1, "%s's connection is still there (state %d) "
+		      "after both FINs", who[srv], conn_state(srv, cport));
+	ck_assert_msg(flow_member(cport) == 0, "the flows entry (member %u) outlived %s's "
+		      "connection", flow_member(cport), who[srv]);
+	ck_assert_uint_eq(usage(w.st[srv]).tcp_pcbs, 1);     /* the listener */
+	mtcp_close(l);
+	if (others)
+		mtcp_close(others);
 	world_run(2 * TCP_MSL_DEFAULT + USEC_PER_SEC);
 	for (int i = 0; i < NSTACKS; i++)
 		ck_assert_msg(usage(w.st[i]).tcp_pcbs == 0, "%s holds %u TCP control blocks "
@@ -676,6 +693,13 @@ static void reply_and_close(struct mtcp_sock *c, struct mtcp_sock *sb, struct mt
 	ck_assert_msg(w.rst_to_c[A] == 0 && w.rst_to_c[B] == 0, "RSTs to C: %u from A, %u "
 		      "from B", w.rst_to_c[A], w.rst_to_c[B]);
 	ck_assert_uint_eq(w.nobody, 0);
+}
+
+/* B answers C, then both close (reply_and_close_on). */
+static void reply_and_close(struct mtcp_sock *c, struct mtcp_sock *sb, struct mtcp_sock *lb,
+			    uint16_t cport)
+{
+	reply_and_close_on(B, c, sb, lb, NULL, cport);
 }
 
 /* ---- the tests -------------------------------------------------------- */
@@ -805,6 +829,64 @@ START_TEST(test_close_wait_connection_moves_and_b_reads_data_then_eof)
 }
 END_TEST
 
+/* A mailbox queues net.unix.max_dgram_qlen datagrams (10 by default):
+ * more pending connections than that go all the same (nginx's workers
+ * under ab -c 50 at a reload). */
+#define BURST 16        /* within the listeners' backlog */
+
+START_TEST(test_more_pending_connections_than_a_mailbox_queues_all_move)
+{
+	struct mtcp_sock *la, *lb, *c[BURST], *sb;
+	uint16_t cport[BURST];
+	uint8_t data[BURST][100];
+	struct steer_port v;
+	unsigned n = 0;
+
+	listeners(&la, &lb, true);
+	v = port_entry();
+	for (uint16_t p = 40000; p < 42000 && n < BURST; p++)
+		if (steer_pick(&v, htonl(CLIENT_IP), htons(p)) == w.member[A])
+			cport[n++] = p;
+	ck_assert_uint_eq(n, BURST);
+	for (unsigned i = 0; i < BURST; i++) {
+		c[i] = client_connect(cport[i]);
+		fill(data[i], sizeof(data[i]), 10 + i);
+		send_all(c[i], data[i], sizeof(data[i]), "C");
+	}
+	world_run(USEC_PER_SEC);
+	for (unsigned i = 0; i < BURST; i++)
+		assert_pending_on_a(cport[i], TCPS_ESTABLISHED, sizeof(data[i]));
+
+	mtcp_close(la);
+	ck_assert_uint_eq(stats(A).tcp_migrated_out, BURST);
+	ck_assert_uint_eq(stats(A).tcp_out_rsts, 0);
+	world_poll();
+	ck_assert_msg(stats(B).tcp_migrated_in == BURST, "B took %llu of the %u connections",
+		      (unsigned long long)stats(B).tcp_migrated_in, BURST);
+	/* In any order; each with its own bytes. */
+	for (unsigned k = 0; k < BURST; k++) {
+		struct sockaddr_in peer;
+		unsigned i = 0;
+		ck_assert_msg(world_run_until(acceptable, lb, WAIT_MAX), "B's listener has "
+			      "nothing to accept after %u connections", k);
+		ck_assert_int_eq(mtcp_accept(lb, &peer, &sb), 0);
+		while (i < BURST && cport[i] != ntohs(peer.sin_port))
+			i++;
+		ck_assert_msg(i < BURST, "B accepted a connection from port %u, not C's",
+			      ntohs(peer.sin_port));
+		read_expect(sb, data[i], sizeof(data[i]), false, "B");
+		mtcp_close(sb);
+	}
+	ck_assert_msg(w.rst_to_c[A] == 0, "A reset %u of them", w.rst_to_c[A]);
+	for (unsigned i = 0; i < BURST; i++)
+		mtcp_close(c[i]);
+	mtcp_close(lb);
+	world_run(2 * TCP_MSL_DEFAULT + USEC_PER_SEC);
+	for (int i = 0; i < NSTACKS; i++)
+		ck_assert_uint_eq(usage(w.st[i]).tcp_pcbs, 0);
+}
+END_TEST
+
 /* After a reset, C's connection reports ECONNRESET. */
 static void assert_c_reset(struct mtcp_sock *c)
 {
@@ -816,14 +898,122 @@ static void assert_c_reset(struct mtcp_sock *c)
 	ck_assert_int_eq(h_tcp_info(c).tcpi_state, TCP_CLOSE);
 }
 
-START_TEST(test_no_other_active_member_a_resets_as_before)
+/* nginx -s reload: the old worker (A), the only member that uses the
+ * port, closes its listener copy before the new workers poll theirs; the
+ * master (B) holds the port, listening, and never used it. On the kernel
+ * its descriptor keeps the listening socket and what waits in it. */
+START_TEST(test_no_other_member_uses_the_port_b_keeps_the_connection)
 {
-	struct mtcp_sock *la, *lb, *c;
+	struct mtcp_sock *la, *lb, *c, *sb;
 	uint8_t data[DATA_LEN];
 
-	/* B holds the port (inherited, listening) but never used it. */
 	listeners(&la, &lb, false);
 	uint16_t cport = client_port_for(A);
+	c = client_connect(cport);
+	fill(data, sizeof(data), 5);
+	send_all(c, data, sizeof(data), "C");
+	world_run(USEC_PER_SEC);
+	assert_pending_on_a(cport, TCPS_ESTABLISHED, DATA_LEN);
+
+	close_a_and_check_handover(la, cport);
+	ck_assert_msg(w.rst_to_c[A] == 0 && w.rst_to_c[B] == 0, "RSTs to C: %u from A, %u "
+		      "from B; none expected", w.rst_to_c[A], w.rst_to_c[B]);
+	/* Nobody else to take it: B keeps it as long as it takes. */
+	world_run(5 * USEC_PER_SEC);
+	ck_assert_int_eq(conn_state(B, cport), TCPS_ESTABLISHED);
+	ck_assert_uint_eq(flow_member(cport), w.member[B]);
+	ck_assert_uint_eq(stats(B).tcp_migrated_out, 0);
+	sb = accept_on_b(lb, cport);
+	read_expect(sb, data, sizeof(data), false, "B");
+	assert_c_fine(c, TCP_ESTABLISHED, "after the move");
+	reply_and_close(c, sb, lb, cport);
+}
+END_TEST
+
+/* The reload goes on: a new worker (here A again, a new listener copy
+ * of the same port) polls its listener; what B kept goes on to it. */
+START_TEST(test_kept_connection_goes_on_to_a_member_that_uses_the_port_later)
+{
+	struct mtcp_sock *la, *lb, *la2, *c, *sa;
+	struct sockaddr_in a = h_sin(0, PORT);
+	uint8_t data[DATA_LEN];
+
+	listeners(&la, &lb, false);
+	uint16_t cport = client_port_for(A);
+	c = client_connect(cport);
+	fill(data, sizeof(data), 7);
+	send_all(c, data, sizeof(data), "C");
+	world_run(USEC_PER_SEC);
+	assert_pending_on_a(cport, TCPS_ESTABLISHED, DATA_LEN);
+	close_a_and_check_handover(la, cport);
+	world_run(USEC_PER_SEC);
+	ck_assert_int_eq(conn_state(B, cport), TCPS_ESTABLISHED);
+	ck_assert_uint_eq(stats(B).tcp_migrated_out, 0);
+
+	ck_assert_int_eq(mtcp_socket(w.st[A], SOCK_STREAM, &la2), 0);
+	ck_assert_int_eq(mtcp_bind_inherited(la2, &a), 0);
+	ck_assert_int_eq(mtcp_listen(la2, 16), 0);
+	ck_assert_uint_eq(mtcp_poll(la2) & EPOLLIN, 0);    /* A uses the port now */
+	world_run(2 * TCP_PASS_INTERVAL);
+	ck_assert_msg(stats(B).tcp_migrated_out == 1 && stats(A).tcp_migrated_in == 1,
+		      "B passed %llu connections on, A took %llu; 1 expected",
+		      (unsigned long long)stats(B).tcp_migrated_out,
+		      (unsigned long long)stats(A).tcp_migrated_in);
+	ck_assert_int_eq(conn_state(B, cport), -1);
+	ck_assert_uint_eq(flow_member(cport), w.member[A]);
+	ck_assert_uint_eq(mtcp_poll(lb) & EPOLLIN, 0);
+	sa = accept_on(A, la2, cport);
+	read_expect(sa, data, sizeof(data), false, "A");
+	assert_c_fine(c, TCP_ESTABLISHED, "after the second move");
+	reply_and_close_on(A, c, sa, la2, lb, cport);
+}
+END_TEST
+
+/* The same for a handshake B took over: it goes on in SYN-RECEIVED. */
+START_TEST(test_kept_handshake_goes_on_to_a_member_that_uses_the_port_later)
+{
+	struct mtcp_sock *la, *lb, *la2, *c, *sa;
+	struct sockaddr_in a = h_sin(0, PORT);
+	uint8_t data[DATA_LEN];
+
+	listeners(&la, &lb, false);
+	uint16_t cport = client_port_for(A);
+	w.lose_c_to_a = true;
+	c = client_connect(cport);
+	fill(data, sizeof(data), 8);
+	send_all(c, data, sizeof(data), "C");
+	world_poll();
+	assert_pending_on_a(cport, TCPS_SYN_RECEIVED, 0);
+	w.lose_c_to_a = false;
+	/* B, which keeps it, resends the SYN-ACK; C's ACK (the handshake's
+	 * last) and its data reach B, which queues the connection. */
+	close_a_and_check_handover(la, cport);
+	world_run(USEC_PER_SEC);
+	ck_assert_int_eq(conn_state(B, cport), TCPS_ESTABLISHED);
+
+	ck_assert_int_eq(mtcp_socket(w.st[A], SOCK_STREAM, &la2), 0);
+	ck_assert_int_eq(mtcp_bind_inherited(la2, &a), 0);
+	ck_assert_int_eq(mtcp_listen(la2, 16), 0);
+	ck_assert_uint_eq(mtcp_poll(la2) & EPOLLIN, 0);
+	world_run(2 * TCP_PASS_INTERVAL);
+	ck_assert_uint_eq(stats(A).tcp_migrated_in, 1);
+	sa = accept_on(A, la2, cport);
+	read_expect(sa, data, sizeof(data), false, "A");
+	assert_c_fine(c, TCP_ESTABLISHED, "after the second move");
+	reply_and_close_on(A, c, sa, la2, lb, cport);
+}
+END_TEST
+
+/* No other member holds the port (nothing keeps a listening socket):
+ * A resets what waited, as Linux does for a closed listener's queue. */
+START_TEST(test_no_other_member_holds_the_port_a_resets_as_before)
+{
+	struct mtcp_sock *la, *c;
+	uint8_t data[DATA_LEN];
+
+	la = listen_on(A);
+	ck_assert_uint_eq(mtcp_poll(la) & EPOLLIN, 0);
+	uint16_t cport = 40000;
 	c = client_connect(cport);
 	fill(data, sizeof(data), 5);
 	send_all(c, data, sizeof(data), "C");
@@ -839,9 +1029,7 @@ START_TEST(test_no_other_active_member_a_resets_as_before)
 		      "from B; A's alone expected", w.rst_to_c[A], w.rst_to_c[B]);
 	ck_assert_uint_eq(stats(B).tcp_migrated_in, 0);
 	assert_c_reset(c);
-	ck_assert_uint_eq(mtcp_poll(lb) & EPOLLIN, 0);
 	mtcp_close(c);
-	mtcp_close(lb);
 	world_run(USEC_PER_SEC);
 	for (int i = 0; i < NSTACKS; i++)
 		ck_assert_uint_eq(usage(w.st[i]).tcp_pcbs, 0);
@@ -888,6 +1076,36 @@ START_TEST(test_b_without_a_listener_when_the_state_arrives_resets_it)
 }
 END_TEST
 
+/* B (an old worker too) closes its listener and its stack stops before
+ * its thread read what A sent: the connection is not lost with the
+ * mailbox, B resets it (nobody else holds the port) as it would have. */
+START_TEST(test_b_stopping_with_the_state_unread_does_not_lose_it)
+{
+	struct mtcp_sock *la, *lb, *c;
+	uint8_t data[DATA_LEN];
+
+	listeners(&la, &lb, true);
+	uint16_t cport = client_port_for(A);
+	c = client_connect(cport);
+	fill(data, sizeof(data), 9);
+	send_all(c, data, sizeof(data), "C");
+	world_run(USEC_PER_SEC);
+	assert_pending_on_a(cport, TCPS_ESTABLISHED, DATA_LEN);
+
+	mtcp_close(la);
+	ck_assert_uint_eq(stats(A).tcp_migrated_out, 1);
+	mtcp_close(lb);
+	mtcp_stack_stop(w.st[B]);
+	ck_assert_msg(stats(B).drops[DROP_TCP_NO_SOCKET] == 1, "B's stop left the "
+		      "connection in its mailbox");
+	world_poll();
+	ck_assert_msg(w.rst_to_c[B] == 1, "RSTs to C from B: %u, 1 expected", w.rst_to_c[B]);
+	assert_c_reset(c);
+	mtcp_close(c);
+	world_run(USEC_PER_SEC);
+}
+END_TEST
+
 static Suite *tcp_migrate_suite(void)
 {
 	Suite *s = suite_create("tcp_migrate");
@@ -900,13 +1118,18 @@ static Suite *tcp_migrate_suite(void)
 	tcase_add_test(tm, test_segment_reaching_b_before_the_state_is_dropped_quietly_then_resent);
 	tcase_add_test(tm, test_syn_received_connection_moves_and_b_resends_the_syn_ack);
 	tcase_add_test(tm, test_close_wait_connection_moves_and_b_reads_data_then_eof);
+	tcase_add_test(tm, test_no_other_member_uses_the_port_b_keeps_the_connection);
+	tcase_add_test(tm, test_kept_connection_goes_on_to_a_member_that_uses_the_port_later);
+	tcase_add_test(tm, test_kept_handshake_goes_on_to_a_member_that_uses_the_port_later);
+	tcase_add_test(tm, test_more_pending_connections_than_a_mailbox_queues_all_move);
 	tcase_set_timeout(tm, 30);
 	suite_add_tcase(s, tm);
 
 	tcase_add_unchecked_fixture(tr, top_setup, top_teardown);
 	tcase_add_checked_fixture(tr, setup, teardown);
-	tcase_add_test(tr, test_no_other_active_member_a_resets_as_before);
+	tcase_add_test(tr, test_no_other_member_holds_the_port_a_resets_as_before);
 	tcase_add_test(tr, test_b_without_a_listener_when_the_state_arrives_resets_it);
+	tcase_add_test(tr, test_b_stopping_with_the_state_unread_does_not_lose_it);
 	tcase_set_timeout(tr, 30);
 	suite_add_tcase(s, tr);
 	return s;
