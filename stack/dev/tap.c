@@ -402,19 +402,8 @@ tap_shared_recv(struct netdev *d, uint8_t *buf, size_t cap, uint64_t now)
 	return n;
 }
 
-static void
-tap_destroy(struct netdev *d)
-{
-	struct tap_dev *td = (struct tap_dev *)d;
-
-	if (td->td_qfd != d->fd)
-		mtcp_os.close(td->td_qfd);
-	mtcp_os.close(d->fd);
-	free(td->td_buf);
-	free(td);
-}
-
-/* A fork()ed child's copy (dev.h): the fds only. */
+/* The fds only: tap_destroy's first half, and all a fork()ed child's copy
+ * does (dev.h). */
 static void
 tap_forget(struct netdev *d)
 {
@@ -423,6 +412,16 @@ tap_forget(struct netdev *d)
 	if (td->td_qfd != d->fd)
 		mtcp_os.close(td->td_qfd);
 	mtcp_os.close(d->fd);
+}
+
+static void
+tap_destroy(struct netdev *d)
+{
+	struct tap_dev *td = (struct tap_dev *)d;
+
+	tap_forget(d);
+	free(td->td_buf);
+	free(td);
 }
 
 static const struct netdev_ops tap_ops = {
