@@ -81,6 +81,8 @@ static void *stack_thread(void *arg)
 			break;
 		}
 		__atomic_store_n(&st->sleep_until, 0, __ATOMIC_RELAXED);
+		if (pfd[2].revents & POLLIN)
+			__atomic_store_n(&st->mail_ready, true, __ATOMIC_RELAXED);
 		if (pfd[1].revents & POLLIN) {
 			uint64_t v;
 			ssize_t r = mtcp_os.read(st->wake_fd, &v, sizeof(v));

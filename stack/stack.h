@@ -96,6 +96,8 @@ struct stack {
 	pthread_t thread;
 	bool running, stopping;
 	int wake_fd;
+	bool mail_ready;        /* the thread's poll saw the mailbox readable
+				   (atomic: stack_poll_locked reads it) */
 	uint64_t sleep_until;
 
 	/* The frame being received (netif.c): room for the largest IPv4
