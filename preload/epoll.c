@@ -216,7 +216,7 @@ static void rdy_remove(struct pitem *it)
 
 void pep_recheck(struct psock *ps)
 {
-	unsigned rev = mtcp_poll(ps->s);
+	unsigned rev = psock_poll(ps);
 
 	pthread_mutex_lock(&pl_lock);
 	for (struct pwatch *pw = ps->watchers, *next; pw; pw = next) {
@@ -403,7 +403,7 @@ static int ctl_sock(struct pep *ep, int op, int fd, struct psock *ps, struct epo
 		return rc;
 
 	/* Ready already? (ep_insert / ep_modify poll the file once.) */
-	unsigned rev = ps->dead ? (EPOLLERR | EPOLLHUP) : mtcp_poll(ps->s);
+	unsigned rev = psock_poll(ps);
 	pthread_mutex_lock(&pl_lock);
 	if (it->linked && !it->disabled && (rev & (it->pw.events | EPOLLERR | EPOLLHUP)))
 		rdy_add(it);
@@ -472,7 +472,7 @@ static int harvest(struct pep *ep, struct epoll_event *out, int max)
 	}
 
 	for (int i = 0; i < ns; i++) {
-		rev[i] = ps[i]->dead ? (EPOLLERR | EPOLLHUP) : mtcp_poll(ps[i]->s);
+		rev[i] = psock_poll(ps[i]);
 		psock_put(ps[i]);
 	}
 

@@ -158,8 +158,8 @@ static int count_servable(int fd, struct fdobj *o, void *arg)
 	struct psock *ps = (struct psock *)o;
 
 	(void)fd;
-	if (o->ops == &psock_ops && ps->has_local &&
-	    (ps->type == SOCK_DGRAM || ps->listening))
+	if (o->ops == &psock_ops &&
+	    ((ps->has_local && (ps->type == SOCK_DGRAM || ps->listening)) || ps->handle))
 		++*(unsigned *)arg;
 	return 0;
 }
@@ -204,11 +204,55 @@ static void stack_after_fork_child(void)
 	fdt_each(0, fdt_max(), after_fork_each, st);
 }
 
+/*
+ * Before a fork(): every connection the child inherits is shared (a
+ * handle in the registry, the child counted as a holder to come), so
+ * that the parent's close of its copy leaves it to the child, as the
+ * kernel's one socket would be (stack/handoff.c).
+ */
+struct share_pass {
+	unsigned epoch;
+	uint64_t *ids;
+	size_t n, cap;
+	struct stack *st;
+};
+static unsigned share_epoch;
+
+static int share_each(int fd, struct fdobj *o, void *arg)
+{
+	struct share_pass *sp = arg;
+	struct psock *ps = (struct psock *)o;
+	uint64_t id;
+
+	(void)fd;
+	if (o->ops != &psock_ops || ps->dead || !ps->s || ps->type != SOCK_STREAM ||
+	    ps->listening || ps->shared_epoch == sp->epoch)
+		return 0;
+	ps->shared_epoch = sp->epoch;   /* once per socket, not per fd */
+	if (sp->n == sp->cap) {
+		size_t cap = sp->cap ? sp->cap * 2 : 16;
+		uint64_t *ids = realloc(sp->ids, cap * sizeof(*ids));
+		if (!ids)
+			return 0;
+		sp->ids = ids;
+		sp->cap = cap;
+	}
+	if (mtcp_share(ps->s, true, &id) == 0) {
+		ps->handle = id;
+		sp->ids[sp->n++] = id;
+	}
+	return 0;
+}
+
 PL_EXPORT pid_t fork(void)
 {
+	struct share_pass sp = { .epoch = ++share_epoch };
 	pid_t pid;
 
 	pl_enter();
+	sp.st = __atomic_load_n(&stack, __ATOMIC_ACQUIRE);
+	if (sp.st && getpid() == stack_pid)
+		fdt_each(0, fdt_max(), share_each, &sp);
 	/* pl_lock first: nothing under it reaches the table's locks, and
 	 * fdt_before_fork pauses the call_rcu worker. */
 	pthread_mutex_lock(&pl_lock);
@@ -223,7 +267,10 @@ PL_EXPORT pid_t fork(void)
 	} else {
 		fdt_after_fork_parent();
 		pthread_mutex_unlock(&pl_lock);
+		for (size_t i = 0; pid < 0 && i < sp.n; i++)
+			mtcp_share_abort(sp.st, sp.ids[i]);
 	}
+	free(sp.ids);
 	pl_exit();
 	return pid;
 }
@@ -309,6 +356,10 @@ static void pl_fini(void)
 	pl_enter();
 	__atomic_store_n(&pl_exiting, true, __ATOMIC_RELAXED);
 	fdt_each(0, fdt_max(), close_at_exit, NULL);
+	/* What other processes hold goes to one of them (handoff.c). */
+	unsigned kept = mtcp_handoff_push(st);
+	if (kept)
+		log_debug(pre, "exit: %u shared connection(s) found no other holder alive", kept);
 	/* NOTE: 10 s, then what is left is abandoned (logged). */
 	unsigned left = mtcp_stack_drain(st, 10 * 1000 * 1000);
 	if (left)

@@ -96,10 +96,7 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		for (nfds_t j = 0; j < np; j++) {
 			struct pollfd *p = &fds[pe[j].i];
 
-			if (psock_dead(pe[j].ps))
-				p->revents = POLLERR | POLLHUP;
-			else
-				p->revents = (short)(mtcp_poll(pe[j].ps->s) &
+			p->revents = (short)(psock_poll(pe[j].ps) &
 					     ((unsigned)(unsigned short)p->events |
 					      POLLERR | POLLHUP));
 			ready += p->revents != 0;

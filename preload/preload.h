@@ -68,6 +68,10 @@ struct psock {
 	 * connection: its state is the parent's stack's): every call fails
 	 * with EBADFD, poll and epoll report EPOLLERR|EPOLLHUP. */
 	bool dead;
+	/* Held by other processes too (stack/handoff.c): its handle, set
+	 * when a fork() shares it or an exec'd image adopts it. */
+	uint64_t handle;
+	unsigned shared_epoch;  /* fork() shares each socket once (init.c) */
 	unsigned gen;           /* pl_gen when this process last looked at it */
 };
 
@@ -142,6 +146,16 @@ struct psock *psock_new(struct mtcp_sock *s, int type, bool nonblock);
 /* In a fork()ed child every inherited stack socket is dead: true (with
  * errno EBADFD and one log line per socket) when ps is one. */
 bool psock_dead(struct psock *ps);
+/* Also: a socket whose connection another process's stack serves is
+ * asked for and waited for (the connection follows the caller); false
+ * once it is ours. */
+/* Ask for ps's connection and wait until it is ours: 0, -ECONNRESET (its
+ * stack died with it), -ETIMEDOUT (its owner never answered, logged). */
+int psock_claim(struct psock *ps);
+/* mtcp_poll for the poll and epoll paths: EPOLLERR|EPOLLHUP for a dead
+ * socket; for a shell, no events while its connection is asked for (its
+ * arrival signals the socket). */
+unsigned psock_poll(struct psock *ps);
 /* In a fork()ed child, once per socket it inherited: re-create it in the
  * child's stack st (a listener, or a bound UDP socket: one accept group
  * with the parent's copy), or mark it dead (st NULL, or a connection). */

@@ -182,7 +182,11 @@ static void psock_release(struct fdobj *o)
 	ps->opts = NULL;
 	pthread_mutex_unlock(&pl_lock);
 	/* A dead socket's stack is the parent's: never touched (s is NULL). */
-	if (ps->s) {
+	if (ps->s && mtcp_handle(ps->s)) {
+		/* Other processes may hold it: they keep it open. */
+		mtcp_set_notify(ps->s, NULL, NULL);
+		mtcp_release(ps->s);
+	} else if (ps->s) {
 		struct mtcp_sock *s = ps->s;
 		/* Linux's inet_release: no lingering for a process that is
 		 * exiting (PF_EXITING); the FIN or RST goes all the same. */
@@ -209,10 +213,62 @@ static void psock_free(struct fdobj *o)
 
 bool psock_dead(struct psock *ps)
 {
-	if (!ps->dead)
+	int rc;
+
+	if (ps->dead) {
+		errno = EBADFD;
+		return true;
+	}
+	if (!ps->s || !mtcp_remote(ps->s) || (rc = psock_claim(ps)) == 0)
 		return false;
-	errno = EBADFD;
+	errno = -rc;
 	return true;
+}
+
+/* How long a process waits for a connection it asked for: the owner's
+ * stack thread answers within a pass; only a stopped or wedged owner
+ * takes longer. */
+#define CLAIM_TIMEOUT_US (5 * 1000 * 1000)
+#define CLAIM_REASK_US   (50 * 1000)
+
+int psock_claim(struct psock *ps)
+{
+	uint64_t deadline = pl_now_us() + CLAIM_TIMEOUT_US;
+	struct pwatch pw;
+	struct pwaiter *w;
+	int rc, err = 0;
+
+	if ((rc = mtcp_claim(ps->s)) != -EINPROGRESS)
+		return rc;
+	if (!(w = pl_waiter(&err)))
+		return err;
+	psock_watch(ps, &pw, w, EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP);
+	while ((rc = mtcp_claim(ps->s)) == -EINPROGRESS) {
+		uint64_t now = pl_now_us();
+		if (now >= deadline) {
+			log_warn(pre, "socket %016llx: its owner never handed it over "
+				 "in %u s: ETIMEDOUT", (unsigned long long)ps->handle,
+				 CLAIM_TIMEOUT_US / 1000000);
+			rc = -ETIMEDOUT;
+			break;
+		}
+		/* Signals do not interrupt the move: it is ours to finish. */
+		(void)pl_sleep(w, now + CLAIM_REASK_US < deadline ? now + CLAIM_REASK_US
+								  : deadline, false);
+	}
+	psock_unwatch(&pw);
+	return rc;
+}
+
+unsigned psock_poll(struct psock *ps)
+{
+	if (ps->dead)
+		return EPOLLERR | EPOLLHUP;
+	unsigned ev = mtcp_poll(ps->s);
+	if (!(ev & MTCP_POLL_REMOTE))
+		return ev;
+	/* Asked for: its arrival (or loss) signals the socket. */
+	return mtcp_claim(ps->s) == -ECONNRESET ? EPOLLERR | EPOLLHUP : 0;
 }
 
 /* Where the child can serve an inherited socket (see preload/README.md,
@@ -252,8 +308,18 @@ void psock_after_fork(struct psock *ps, struct stack *st)
 		return;                 /* seen through another fd (dup) */
 	ps->gen = pl_gen;
 	ps->s = NULL;                   /* the parent's stack's: never touched */
-	if (st && (rc = psock_rebuild(ps, st)) == 0)
+	if (st && ps->handle) {
+		/* A connection the parent shared for us (fork in init.c):
+		 * a shell here, filled at its first use. */
+		struct mtcp_sock *s;
+		if ((rc = mtcp_shell(st, ps->type, ps->handle, true, &s)) == 0) {
+			mtcp_set_notify(s, psock_notify, ps);
+			ps->s = s;
+			return;
+		}
+	} else if (st && (rc = psock_rebuild(ps, st)) == 0) {
 		return;
+	}
 	ps->dead = true;
 	char a[INET_ADDRSTRLEN] = "?", where[48] = "";
 	if (ps->has_local) {

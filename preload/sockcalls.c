@@ -422,7 +422,7 @@ PL_EXPORT int connect(int fd, const struct sockaddr *a, socklen_t len)
 		/* Blocking: wait for the handshake's end, then connect()
 		 * again reports it (0, or the error), as __inet_stream_connect
 		 * does after its wait. */
-		unsigned ev = mtcp_poll(ps->s);
+		unsigned ev = psock_poll(ps);
 
 		if (watching && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 			rc = mtcp_connect(ps->s, a, len);
@@ -577,6 +577,10 @@ static ssize_t ps_block(struct psock *ps, struct msghdr *msg, int flags, ssize_t
 		}
 		rc = rx ? mtcp_recvmsg(ps->s, &m, flags)
 			: mtcp_sendmsg(ps->s, &m, flags);
+		/* Another process took the connection while we waited: it
+		 * follows us back (psock_claim). */
+		if (rc == -MTCP_EREMOTE && (rc = psock_claim(ps)) == 0)
+			rc = -EAGAIN;
 	}
 	if (watching)
 		psock_unwatch(&pw);
@@ -591,7 +595,11 @@ ssize_t ps_sendmsg(struct psock *ps, const struct msghdr *msg, int flags)
 {
 	bool nb = ps->nonblock || (flags & MSG_DONTWAIT);
 	bool stream = ps->type == SOCK_STREAM;
-	ssize_t rc = mtcp_sendmsg(ps->s, msg, flags);
+	ssize_t rc;
+
+	while ((rc = mtcp_sendmsg(ps->s, msg, flags)) == -MTCP_EREMOTE &&
+	       (rc = psock_claim(ps)) == 0)
+		;
 
 	/* Blocking: all of it goes, unless an error, a signal or
 	 * SO_SNDTIMEO stops it (then what went is the result). */
@@ -611,7 +619,11 @@ ssize_t ps_recvmsg(struct psock *ps, struct msghdr *msg, int flags)
 	/* NOTE: MSG_PEEK with MSG_WAITALL waits for some data, not all. */
 	bool waitall = ps->type == SOCK_STREAM &&
 		       (flags & (MSG_WAITALL | MSG_PEEK | MSG_TRUNC)) == MSG_WAITALL;
-	ssize_t rc = mtcp_recvmsg(ps->s, msg, flags);
+	ssize_t rc;
+
+	while ((rc = mtcp_recvmsg(ps->s, msg, flags)) == -MTCP_EREMOTE &&
+	       (rc = psock_claim(ps)) == 0)
+		;
 
 	/* Urgent data never blocks (tcp_recv_urg). */
 	if (!nb && !(flags & MSG_OOB) &&

@@ -55,6 +55,7 @@ static void *stack_thread(void *arg)
 		if (st->host) {
 			/* The others on the address: free what dead ones held. */
 			host_tick(st->host, now);
+			handoff_tick(st, now);
 			if (at > now + HOST_SWEEP_US)
 				at = now + HOST_SWEEP_US;
 		}

@@ -115,6 +115,44 @@ void mtcp_stats_print(const struct stack_stats *s, FILE *f);
  * close is the caller's (mtcp_close).
  */
 int mtcp_socket(struct stack *st, int type, struct mtcp_sock **out);
+
+/*
+ * A socket several processes hold (handoff.c): fork, exec and exit. Its
+ * connection lives in one stack at a time; in every other process that
+ * holds it the socket is a shell, on which each call above answers
+ * -MTCP_EREMOTE (mtcp_poll: MTCP_POLL_REMOTE): the caller asks for the
+ * connection with mtcp_claim and waits for the socket's notify hook, then
+ * calls again. Each needs the host (stack/host): -EOPNOTSUPP without.
+ */
+#define MTCP_EREMOTE            0x4000          /* not an errno: never returned to a user */
+#define MTCP_POLL_REMOTE        0x08000000u
+/* Give s (a connection of ours) a handle in the registry, or return the
+ * one it has. fork: a child about to be forked will hold it too (pending
+ * until it joins with mtcp_shell; mtcp_share_abort if the fork fails). */
+int mtcp_share(struct mtcp_sock *s, bool fork, uint64_t *id);
+void mtcp_share_abort(struct stack *st, uint64_t id);
+/* A shell in st for handle id, whose connection another stack serves.
+ * joined: a fork()ed child's (the parent counted it pending); else the
+ * process takes a hold of its own (an exec'd image). -ECONNRESET when the
+ * stack that served it died. */
+int mtcp_shell(struct stack *st, int type, uint64_t id, bool joined, struct mtcp_sock **out);
+/* Ask for s's connection: 0 (ours now), -EINPROGRESS (asked: wait for
+ * the notify hook and call again; it asks again after 50 ms), or
+ * -ECONNRESET (its stack died with it). */
+int mtcp_claim(struct mtcp_sock *s);
+bool mtcp_remote(struct mtcp_sock *s);
+uint64_t mtcp_handle(struct mtcp_sock *s);
+/* The process's last descriptor for s closes: mtcp_close for a socket
+ * this process alone holds; for a shared one, this process lets go, and
+ * the connection closes when the last holder does. */
+void mtcp_release(struct mtcp_sock *s);
+/* At exit: what this stack keeps for other processes goes to one of
+ * them that is alive. How many found none (yet: a fork()ed child that
+ * has not joined; a keeper takes those). */
+unsigned mtcp_handoff_push(struct stack *st);
+/* exec: the process's hold on s passes to the image it execs, which takes
+ * it with mtcp_shell within grace_us. */
+int mtcp_exec_hold(struct mtcp_sock *s, uint64_t grace_us);
 int mtcp_bind(struct mtcp_sock *s, const struct sockaddr_in *a);
 /* bind for a socket a fork()ed child re-creates in its own stack for one
  * it inherited: the very same socket on the kernel, so it never conflicts

@@ -34,6 +34,16 @@ static bool is_tcp(const struct mtcp_sock *s)
 	return s->type == SOCK_STREAM;
 }
 
+/* A shell (handoff.c): the connection is another stack's; the caller
+ * asks for it (mtcp_claim) and calls again. Lock held. */
+#define REMOTE_OUT(s, ret)                              \
+	do {                                            \
+		if ((s)->remote) {                      \
+			stack_unlock((s)->st);          \
+			return (ret);                   \
+		}                                       \
+	} while (0)
+
 int mtcp_socket_locked(struct stack *st, int type, struct mtcp_sock **out)
 {
 	struct mtcp_sock *s;
@@ -202,6 +212,7 @@ int mtcp_bind(struct mtcp_sock *s, const struct sockaddr_in *a)
 	    (a->sin_family != AF_UNSPEC || a->sin_addr.s_addr != htonl(INADDR_ANY)))
 		return -EAFNOSUPPORT;
 	pthread_mutex_lock(&s->st->lock);
+	REMOTE_OUT(s, -MTCP_EREMOTE);
 	if (is_tcp(s))
 		rc = tcp_usr_bind(s, ntohl(a->sin_addr.s_addr), ntohs(a->sin_port));
 	else
@@ -229,6 +240,7 @@ int mtcp_listen(struct mtcp_sock *s, int backlog)
 	if (!is_tcp(s))
 		return -EOPNOTSUPP;
 	pthread_mutex_lock(&s->st->lock);
+	REMOTE_OUT(s, -MTCP_EREMOTE);
 	rc = tcp_usr_listen(s, backlog);
 	stack_unlock(s->st);
 	return rc;
@@ -241,6 +253,7 @@ int mtcp_accept(struct mtcp_sock *s, struct sockaddr_in *peer, struct mtcp_sock 
 	if (!is_tcp(s))
 		return -EOPNOTSUPP;
 	pthread_mutex_lock(&s->st->lock);
+	REMOTE_OUT(s, -MTCP_EREMOTE);
 	sock_host_use(s);
 	rc = tcp_usr_accept(s, peer, out);
 	stack_unlock(s->st);
@@ -254,6 +267,7 @@ int mtcp_connect(struct mtcp_sock *s, const struct sockaddr *a, socklen_t len)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&s->st->lock);
+	REMOTE_OUT(s, -MTCP_EREMOTE);
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
 	if (is_tcp(s)) {
 		if (a->sa_family == AF_UNSPEC)
@@ -280,6 +294,7 @@ ssize_t mtcp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags)
 			return rc;
 	}
 	pthread_mutex_lock(&s->st->lock);
+	REMOTE_OUT(s, -MTCP_EREMOTE);
 	rc = is_tcp(s) ? tcp_usr_send(s, msg, flags) : udp_sendmsg(s, msg, flags);
 	stack_unlock(s->st);
 	return rc;
@@ -290,6 +305,7 @@ ssize_t mtcp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags)
 	ssize_t rc;
 
 	pthread_mutex_lock(&s->st->lock);
+	REMOTE_OUT(s, -MTCP_EREMOTE);
 	if (!is_tcp(s))
 		sock_host_use(s);
 	rc = is_tcp(s) ? tcp_usr_recv(s, msg, flags) : udp_recvmsg(s, msg, flags);
@@ -336,6 +352,7 @@ static void fill_sin(struct sockaddr_in *a, uint32_t addr, uint16_t port)
 int mtcp_getsockname(struct mtcp_sock *s, struct sockaddr_in *a)
 {
 	pthread_mutex_lock(&s->st->lock);
+	REMOTE_OUT(s, -MTCP_EREMOTE);
 	fill_sin(a, s->laddr, s->lport);
 	stack_unlock(s->st);
 	return 0;
@@ -346,6 +363,7 @@ int mtcp_getpeername(struct mtcp_sock *s, struct sockaddr_in *a)
 	int rc = 0;
 
 	pthread_mutex_lock(&s->st->lock);
+	REMOTE_OUT(s, -MTCP_EREMOTE);
 	/* Linux inet_getname: TCP has a peer from SYN-RECEIVED on, while the
 	 * connection lasts. */
 	bool has_peer = is_tcp(s) ? s->tp->t_state != TCPS_CLOSED &&
@@ -398,6 +416,8 @@ int mtcp_setsockopt(struct mtcp_sock *s, int level, int name, const void *val, s
 {
 	int v = 0, rc;
 
+	if (mtcp_remote(s))
+		return -MTCP_EREMOTE;
 	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
 		uint64_t t;
 		if ((rc = opt_timeval(val, len, &t)) < 0)
@@ -500,6 +520,8 @@ int mtcp_getsockopt(struct mtcp_sock *s, int level, int name, void *val, socklen
 {
 	int v = 0, rc = 0;
 
+	if (mtcp_remote(s))
+		return -MTCP_EREMOTE;
 	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
 		struct timeval tv;
 		pthread_mutex_lock(&s->st->lock);
@@ -575,6 +597,7 @@ int mtcp_shutdown(struct mtcp_sock *s, int how)
 	if (how < SHUT_RD || how > SHUT_RDWR)
 		return -EINVAL;
 	pthread_mutex_lock(&s->st->lock);
+	REMOTE_OUT(s, -MTCP_EREMOTE);
 	if (is_tcp(s)) {
 		rc = tcp_usr_shutdown(s, how);
 		stack_unlock(s->st);
@@ -621,6 +644,7 @@ unsigned mtcp_poll(struct mtcp_sock *s)
 	unsigned ev;
 
 	pthread_mutex_lock(&s->st->lock);
+	REMOTE_OUT(s, MTCP_POLL_REMOTE);
 	if (s->closed) {
 		ev = closing(s) ? 0 : EPOLLHUP;
 	} else {
@@ -644,6 +668,7 @@ int mtcp_ioctl_inq(struct mtcp_sock *s, int *out)
 	int rc = 0;
 
 	pthread_mutex_lock(&s->st->lock);
+	REMOTE_OUT(s, -MTCP_EREMOTE);
 	if (is_tcp(s))
 		rc = tcp_usr_inq(s, out);
 	else    /* Linux FIONREAD on UDP: the next datagram's size */
@@ -657,6 +682,7 @@ int mtcp_ioctl_outq(struct mtcp_sock *s, int *out)
 	int rc = 0;
 
 	pthread_mutex_lock(&s->st->lock);
+	REMOTE_OUT(s, -MTCP_EREMOTE);
 	if (is_tcp(s))
 		rc = tcp_usr_outq(s, out);
 	else
@@ -672,6 +698,7 @@ int mtcp_ioctl_atmark(struct mtcp_sock *s, int *out)
 	if (!is_tcp(s))
 		return -ENOTTY;
 	pthread_mutex_lock(&s->st->lock);
+	REMOTE_OUT(s, -MTCP_EREMOTE);
 	rc = tcp_usr_atmark(s, out);
 	stack_unlock(s->st);
 	return rc;

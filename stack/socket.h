@@ -53,6 +53,16 @@ struct mtcp_sock {
 	bool host_flow;         /* a flows entry of its own (passive opens) */
 	bool host_inherit;      /* its bind is a fork()ed copy's (HOST_INHERITED) */
 
+	/* Held by several processes (handoff.c): its handle in the host's
+	 * registry (0: this process's alone). remote: a shell, the connection
+	 * is another stack's (every call answers -MTCP_EREMOTE; atomic, read
+	 * without the lock as a hint); lost: that stack died with it;
+	 * held_only: ours, kept for other processes, none of ours uses it. */
+	uint64_t handle;
+	bool remote, lost, held_only;
+	uint64_t ho_asked;              /* when we last asked its owner for it */
+	struct mtcp_sock *ho_next;      /* handoff.c's table */
+
 	/* Received datagrams: pbufs with data = payload, addr/port = source. */
 	struct pbuf *rxq_head, *rxq_tail;
 	size_t rxq_bytes;       /* charged as Linux does: payload + overhead */

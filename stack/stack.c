@@ -14,6 +14,7 @@
 #include "proto.h"
 #include "socket.h"
 #include "tcp_var.h"
+#include "move.h"
 #include "stack.h"
 
 static const char *const drop_names[DROP__COUNT] = {
@@ -363,6 +364,7 @@ void mtcp_stack_destroy(struct stack *st)
 		open += !s->closed;
 	if (open)
 		log_warn(core, "stack destroyed with %u sockets open", open);
+	handoff_destroy(st);
 	tcp_fini(st);
 	udp_fini(st);
 	icmp_fini(st);
@@ -386,16 +388,24 @@ void mtcp_stack_destroy(struct stack *st)
 /* Call with the lock held. Returns true when there is more to do at
  * once: the budget ran out, or packets to ourselves wait. */
 /* What other members of the host sent us: connections moving here from
- * a listener another process closed (tcp_migrate.c). How many messages. */
+ * a listener another process closed (tcp_migrate.c), or held by several
+ * processes (handoff.c). How many messages. */
 static unsigned mailbox_input(struct stack *st)
 {
 	unsigned i;
 	ssize_t n;
 
 	for (i = 0; i < RX_BUDGET; i++) {
-		n = host_mail_recv(st->host, st->rxbuf, sizeof(st->rxbuf));
+		int fd = -1;
+		n = host_mail_recv_fd(st->host, st->rxbuf, sizeof(st->rxbuf), &fd);
 		if (n < 0)
 			break;
+		if (handoff_is_msg(st->rxbuf, (size_t)n)) {
+			handoff_input(st, st->rxbuf, (size_t)n, fd);
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
 		tcp_migrate_input(st, st->rxbuf, (size_t)n);
 	}
 	return i;

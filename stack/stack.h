@@ -82,6 +82,8 @@ struct stack {
 	/* The other processes on this address (stack/host/host.h), NULL
 	 * when the stack is alone (tests, MTCP_SHARE=off). */
 	struct host *host;
+	/* Sockets held by several processes, by handle (handoff.c). */
+	struct handoff *handoff;
 
 	/* Sockets (socket.c) */
 	struct mtcp_sock *socks;        /* every live socket (socket.c) */
@@ -144,6 +146,19 @@ void stack_kick(struct stack *st);
  * never read go on from here (tcp_migrate.c: to another member, or
  * reset), not with the mailbox. Lock held, the thread gone. */
 void stack_mail_flush(struct stack *st);
+
+/* ---- handoff.c: sockets several processes hold ---- */
+
+/* A mailbox message of the handoff protocol? (the others are
+ * tcp_migrate.c's). */
+bool handoff_is_msg(const void *msg, size_t len);
+/* Handle one; fd: the descriptor that came with it (-1: none), closed. */
+void handoff_input(struct stack *st, const void *msg, size_t len, int fd);
+/* Every HOST_SWEEP_US: close what the holders that died held alone. */
+void handoff_tick(struct stack *st, uint64_t now);
+/* Sockets kept for other processes, none of ours using them. */
+unsigned handoff_held(struct stack *st);
+void handoff_destroy(struct stack *st);
 
 /* Read up to budget frames from the device and hand each to Ethernet
  * with what the device said about it. Returns how many were read. */

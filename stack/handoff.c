@@ -1,0 +1,616 @@
+/*
+ * handoff.c - a socket that several processes hold, served by one stack
+ * at a time (fork, exec, exit).
+ *
+ * On the kernel a socket belongs to no process: a fork()ed child shares
+ * it with its parent, an exec keeps it, and either may use it at any time.
+ * Here each process runs a stack of its own, and a connection's state
+ * lives in exactly one of them, its owner. Every other process that holds
+ * a descriptor for it has a shell in its own stack instead: a socket
+ * object with the same handle and s->remote set, on which every call
+ * answers -MTCP_EREMOTE. A caller that meets that asks the owner for the
+ * connection (mtcp_claim) and waits for its socket to signal: the
+ * connection follows the process that uses it.
+ *
+ *   requester                       owner
+ *   HO_REQ(id) -------------------> export the state (tcp_move.c) into a
+ *                                   memfd; the registry names the
+ *                                   requester owner; the memfd goes in
+ *   <---------------------------- HO_SOCK(id) (SCM_RIGHTS); the steering
+ *                                   moves to the requester and the socket
+ *   import into the shell,          here becomes a shell (sock_moved_away)
+ *   wake whoever waits on it
+ *
+ * Frames that reach the new owner before the state does are dropped
+ * there without an answer (the flows entry is its own: stack_answers);
+ * TCP recovers them as it recovers any loss.
+ *
+ * Who holds a handle is the registry's (host_handle_*): a bit per member
+ * with a descriptor for it, and a count of fork()ed children that have
+ * not joined yet. A process whose last descriptor closes lets go
+ * (mtcp_release): the owner keeps a connection that others still hold,
+ * with no user of its own (held_only), until one of them asks for it or
+ * the last one lets go, and only then closes it as the kernel would
+ * close the one socket. A process that exits hands what it still owns to
+ * a keeper (preload/README.md, "exit").
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "move.h"
+#include "mtcp.h"
+#include "socket.h"
+#include "stack.h"
+#include "tcp_var.h"
+
+#define HANDOFF_MAGIC   0x4d54484fu     /* "MTHO" */
+#define HANDOFF_VERSION 1
+/* A state larger than this is refused (the send and receive buffers'
+ * limits, twice, and room for the out-of-order queue). */
+#define HANDOFF_MAX_STATE (64u << 20)
+/* How often a waiting requester asks again (the owner may have changed
+ * between its look at the registry and its request). */
+#define HANDOFF_REASK_US (50 * USEC_PER_MSEC)
+
+enum ho_type {
+	HO_REQ = 1,     /* from wants id */
+	HO_SOCK,        /* id's state, in the memfd that comes with it */
+	HO_DROP,        /* from let go of id and nobody else holds it */
+};
+
+struct ho_msg {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;
+	uint16_t from;
+	uint16_t pad;
+	uint32_t len;                   /* HO_SOCK: the state's length */
+	uint64_t id;
+};
+
+#define HO_HASH 256
+
+struct handoff {
+	struct mtcp_sock *hash[HO_HASH];        /* via ho_next; a reference each */
+	unsigned count;
+	uint64_t next_orphan_check;
+};
+
+static unsigned ho_bucket(uint64_t id)
+{
+	return (unsigned)((id * 0x9e3779b97f4a7c15ull) >> 56) & (HO_HASH - 1);
+}
+
+static struct handoff *ho_state(struct stack *st)
+{
+	if (!st->handoff)
+		st->handoff = calloc(1, sizeof(*st->handoff));
+	return st->handoff;
+}
+
+static struct mtcp_sock *ho_find(struct stack *st, uint64_t id)
+{
+	if (!st->handoff)
+		return NULL;
+	for (struct mtcp_sock *s = st->handoff->hash[ho_bucket(id)]; s; s = s->ho_next)
+		if (s->handle == id)
+			return s;
+	return NULL;
+}
+
+static int ho_insert(struct stack *st, struct mtcp_sock *s)
+{
+	struct handoff *ho = ho_state(st);
+
+	if (!ho)
+		return -ENOMEM;
+	unsigned b = ho_bucket(s->handle);
+	s->ho_next = ho->hash[b];
+	ho->hash[b] = s;
+	ho->count++;
+	s->refs++;
+	return 0;
+}
+
+/* Take s out of the table; its reference there goes too (the caller
+ * still holds one). */
+static void ho_remove(struct stack *st, struct mtcp_sock *s)
+{
+	struct handoff *ho = st->handoff;
+
+	if (!ho || !s->handle)
+		return;
+	for (struct mtcp_sock **pp = &ho->hash[ho_bucket(s->handle)]; *pp; pp = &(*pp)->ho_next) {
+		if (*pp != s)
+			continue;
+		*pp = s->ho_next;
+		s->ho_next = NULL;
+		ho->count--;
+		sock_put_locked(s);
+		return;
+	}
+}
+
+static uint16_t me(struct stack *st)
+{
+	return host_member(st->host);
+}
+
+static int ho_send(struct stack *st, uint16_t to, enum ho_type type, uint64_t id,
+		   uint32_t len, int fd)
+{
+	struct ho_msg m = {
+		.magic = HANDOFF_MAGIC,
+		.version = HANDOFF_VERSION,
+		.type = (uint16_t)type,
+		.from = me(st),
+		.len = len,
+		.id = id,
+	};
+
+	return host_mail_send_fd(st->host, to, &m, sizeof(m), fd);
+}
+
+/* A shell: the socket object a process keeps for a connection another
+ * stack serves. s keeps its handle, its notify hook and its references;
+ * its control block is a fresh one, never used while it is a shell. */
+static int make_shell(struct mtcp_sock *s)
+{
+	s->remote = true;
+	s->held_only = false;
+	s->connected = s->connecting = s->handshaken = false;
+	s->bound = false;
+	s->so_error = 0;
+	if (s->type == SOCK_STREAM && !s->tp && tcp_attach(s) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* The state of a socket arrived (n, just imported): it becomes shell s's
+ * connection. The control block changes hands; n, emptied, is freed. */
+static void fill_shell(struct mtcp_sock *s, struct mtcp_sock *n)
+{
+	struct tcpcb *tp = n->tp;
+
+	if (s->tp)
+		tcp_free(s->tp);
+	s->tp = tp;
+	n->tp = NULL;
+	if (tp) {
+		tp->so = s;
+		/* TCP's own reference (TF_REFHELD) moves with it. */
+		if (tp->t_flags & TF_REFHELD) {
+			s->refs++;
+			n->refs--;
+		}
+	}
+	s->laddr = n->laddr;
+	s->raddr = n->raddr;
+	s->lport = n->lport;
+	s->rport = n->rport;
+	s->bound = n->bound;
+	s->connected = n->connected;
+	s->connecting = n->connecting;
+	s->handshaken = n->handshaken;
+	s->addr_locked = n->addr_locked;
+	s->port_locked = n->port_locked;
+	s->broadcast = n->broadcast;
+	s->reuseaddr = n->reuseaddr;
+	s->reuseport = n->reuseport;
+	s->keepalive = n->keepalive;
+	s->oobinline = n->oobinline;
+	s->rcvlowat = n->rcvlowat;
+	s->linger = n->linger;
+	s->linger_us = n->linger_us;
+	s->shut_rd = n->shut_rd;
+	s->shut_wr = n->shut_wr;
+	s->so_error = n->so_error;
+	s->rcvbuf = n->rcvbuf;
+	s->sndbuf = n->sndbuf;
+	s->rcvtimeo = n->rcvtimeo;
+	s->sndtimeo = n->sndtimeo;
+	s->ttl = n->ttl;
+	s->tos = n->tos;
+	s->host_flags = n->host_flags;
+	s->host_held = n->host_held;
+	s->host_listening = n->host_listening;
+	s->host_active = n->host_active;
+	s->host_flow = n->host_flow;
+	s->host_inherit = n->host_inherit;
+	n->host_held = n->host_listening = n->host_active = n->host_flow = false;
+	s->remote = false;
+	sock_put_locked(n);
+}
+
+/* ---- the owner's side ---- */
+
+/* Send s's state to member to, which asked for it (or takes it at our
+ * exit), and keep a shell. 0, or -errno with s unchanged. */
+static int give(struct stack *st, struct mtcp_sock *s, uint16_t to)
+{
+	struct move_buf b = { 0 };
+	int rc, fd = -1;
+
+	if ((rc = sock_export(s, &b)) < 0)
+		goto out;
+	fd = memfd_create("mtcp-move", MFD_CLOEXEC);
+	if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len) {
+		rc = fd < 0 ? -errno : -EIO;
+		goto out;
+	}
+	/* The registry first: the requester, when the state arrives, is
+	 * the owner, and a third process asks it, not us. */
+	host_handle_set_owner(st->host, s->handle, to);
+	if ((rc = ho_send(st, to, HO_SOCK, s->handle, (uint32_t)b.len, fd)) < 0) {
+		host_handle_set_owner(st->host, s->handle, me(st));
+		goto out;
+	}
+	/* From here the state is the requester's: its steering follows, and
+	 * what is left here is a shell (nothing goes to the peer). */
+	sock_moved_away(s, to);
+	st->stats.handoff_out++;
+	if (s->held_only) {
+		/* Nobody here uses it any more: the table's reference was its
+		 * last. */
+		s->held_only = false;
+		ho_remove(st, s);
+	} else {
+		make_shell(s);
+		sock_wake(s);   /* a caller of ours waiting on it looks again */
+	}
+out:
+	if (rc < 0)
+		log_info(core, "handoff %016llx to member %u: %s",
+			 (unsigned long long)s->handle, to, strerror(-rc));
+	if (fd >= 0)
+		close(fd);
+	move_buf_free(&b);
+	return rc;
+}
+
+/* Nobody holds id any more (the last holder let go, or died): a
+ * connection we keep for others closes as the kernel's one socket would
+ * at its last close. */
+static void last_close(struct stack *st, struct mtcp_sock *s)
+{
+	if (!s->held_only || s->remote)
+		return;
+	if (host_handle_holders(st->host, s->handle) > 0)
+		return;
+	s->held_only = false;
+	host_handle_drop(st->host, s->handle);
+	/* The table's reference was the last user: close with one of our own. */
+	s->refs++;
+	ho_remove(st, s);
+	s->closed = true;
+	if (s->type == SOCK_STREAM)
+		tcp_usr_close(s);
+	else
+		udp_close(s);
+	s->notify = NULL;
+	sock_put_locked(s);
+}
+
+/* ---- the requester's side ---- */
+
+static void take(struct stack *st, uint64_t id, int fd, uint32_t len)
+{
+	struct mtcp_sock *s = ho_find(st, id), *n = NULL;
+	struct stat sb;
+	uint8_t *p = MAP_FAILED;
+	size_t used = 0;
+	int rc;
+
+	if (fd < 0 || len > HANDOFF_MAX_STATE || fstat(fd, &sb) < 0 ||
+	    (uint64_t)sb.st_size < len || len == 0) {
+		rc = -EPROTO;
+		goto fail;
+	}
+	p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		rc = -errno;
+		goto fail;
+	}
+	if ((rc = sock_import(st, p, len, &used, &n)) < 0)
+		goto fail;
+	st->stats.handoff_in++;
+	if (s && s->remote) {
+		fill_shell(s, n);
+		sock_wake(s);
+	} else if (!s) {
+		/* Pushed to us with no descriptor of ours for it (a keeper,
+		 * or a process that let go meanwhile): kept for its
+		 * holders, or closed when there are none. */
+		n->handle = id;
+		n->held_only = true;
+		if (ho_insert(st, n) == 0) {
+			sock_put_locked(n);     /* the table's reference is enough */
+			last_close(st, n);
+		} else {
+			sock_put_locked(n);
+		}
+	} else {
+		/* Already ours: a duplicate can only be a bug elsewhere. */
+		log_error(core, "handoff %016llx: arrived twice", (unsigned long long)id);
+		sock_put_locked(n);
+	}
+	munmap(p, len);
+	return;
+fail:
+	if (p != MAP_FAILED)
+		munmap(p, len);
+	log_warn(core, "handoff %016llx: the state that came cannot be used (%s): "
+		 "the connection is lost", (unsigned long long)id, strerror(-rc));
+	host_handle_set_owner(st->host, id, 0);
+	if (s && s->remote) {
+		s->lost = true;
+		sock_wake(s);
+	}
+}
+
+void handoff_input(struct stack *st, const void *msg, size_t len, int fd)
+{
+	const struct ho_msg *m = msg;
+
+	if (len < sizeof(*m) || m->version != HANDOFF_VERSION) {
+		log_warn(core, "handoff: a malformed message (%zu bytes) dropped", len);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct mtcp_sock *s = ho_find(st, m->id);
+	switch (m->type) {
+	case HO_REQ:
+		/* Not ours (any more): the requester asks again, of the
+		 * owner the registry names by then. */
+		if (s && !s->remote)
+			give(st, s, m->from);
+		break;
+	case HO_SOCK:
+		take(st, m->id, fd, m->len);
+		break;
+	case HO_DROP:
+		if (s)
+			last_close(st, s);
+		break;
+	default:
+		log_warn(core, "handoff: a message of unknown type %u dropped", m->type);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+bool handoff_is_msg(const void *msg, size_t len)
+{
+	const struct ho_msg *m = msg;
+
+	return len >= sizeof(uint32_t) && m->magic == HANDOFF_MAGIC;
+}
+
+void handoff_tick(struct stack *st, uint64_t now)
+{
+	struct handoff *ho = st->handoff;
+	uint64_t ids[64];
+	size_t n;
+
+	if (!ho || !ho->count || now < ho->next_orphan_check)
+		return;
+	ho->next_orphan_check = now + HOST_SWEEP_US;
+	/* Holders that died without letting go (SIGKILL): what only they
+	 * held closes. */
+	n = host_handle_orphans(st->host, ids, sizeof(ids) / sizeof(ids[0]));
+	for (size_t i = 0; i < n; i++) {
+		struct mtcp_sock *s = ho_find(st, ids[i]);
+		if (s)
+			last_close(st, s);
+	}
+}
+
+unsigned handoff_held(struct stack *st)
+{
+	unsigned n = 0;
+
+	if (!st->handoff)
+		return 0;
+	for (unsigned b = 0; b < HO_HASH; b++)
+		for (struct mtcp_sock *s = st->handoff->hash[b]; s; s = s->ho_next)
+			n += s->held_only;
+	return n;
+}
+
+void handoff_destroy(struct stack *st)
+{
+	struct handoff *ho = st->handoff;
+
+	if (!ho)
+		return;
+	for (unsigned b = 0; b < HO_HASH; b++)
+		while (ho->hash[b])
+			ho_remove(st, ho->hash[b]);
+	free(ho);
+	st->handoff = NULL;
+}
+
+/* ---- the API (mtcp.h) ---- */
+
+static bool shareable(const struct mtcp_sock *s)
+{
+	/* A connection, or one being made: what a listener or a bound UDP
+	 * socket is, each process re-creates (mtcp_bind_inherited). */
+	return s->type == SOCK_STREAM && s->tp && s->tp->t_state != TCPS_LISTEN &&
+	       s->tp->t_state != TCPS_CLOSED && !s->closed;
+}
+
+int mtcp_share(struct mtcp_sock *s, bool fork, uint64_t *id)
+{
+	struct stack *st = s->st;
+	int rc = 0;
+
+	pthread_mutex_lock(&st->lock);
+	if (!st->host) {
+		rc = -EOPNOTSUPP;
+	} else if (s->remote) {
+		rc = 0;
+	} else if (!s->handle) {
+		if (!shareable(s))
+			rc = -EOPNOTSUPP;
+		else if ((rc = host_handle_new(st->host, &s->handle)) == 0 &&
+			 (rc = ho_insert(st, s)) < 0) {
+			host_handle_drop(st->host, s->handle);
+			s->handle = 0;
+		}
+	}
+	if (rc == 0 && fork)
+		rc = host_handle_pend(st->host, s->handle);
+	if (rc == 0)
+		*id = s->handle;
+	stack_unlock(st);
+	return rc;
+}
+
+void mtcp_share_abort(struct stack *st, uint64_t id)
+{
+	pthread_mutex_lock(&st->lock);
+	host_handle_unpend(st->host, id);
+	stack_unlock(st);
+}
+
+int mtcp_shell(struct stack *st, int type, uint64_t id, bool joined, struct mtcp_sock **out)
+{
+	struct mtcp_sock *s;
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	if (!st->host) {
+		rc = -EOPNOTSUPP;
+		goto out;
+	}
+	if ((rc = mtcp_socket_locked(st, type, &s)) < 0)
+		goto out;
+	s->handle = id;
+	make_shell(s);
+	rc = joined ? host_handle_join(st->host, id) : host_handle_hold(st->host, id, 0);
+	if (rc == 0 && host_handle_owner(st->host, id) == 0)
+		rc = -ECONNRESET;       /* its stack died: the state is gone */
+	if (rc == 0)
+		rc = ho_insert(st, s);
+	if (rc < 0) {
+		sock_put_locked(s);
+		goto out;
+	}
+	*out = s;
+out:
+	stack_unlock(st);
+	return rc;
+}
+
+int mtcp_claim(struct mtcp_sock *s)
+{
+	struct stack *st = s->st;
+	int rc = -EINPROGRESS;
+
+	pthread_mutex_lock(&st->lock);
+	if (!s->remote) {
+		rc = 0;
+	} else if (s->lost) {
+		rc = -ECONNRESET;
+	} else {
+		uint16_t owner = host_handle_owner(st->host, s->handle);
+		uint64_t now = stack_now(st);
+		if (owner == 0) {
+			s->lost = true;
+			rc = -ECONNRESET;
+		} else if (owner != me(st) &&
+			   (!s->ho_asked || now - s->ho_asked >= HANDOFF_REASK_US)) {
+			/* owner == me: the state is on its way to our mailbox. */
+			int e = ho_send(st, owner, HO_REQ, s->handle, 0, -1);
+			if (e < 0 && e != -EAGAIN)
+				log_debug(core, "handoff %016llx: asking member %u: %s",
+					  (unsigned long long)s->handle, owner, strerror(-e));
+			s->ho_asked = now;
+		}
+	}
+	stack_unlock(st);
+	return rc;
+}
+
+bool mtcp_remote(struct mtcp_sock *s)
+{
+	return __atomic_load_n(&s->remote, __ATOMIC_RELAXED);
+}
+
+uint64_t mtcp_handle(struct mtcp_sock *s)
+{
+	return s->handle;
+}
+
+void mtcp_release(struct mtcp_sock *s)
+{
+	struct stack *st = s->st;
+
+	if (!s->handle) {
+		mtcp_close(s);
+		return;
+	}
+	pthread_mutex_lock(&st->lock);
+	uint16_t owner = host_handle_owner(st->host, s->handle);
+	int left = host_handle_drop(st->host, s->handle);
+	if (s->remote) {
+		/* A shell: the connection is another stack's. The last
+		 * holder tells it to close. */
+		if (left == 0 && owner && owner != me(st))
+			ho_send(st, owner, HO_DROP, s->handle, 0, -1);
+		ho_remove(st, s);
+		s->closed = true;
+		s->notify = NULL;
+		sock_put_locked(s);
+	} else if (left > 0) {
+		/* Others still hold it: it stays, with no user here, until
+		 * one asks for it or the last lets go (last_close). */
+		s->held_only = true;
+		s->notify = NULL;
+		sock_put_locked(s);     /* the table keeps its own */
+	} else {
+		ho_remove(st, s);
+		stack_unlock(st);
+		mtcp_close(s);
+		return;
+	}
+	stack_unlock(st);
+}
+
+unsigned mtcp_handoff_push(struct stack *st)
+{
+	unsigned left = 0;
+
+	pthread_mutex_lock(&st->lock);
+	struct handoff *ho = st->handoff;
+	for (unsigned b = 0; ho && b < HO_HASH; b++) {
+		struct mtcp_sock *s = ho->hash[b], *next;
+		for (; s; s = next) {
+			next = s->ho_next;
+			if (!s->held_only || s->remote)
+				continue;
+			uint16_t to = host_handle_pick_holder(st->host, s->handle);
+			if (!to || give(st, s, to) < 0)
+				left++;
+		}
+	}
+	stack_unlock(st);
+	return left;
+}
+
+int mtcp_exec_hold(struct mtcp_sock *s, uint64_t grace_us)
+{
+	struct stack *st = s->st;
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	rc = host_handle_hold(st->host, s->handle, grace_us);
+	stack_unlock(st);
+	return rc;
+}
