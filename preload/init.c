@@ -80,6 +80,14 @@ __attribute__((constructor))
 static void pl_init(void)
 {
 	os_install();
+	pl_exec_adopt();
+}
+
+struct stack *pl_stack_if_running(void)
+{
+	struct stack *st = __atomic_load_n(&stack, __ATOMIC_ACQUIRE);
+
+	return st && getpid() == stack_pid ? st : NULL;
 }
 
 struct stack *pl_stack(int *err)
@@ -305,6 +313,29 @@ PL_EXPORT int daemon(int nochdir, int noclose)
 			(void)pl_close(fd);
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------ keeper */
+
+/* TEMPORARY: the keeper (fork) lands from its branch. False: nothing was
+ * handed to a keeper, the caller finishes the stack itself. */
+static bool pl_keeper_fork(struct stack *st)
+{
+	(void)st;
+	return false;
+}
+
+void pl_leave_stack(struct stack *st)
+{
+	pthread_mutex_lock(&init_lock);
+	__atomic_store_n(&stack, NULL, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&init_lock);
+	(void)mtcp_handoff_push(st);
+	if (pl_keeper_fork(st)) {
+		mtcp_stack_forget(st);
+		return;
+	}
+	mtcp_stack_stop(st);
 }
 
 /* ------------------------------------------------------------ exit */

@@ -115,6 +115,15 @@ bool pl_called_from_libc(const void *ra);
 /* A kernel socket stood in for a stack socket (a loopback handover):
  * counted for the exit log. */
 void pl_count_handover(void);
+/* The stack, when this process runs one (not a fork()ed or vfork()ed
+ * copy's), else NULL. */
+struct stack *pl_stack_if_running(void);
+/* exec: this process's stack goes; its sockets were let go already. What
+ * it keeps for others or still has to finish goes to a keeper process;
+ * the next pl_stack starts a new stack. */
+void pl_leave_stack(struct stack *st);
+/* exec.c: take up the sockets an exec'ing image left us (at start). */
+void pl_exec_adopt(void);
 
 /* The object of kind ops behind fd, with a reference, or NULL. */
 static inline struct fdobj *fdt_get_kind(int fd, const struct fdobj_ops *ops)
@@ -160,6 +169,11 @@ unsigned psock_poll(struct psock *ps);
  * child's stack st (a listener, or a bound UDP socket: one accept group
  * with the parent's copy), or mark it dead (st NULL, or a connection). */
 void psock_after_fork(struct psock *ps, struct stack *st);
+/* Re-create ps (a listener or a bound UDP socket another process holds
+ * too: ps->local, listening, backlog, opts) in st: in ps->s when set. */
+int psock_rebuild_in(struct psock *ps, struct stack *st);
+/* Remember an option, to replay it on a re-created or handed-over socket. */
+void psock_record_opt(struct psock *ps, int level, int name, const void *val, socklen_t len);
 /* Bumped in each fork()ed child: psocks whose gen differs are inherited. */
 extern unsigned pl_gen;
 /* Wait until pw's socket signals something in its events (or a timeout,

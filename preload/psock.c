@@ -275,15 +275,18 @@ unsigned psock_poll(struct psock *ps)
  * "fork"): a listener or a bound UDP socket is re-created in the child's
  * stack, its port held as the kernel's one socket would be; its
  * connections (and any connected socket) stay the parent's. */
-static int psock_rebuild(struct psock *ps, struct stack *st)
+int psock_rebuild_in(struct psock *ps, struct stack *st)
 {
 	struct mtcp_sock *s;
 	int rc;
 
 	if (!ps->has_local || (ps->type == SOCK_STREAM && !ps->listening))
 		return -EBADFD;
-	if ((rc = mtcp_socket(st, ps->type, &s)) < 0)
+	if (ps->s) {
+		s = ps->s;      /* made already (exec.c) */
+	} else if ((rc = mtcp_socket(st, ps->type, &s)) < 0) {
 		return rc;
+	}
 	for (struct sockopt_rec *r = ps->opts; r; r = r->next)
 		if ((rc = mtcp_setsockopt(s, r->level, r->name, r->val, r->len)) < 0)
 			log_debug(pre, "fork: replaying option %d/%d: %s", r->level,
@@ -292,7 +295,8 @@ static int psock_rebuild(struct psock *ps, struct stack *st)
 	if (rc == 0 && ps->listening)
 		rc = mtcp_listen(s, ps->backlog);
 	if (rc < 0) {
-		mtcp_close(s);
+		if (!ps->s)
+			mtcp_close(s);
 		return rc;
 	}
 	mtcp_set_notify(s, psock_notify, ps);
@@ -317,7 +321,7 @@ void psock_after_fork(struct psock *ps, struct stack *st)
 			ps->s = s;
 			return;
 		}
-	} else if (st && (rc = psock_rebuild(ps, st)) == 0) {
+	} else if (st && (rc = psock_rebuild_in(ps, st)) == 0) {
 		return;
 	}
 	ps->dead = true;

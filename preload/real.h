@@ -81,6 +81,9 @@
 	X(close_range, int, (unsigned, unsigned, int))                            \
 	X(closefrom, void, (int))                                                 \
 	X(fork, pid_t, (void))                                                    \
+	X(execve, int, (const char *, char *const[], char *const[]))              \
+	X(execvpe, int, (const char *, char *const[], char *const[]))             \
+	X(fexecve, int, (int, char *const[], char *const[]))                      \
 	X(sigaction, int, (int, const struct sigaction *, struct sigaction *))   \
 	X(eventfd, int, (unsigned, int))                                          \
 	X(fstat, int, (int, struct stat *))                                       \

@@ -494,7 +494,7 @@ PL_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 }
 
 /* Remember an option for a handover (the latest value of each). */
-static void record_opt(struct psock *ps, int level, int name, const void *val, socklen_t len)
+void psock_record_opt(struct psock *ps, int level, int name, const void *val, socklen_t len)
 {
 	struct sockopt_rec *r = malloc(sizeof(*r) + len), **pp;
 
@@ -531,7 +531,7 @@ PL_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
 	PL_SECTION();
 	rc = psock_dead(ps) ? -EBADFD : mtcp_setsockopt(ps->s, level, name, val, len);
 	if (rc == 0 && val && len <= 256)
-		record_opt(ps, level, name, val, len);
+		psock_record_opt(ps, level, name, val, len);
 	psock_put(ps);
 	return pl_ret(rc);
 }
