@@ -7,7 +7,7 @@
  * image, so:
  *
  *   1. each surviving connection is shared (stack/handoff.c) and held for
- *      the new image for EXEC_GRACE_US; a surviving listener or bound UDP
+ *      the new image until it takes it up, at most EXEC_GRACE_US; a surviving listener or bound UDP
  *      socket is described, to be re-created there as a fork()ed child
  *      re-creates one; every other socket closes, as at exit;
  *   2. the stack, with the connections in it, goes to a keeper process
@@ -38,7 +38,7 @@
 #define EXEC_MAGIC      0x4d544558u     /* "MTEX" */
 #define EXEC_VERSION    1
 /* How long a connection waits for the new image to take it up. */
-#define EXEC_GRACE_US   (10ull * 1000 * 1000)
+#define EXEC_GRACE_US   (60ull * 1000 * 1000)
 
 struct exec_hdr {
 	uint32_t magic, version, count, pad;
@@ -357,16 +357,8 @@ static struct psock *adopt_one(struct stack *st, const struct exec_ent *e,
 				fdobj_hold(&seen[i]->fo);
 				return seen[i];
 			}
-		if ((rc = mtcp_shell(st, e->type, e->handle, false, &s)) < 0) {
-			log_warn(pre, "exec: fd %d: the connection it had is gone (%s)",
-				 e->fd, strerror(-rc));
+		if (!(ps = psock_new_inherited(e->type, e->nonblock, e->handle)))
 			return NULL;
-		}
-		if (!(ps = psock_new(s, e->type, e->nonblock))) {
-			mtcp_release(s);
-			return NULL;
-		}
-		ps->handle = e->handle;
 		seen[*nseen] = ps;
 		seen_id[(*nseen)++] = e->handle;
 		return ps;
@@ -414,9 +406,19 @@ static void adopt(int memfd)
 		log_warn(pre, "exec: %s names no description of ours: ignored", EXEC_ENV);
 		goto out;
 	}
-	struct stack *st = h.count ? pl_stack(&err) : NULL;
-	if (h.count && !st)
-		goto out;
+	/* A stack now only for what must hold its port again at once (a
+	 * listener, a bound UDP socket); a connection waits for its first
+	 * use (psock_adopt_late). */
+	struct stack *st = NULL;
+	for (size_t off = sizeof(h), k = 0; k < h.count; k++) {
+		struct exec_ent e;
+		if (off + sizeof(e) > (size_t)sb.st_size)
+			break;
+		memcpy(&e, p + off, sizeof(e));
+		off += sizeof(e) + e.optlen;
+		if (!e.handle && !st && !(st = pl_stack(&err)))
+			goto out;
+	}
 	struct psock **seen = calloc(h.count ? h.count : 1, sizeof(*seen));
 	uint64_t *seen_id = calloc(h.count ? h.count : 1, sizeof(*seen_id));
 	size_t nseen = 0, off = sizeof(h), size = (size_t)sb.st_size;

@@ -142,9 +142,16 @@ static inline struct fdobj *fdt_get_kind(int fd, const struct fdobj_ops *ops)
 /* psock.c */
 extern const struct fdobj_ops psock_ops;
 /* The stack socket behind fd, with a reference, or NULL. */
+void psock_adopt_late(struct psock *ps);
 static inline struct psock *psock_get(int fd)
 {
-	return (struct psock *)fdt_get_kind(fd, &psock_ops);
+	struct psock *ps = (struct psock *)fdt_get_kind(fd, &psock_ops);
+
+	/* Left by an exec'd image (exec.c): its shell is made at first use. */
+	if (ps && __builtin_expect(!__atomic_load_n(&ps->s, __ATOMIC_ACQUIRE), 0) &&
+	    ps->handle && !ps->dead)
+		psock_adopt_late(ps);
+	return ps;
 }
 static inline void psock_put(struct psock *ps)
 {
@@ -152,6 +159,11 @@ static inline void psock_put(struct psock *ps)
 }
 /* Wrap s (whose reference passes to the psock) for fd number efd. */
 struct psock *psock_new(struct mtcp_sock *s, int type, bool nonblock);
+/* A socket an exec'd image left us, connection id: no stack socket yet
+ * (psock_adopt_late makes its shell at first use, so a program that
+ * closes every descriptor it does not know at start, as sshd does, finds
+ * no stack of ours running yet). */
+struct psock *psock_new_inherited(int type, bool nonblock, uint64_t id);
 /* In a fork()ed child every inherited stack socket is dead: true (with
  * errno EBADFD and one log line per socket) when ps is one. */
 bool psock_dead(struct psock *ps);

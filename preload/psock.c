@@ -116,6 +116,44 @@ struct psock *psock_new(struct mtcp_sock *s, int type, bool nonblock)
 	return ps;
 }
 
+struct psock *psock_new_inherited(int type, bool nonblock, uint64_t id)
+{
+	struct psock *ps = calloc(1, sizeof(*ps));
+
+	if (!ps)
+		return NULL;
+	fdobj_init(&ps->fo, &psock_ops);
+	ps->type = type;
+	ps->pid = getpid();
+	ps->gen = pl_gen;
+	ps->nonblock = nonblock;
+	ps->handle = id;
+	return ps;
+}
+
+void psock_adopt_late(struct psock *ps)
+{
+	static pthread_mutex_t late_lock = PTHREAD_MUTEX_INITIALIZER;
+	struct mtcp_sock *s;
+	struct stack *st;
+	int rc = 0;
+
+	pthread_mutex_lock(&late_lock);
+	if (ps->s || ps->dead)
+		goto out;
+	if (!(st = pl_stack(&rc)) ||
+	    (rc = mtcp_shell(st, ps->type, ps->handle, false, &s)) < 0) {
+		log_warn(pre, "exec: an inherited connection cannot be taken up (%s): "
+			 "every call on it fails with EBADFD", strerror(-rc));
+		ps->dead = true;
+		goto out;
+	}
+	mtcp_set_notify(s, psock_notify, ps);
+	__atomic_store_n(&ps->s, s, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&late_lock);
+}
+
 /* SO_LINGER's time in µs when it is on with one, else 0. */
 static uint64_t linger_us(struct mtcp_sock *s)
 {
@@ -181,6 +219,9 @@ static void psock_release(struct fdobj *o)
 	}
 	ps->opts = NULL;
 	pthread_mutex_unlock(&pl_lock);
+	/* Never used since an exec left it: its shell, to let go properly. */
+	if (!ps->s && ps->handle && !ps->dead)
+		psock_adopt_late(ps);
 	/* A dead socket's stack is the parent's: never touched (s is NULL). */
 	if (ps->s && mtcp_handle(ps->s)) {
 		/* Other processes may hold it: they keep it open. */
