@@ -1693,7 +1693,10 @@ int host_handle_new(struct host *h, uint64_t *id)
 	return e;
 }
 
-int host_handle_pend(struct host *h, uint64_t id)
+/* The calls on one entry: op runs under the lock on id's entry (-ENOENT
+ * if there is none); h NULL: 0. */
+static int handle_call(struct host *h, uint64_t id, uint64_t arg,
+		       int (*op)(struct host *, struct host_handle *, uint64_t))
 {
 	struct host_handle *x;
 	int e;
@@ -1702,60 +1705,49 @@ int host_handle_pend(struct host *h, uint64_t id)
 		return 0;
 	if ((e = reg_lock(h)))
 		return e;
-	if ((x = handle_find(h, id))) {
-		x->pending++;
-		x->pending_at = host_now(h);
-		handle_due_at(h, x->pending_at + HOST_PENDING_US);
-	} else {
-		e = -ENOENT;
-	}
+	x = handle_find(h, id);
+	e = x ? op(h, x, arg) : -ENOENT;
 	reg_unlock(h);
 	return e;
+}
+
+static int pend_op(struct host *h, struct host_handle *x, uint64_t arg)
+{
+	(void)arg;
+	x->pending++;
+	x->pending_at = host_now(h);
+	handle_due_at(h, x->pending_at + HOST_PENDING_US);
+	return 0;
+}
+
+int host_handle_pend(struct host *h, uint64_t id)
+{
+	return handle_call(h, id, 0, pend_op);
+}
+
+/* join: a fork child that has joined holds it, one pending less. */
+static int unpend_op(struct host *h, struct host_handle *x, uint64_t join)
+{
+	if (join)
+		hbit_set(x, h->member, true);
+	if (x->pending)
+		x->pending--;
+	return 0;
 }
 
 void host_handle_unpend(struct host *h, uint64_t id)
 {
-	struct host_handle *x;
-
-	if (!h || reg_lock(h))
-		return;
-	if ((x = handle_find(h, id)) && x->pending)
-		x->pending--;
-	reg_unlock(h);
+	handle_call(h, id, false, unpend_op);
 }
 
 int host_handle_join(struct host *h, uint64_t id)
 {
-	struct host_handle *x;
-	int e;
-
-	if (!h)
-		return 0;
-	if ((e = reg_lock(h)))
-		return e;
-	if ((x = handle_find(h, id))) {
-		hbit_set(x, h->member, true);
-		if (x->pending)
-			x->pending--;
-	} else {
-		e = -ENOENT;
-	}
-	reg_unlock(h);
-	return e;
+	return handle_call(h, id, true, unpend_op);
 }
 
-int host_handle_hold(struct host *h, uint64_t id, uint64_t grace_us)
+static int hold_op(struct host *h, struct host_handle *x, uint64_t grace_us)
 {
-	struct host_handle *x;
-	int e;
-
-	if (!h)
-		return 0;
-	if ((e = reg_lock(h)))
-		return e;
-	if (!(x = handle_find(h, id))) {
-		e = -ENOENT;
-	} else if (grace_us) {
+	if (grace_us) {
 		uint64_t until = host_now(h) + grace_us;
 
 		if (until > x->grace_until)
@@ -1766,95 +1758,87 @@ int host_handle_hold(struct host *h, uint64_t id, uint64_t grace_us)
 		hbit_set(x, h->member, true);
 		x->grace_until = 0;
 	}
-	reg_unlock(h);
-	return e;
+	return 0;
+}
+
+int host_handle_hold(struct host *h, uint64_t id, uint64_t grace_us)
+{
+	return handle_call(h, id, grace_us, hold_op);
+}
+
+static int drop_op(struct host *h, struct host_handle *x, uint64_t arg)
+{
+	int n;
+
+	(void)arg;
+	hbit_set(x, h->member, false);
+	n = handle_count(h, x, host_now(h));
+	/* Nobody holds it: ours, or nobody's, to close now; a live owner's
+	 * other than us, to its host_handle_orphans. */
+	if (n == 0 && x->owner && x->owner != h->member && member_live(h, x->owner))
+		orphan_hint(h, x->owner);
+	else if (n == 0)
+		handle_free(h, x);
+	return n;
 }
 
 int host_handle_drop(struct host *h, uint64_t id)
 {
-	struct host_handle *x;
-	int e;
+	return handle_call(h, id, 0, drop_op);
+}
 
-	if (!h)
-		return 0;
-	if ((e = reg_lock(h)))
-		return e;
-	if ((x = handle_find(h, id))) {
-		hbit_set(x, h->member, false);
-		e = handle_count(h, x, host_now(h));
-		/* Nobody holds it: ours, or nobody's, to close now; a live
-		 * owner's other than us, to its host_handle_orphans. */
-		if (e == 0 && x->owner && x->owner != h->member && member_live(h, x->owner))
-			orphan_hint(h, x->owner);
-		else if (e == 0)
-			handle_free(h, x);
-	} else {
-		e = -ENOENT;
-	}
-	reg_unlock(h);
-	return e;
+static int holders_op(struct host *h, struct host_handle *x, uint64_t arg)
+{
+	(void)arg;
+	return handle_count(h, x, host_now(h));
 }
 
 int host_handle_holders(struct host *h, uint64_t id)
 {
-	struct host_handle *x;
-	int e;
+	return handle_call(h, id, 0, holders_op);
+}
 
-	if (!h)
-		return 0;
-	if ((e = reg_lock(h)))
-		return e;
-	e = (x = handle_find(h, id)) ? handle_count(h, x, host_now(h)) : -ENOENT;
-	reg_unlock(h);
-	return e;
+static int owner_op(struct host *h, struct host_handle *x, uint64_t arg)
+{
+	(void)arg;
+	return x->owner && (x->owner == h->member || member_live(h, x->owner)) ?
+	       x->owner : 0;
 }
 
 uint16_t host_handle_owner(struct host *h, uint64_t id)
 {
-	struct host_handle *x;
-	uint16_t m = 0;
+	int m = handle_call(h, id, 0, owner_op);
 
-	if (!h || reg_lock(h))
-		return 0;
-	if ((x = handle_find(h, id)) && x->owner &&
-	    (x->owner == h->member || member_live(h, x->owner)))
-		m = x->owner;
-	reg_unlock(h);
-	return m;
+	return m > 0 ? (uint16_t)m : 0;
+}
+
+static int set_owner_op(struct host *h, struct host_handle *x, uint64_t member)
+{
+	if (member && member != h->member && !member_live(h, (uint16_t)member))
+		return -ESRCH;
+	x->owner = (uint16_t)member;
+	return 0;
 }
 
 int host_handle_set_owner(struct host *h, uint64_t id, uint16_t member)
 {
-	struct host_handle *x;
-	int e;
+	return handle_call(h, id, member, set_owner_op);
+}
 
-	if (!h)
-		return 0;
-	if ((e = reg_lock(h)))
-		return e;
-	if (!(x = handle_find(h, id)))
-		e = -ENOENT;
-	else if (member && member != h->member && !member_live(h, member))
-		e = -ESRCH;
-	else
-		x->owner = member;
-	reg_unlock(h);
-	return e;
+static int pick_op(struct host *h, struct host_handle *x, uint64_t arg)
+{
+	(void)arg;
+	for (uint16_t m = 1; m <= HOST_MEMBERS_MAX; m++)
+		if (m != h->member && hbit(x, m) && member_live(h, m))
+			return m;
+	return 0;
 }
 
 uint16_t host_handle_pick_holder(struct host *h, uint64_t id)
 {
-	struct host_handle *x;
-	uint16_t best = 0;
+	int m = handle_call(h, id, 0, pick_op);
 
-	if (!h || reg_lock(h))
-		return 0;
-	if ((x = handle_find(h, id)))
-		for (uint16_t m = 1; m <= HOST_MEMBERS_MAX && !best; m++)
-			if (m != h->member && hbit(x, m) && member_live(h, m))
-				best = m;
-	reg_unlock(h);
-	return best;
+	return m > 0 ? (uint16_t)m : 0;
 }
 
 size_t host_handle_orphans(struct host *h, uint64_t *out, size_t n)

@@ -1013,6 +1013,16 @@ static int kid_handle(struct kid *k, int op, uint64_t id, uint64_t grace)
 	return kid_call(k, (struct req){ .op = op, .id = id, .grace = grace }).ret;
 }
 
+/* A new entry of ours that the kid holds too. */
+static uint64_t shared_with_kid(struct host *h, struct kid *k)
+{
+	uint64_t id;
+
+	ck_assert_int_eq(host_handle_new(h, &id), 0);
+	ck_assert_int_eq(kid_handle(k, OP_H_HOLD, id, 0), 0);
+	return id;
+}
+
 /* Past the sweep's rate limit and the registry's deadlines: t is this
  * test's own sweep clock. */
 static void tick(struct host *h, uint64_t *t)
@@ -1062,8 +1072,7 @@ START_TEST(test_handle_held_by_two_members_counts_both_and_picks_the_other)
 	struct kid k;
 
 	kid_join(&k, 2, NULL);
-	ck_assert_int_eq(host_handle_new(h, &id), 0);
-	ck_assert_int_eq(kid_handle(&k, OP_H_HOLD, id, 0), 0);
+	id = shared_with_kid(h, &k);
 	ck_assert_int_eq(host_handle_holders(h, id), 2);
 	ck_assert_int_eq(kid_handle(&k, OP_H_HOLDERS, id, 0), 2);
 	ck_assert_uint_eq(host_handle_pick_holder(h, id), 2);
@@ -1148,8 +1157,7 @@ START_TEST(test_handle_exec_grace_keeps_it_until_the_new_image_holds_it)
 	struct kid k;
 
 	kid_join(&k, 2, NULL);
-	ck_assert_int_eq(host_handle_new(h, &id), 0);
-	ck_assert_int_eq(kid_handle(&k, OP_H_HOLD, id, 0), 0);
+	id = shared_with_kid(h, &k);
 	/* The kid is about to exec: a grace for its new image. */
 	ck_assert_int_eq(kid_handle(&k, OP_H_HOLD, id, 2 * 1000 * 1000), 0);
 	ck_assert_int_eq(kid_handle(&k, OP_H_DROP, id, 0), 2);      /* us, the grace */
@@ -1190,8 +1198,7 @@ START_TEST(test_handle_sweep_of_a_dead_member_clears_its_holds_and_loses_its_sta
 	theirs = kid_handle_new(&k);
 	alone = kid_handle_new(&k);
 	ck_assert_int_eq(host_handle_hold(h, theirs, 0), 0);
-	ck_assert_int_eq(host_handle_new(h, &ours), 0);
-	ck_assert_int_eq(kid_handle(&k, OP_H_HOLD, ours, 0), 0);
+	ours = shared_with_kid(h, &k);
 	ck_assert_uint_eq(stats(h).handles, 3);
 	tick(h, &t);
 	kid_kill(&k);
@@ -1233,10 +1240,8 @@ START_TEST(test_handle_orphans_lists_what_we_own_once_every_holder_died)
 	struct kid k;
 
 	kid_join(&k, 2, NULL);
-	ck_assert_int_eq(host_handle_new(h, &a), 0);
-	ck_assert_int_eq(host_handle_new(h, &b), 0);
-	ck_assert_int_eq(kid_handle(&k, OP_H_HOLD, a, 0), 0);
-	ck_assert_int_eq(kid_handle(&k, OP_H_HOLD, b, 0), 0);
+	a = shared_with_kid(h, &k);
+	b = shared_with_kid(h, &k);
 	ck_assert_int_eq(host_handle_drop(h, a), 1);
 	ck_assert_int_eq(host_handle_drop(h, b), 1);
 	tick(h, &t);
@@ -1285,8 +1290,7 @@ START_TEST(test_handle_leave_drops_holds_and_owned_state)
 	kid_join(&k, 2, NULL);
 	theirs = kid_handle_new(&k);
 	ck_assert_int_eq(host_handle_hold(h, theirs, 0), 0);
-	ck_assert_int_eq(host_handle_new(h, &ours), 0);
-	ck_assert_int_eq(kid_handle(&k, OP_H_HOLD, ours, 0), 0);
+	ours = shared_with_kid(h, &k);
 	kid_simple(&k, OP_LEAVE);
 	ck_assert_int_eq(host_handle_holders(h, theirs), 1);
 	ck_assert_uint_eq(host_handle_owner(h, theirs), 0);
