@@ -38,8 +38,10 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -49,18 +51,37 @@
 #include "os.h"
 
 #define HOST_MAGIC        0x6d74637072656731ULL        /* "mtcpreg1" */
-#define HOST_VERSION      1
+/* 2: the handles table and the keeper. A file of another version that
+ * no member uses any more is replaced (reg_replace). */
+#define HOST_VERSION      2
 #define HOST_MEMBERS_MAX  256
 /* Liveness bytes lie past the data, at an offset aligned for any page
  * size, so they never share a byte range with anything else. */
-#define HOST_LOCK_BASE    65536
+#define HOST_LOCK_BASE    (1u << 20)
 #define HOST_RUNDIR       "/run/microtcp"
 
 struct host_member {
 	int32_t pid;            /* for messages only: pid namespaces differ */
 	uint32_t in_use;
 	uint32_t generation;    /* times the slot was taken */
-	uint32_t pad;
+	uint32_t orphans;       /* atomic: an entry it owns may have no holder
+				   left (host_handle_orphans looks) */
+};
+
+/* An id is (a registry-wide sequence number << HANDLE_IDX_BITS) | the
+ * entry's index: found without a search, never 0, never reused while
+ * the file lives. */
+#define HANDLE_IDX_BITS   12
+#define HANDLE_WORDS      (HOST_MEMBERS_MAX / 64)
+
+struct host_handle {
+	uint64_t id;            /* 0: a free entry */
+	uint16_t owner;         /* the member with the state; 0: none, lost */
+	uint16_t pad;
+	uint32_t pending;       /* fork children that have not joined */
+	uint64_t pending_at;    /* host_now() when pending was last raised */
+	uint64_t grace_until;   /* exec grace, host_now() deadline; 0: none */
+	uint64_t holders[HANDLE_WORDS];         /* bit m - 1: member m */
 };
 
 struct host_reg {
@@ -75,11 +96,22 @@ struct host_reg {
 	struct steer_ids ids;
 	uint32_t addr;          /* host order: for messages */
 	struct host_member members[HOST_MEMBERS_MAX];
+	uint16_t keeper;        /* atomic; 0: none */
+	uint16_t pad;
+	uint32_t handles_used;
+	uint64_t handle_seq;    /* the last id's sequence number */
+	uint64_t handle_due;    /* atomic: the earliest pending expiry or grace
+				   end (a sweep is due then); UINT64_MAX: none */
+	uint32_t handle_next;   /* where the search for a free entry starts */
+	uint32_t pad2;
+	struct host_handle handles[HOST_HANDLES_MAX];
 };
 
 _Static_assert(sizeof(struct host_reg) <= HOST_LOCK_BASE,
 	       "liveness bytes must lie past the registry's data");
 _Static_assert(HOST_MEMBERS_MAX < UINT16_MAX, "members are uint16_t");
+_Static_assert(HOST_MEMBERS_MAX % 64 == 0, "holders are 64-bit words");
+_Static_assert(HOST_HANDLES_MAX == 1u << HANDLE_IDX_BITS, "an id's index bits");
 
 /* The file's size: the data, rounded to a page of any size. */
 #define HOST_FILE_SIZE    HOST_LOCK_BASE
@@ -107,6 +139,7 @@ struct host {
 	char path[PATH_MAX];
 	int mbox;               /* our mailbox (host_mail_*), -1: none */
 	uint64_t path_hash;     /* names the registry in mailbox addresses */
+	int64_t skew_us;        /* host_test_skew_clock */
 };
 
 /* Members whose entries a sweep or a leave removes: index by member. */
@@ -134,7 +167,8 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 /* libmtcp.so exports fcntl (the preload's wrapper) and mtcp_os has no
  * slot for it: make the system call, as libc's fcntl does for these
  * commands. */
-static int ofd_lock(int fd, int cmd, short type, unsigned slot, short *type_out)
+static int ofd_lock_range(int fd, int cmd, short type, off_t start, off_t len,
+			  short *type_out)
 {
 #ifdef SYS_fcntl64
 	struct flock64 fl = { 0 };
@@ -145,14 +179,19 @@ static int ofd_lock(int fd, int cmd, short type, unsigned slot, short *type_out)
 #endif
 	fl.l_type = type;
 	fl.l_whence = SEEK_SET;
-	fl.l_start = HOST_LOCK_BASE + slot;
-	fl.l_len = 1;
+	fl.l_start = start;
+	fl.l_len = len;
 	fl.l_pid = 0;           /* F_OFD_*: must be 0 */
 	if (syscall(sysno, fd, cmd, &fl) < 0)
 		return -errno;
 	if (type_out)
 		*type_out = fl.l_type;
 	return 0;
+}
+
+static int ofd_lock(int fd, int cmd, short type, unsigned slot, short *type_out)
+{
+	return ofd_lock_range(fd, cmd, type, HOST_LOCK_BASE + slot, 1, type_out);
 }
 
 static bool slot_in_use(const struct host *h, unsigned slot)
@@ -423,15 +462,147 @@ static void slot_free(struct host *h, unsigned s)
 	h->reg->members[s].pid = 0;
 }
 
+/* ---- handles: what a sweep does to them --------------------------- */
+
+/* CLOCK_MONOTONIC, microseconds: every member's deadlines in the
+ * registry are on the one clock all processes share. */
+static uint64_t host_now(const struct host *h)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u +
+	       (uint64_t)h->skew_us;
+}
+
+static bool hbit(const struct host_handle *e, uint16_t m)
+{
+	return (e->holders[(m - 1u) / 64] >> ((m - 1u) % 64)) & 1;
+}
+
+static void hbit_set(struct host_handle *e, uint16_t m, bool on)
+{
+	uint64_t bit = 1ULL << ((m - 1u) % 64);
+
+	if (on)
+		e->holders[(m - 1u) / 64] |= bit;
+	else
+		e->holders[(m - 1u) / 64] &= ~bit;
+}
+
+static bool pending_live(const struct host_handle *e, uint64_t now)
+{
+	return e->pending && now < e->pending_at + HOST_PENDING_US;
+}
+
+static bool grace_live(const struct host_handle *e, uint64_t now)
+{
+	return e->grace_until && now < e->grace_until;
+}
+
+/* A sweep is due at t (a pending expiry, a grace's end). Under the lock. */
+static void handle_due_at(struct host *h, uint64_t t)
+{
+	if (t < h->reg->handle_due)
+		__atomic_store_n(&h->reg->handle_due, t, __ATOMIC_RELAXED);
+}
+
+static void handle_free(struct host *h, struct host_handle *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (h->reg->handles_used)
+		h->reg->handles_used--;
+}
+
+/* Tell owner that an entry of its may have no holder left. */
+static void orphan_hint(struct host *h, uint16_t owner)
+{
+	__atomic_store_n(&h->reg->members[owner - 1u].orphans, 1, __ATOMIC_RELEASE);
+}
+
+/* Gone members (g) leave every entry's holders; an entry a gone member
+ * owned is lost (owner 0); pending counts and graces past their time
+ * end; an entry with nothing left and no owner is freed, one with a live
+ * owner left to it (host_handle_orphans). The keeper goes with its
+ * member. full: every entry looked at, the count of those in use
+ * rebuilt (a lock owner that died may have left it wrong). Under the
+ * lock. */
+static void handles_sweep(struct host *h, const struct gone *g, uint64_t now, bool full)
+{
+	struct host_reg *r = h->reg;
+	uint64_t due = UINT64_MAX;
+	uint32_t used = 0;
+	unsigned lost = 0, freed = 0;
+
+	if (r->keeper && gone_has(g, r->keeper)) {
+		log_info(host, "%s: the keeper, member %u, is gone", h->path, r->keeper);
+		__atomic_store_n(&r->keeper, 0, __ATOMIC_RELEASE);
+	}
+	for (unsigned i = 0; i < HOST_HANDLES_MAX && (full || r->handles_used); i++) {
+		struct host_handle *e = &r->handles[i];
+		bool held = false;
+
+		if (!e->id)
+			continue;
+		for (unsigned w = 0; w < HANDLE_WORDS; w++) {
+			for (uint64_t b = e->holders[w]; b; b &= b - 1) {
+				uint16_t m = (uint16_t)(w * 64 + (unsigned)__builtin_ctzll(b) + 1);
+
+				if (gone_has(g, m))
+					hbit_set(e, m, false);
+			}
+			held |= e->holders[w] != 0;
+		}
+		if (e->owner && gone_has(g, e->owner)) {
+			log_debug(host, "%s: handle %#llx: its owner, member %u, is gone: "
+				  "its state is lost", h->path, (unsigned long long)e->id,
+				  e->owner);
+			e->owner = 0;
+			lost++;
+		}
+		if (e->pending && !pending_live(e, now)) {
+			log_info(host, "%s: handle %#llx: %u fork children did not join in "
+				 "%llu s: forgotten", h->path, (unsigned long long)e->id,
+				 e->pending, HOST_PENDING_US / 1000000);
+			e->pending = 0;
+		}
+		if (e->grace_until && !grace_live(e, now))
+			e->grace_until = 0;
+		if (!held && !e->pending && !e->grace_until) {
+			if (!e->owner) {
+				handle_free(h, e);
+				freed++;
+				continue;
+			}
+			orphan_hint(h, e->owner);
+		}
+		used++;
+		if (e->pending)
+			due = due < e->pending_at + HOST_PENDING_US ? due :
+			      e->pending_at + HOST_PENDING_US;
+		if (e->grace_until)
+			due = due < e->grace_until ? due : e->grace_until;
+	}
+	if (full)
+		r->handles_used = used;
+	__atomic_store_n(&r->handle_due, due, __ATOMIC_RELAXED);
+	if (lost || freed)
+		log_debug(host, "%s: handles sweep: %u lost, %u freed", h->path, lost, freed);
+}
+
 /* Free what dead members held: their ports holders, their flows, their
- * slots; elect a default if it was one of them. full: rewrite every
- * entry even if nobody died (after a lock owner died mid-change). Under
- * the lock, with the maps open. */
+ * handles and slots; elect a default if it was one of them. full:
+ * rewrite every entry even if nobody died (after a lock owner died
+ * mid-change). Under the lock, with the maps open. */
 static void sweep_locked(struct host *h, bool full)
 {
 	struct gone g;
 	unsigned dead = gone_init(h, &g);
+	uint64_t now = host_now(h);
 
+	if (dead || full || now >= __atomic_load_n(&h->reg->handle_due, __ATOMIC_RELAXED) ||
+	    (h->reg->keeper && gone_has(&g, h->reg->keeper)))
+		handles_sweep(h, &g, now, full);
 	if (dead || full) {
 		ports_fix(h, &g);
 		int flows = steer_flow_sweep(h->steer, flow_gone, &g);
@@ -543,15 +714,23 @@ static int reg_init(int fd, const struct host_params *p)
 	r->mutex_size = sizeof(pthread_mutex_t);
 	memcpy(r->mac, p->mac, 6);
 	r->addr = p->addr;
+	r->handle_due = UINT64_MAX;
+	/* Ids differ from those of an earlier file at this path too (a
+	 * program image may still carry one across exec). */
+	uint32_t seed;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+		seed = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	r->handle_seq = seed;
 	err = mutex_init_shared(&r->lock);
 	munmap(r, HOST_FILE_SIZE);
 	return err;
 }
 
 /* Put an initialised registry at path unless someone else has: a
- * temporary file made whole, then link()ed (EEXIST: another won). */
-static int reg_create(const struct host_params *p, const char *path, char *err,
-		      size_t errlen)
+ * temporary file made whole, then link()ed (EEXIST: another won); or,
+ * replace, rename()d over the file there. */
+static int reg_create(const struct host_params *p, const char *path, bool replace,
+		      char *err, size_t errlen)
 {
 	static unsigned seq;
 	char tmp[PATH_MAX + 32];
@@ -566,7 +745,9 @@ static int reg_create(const struct host_params *p, const char *path, char *err,
 		return e;
 	}
 	e = reg_init(fd, p);
-	if (!e && link(tmp, path) < 0 && errno != EEXIST)
+	if (!e && replace && rename(tmp, path) < 0)
+		e = -errno;
+	else if (!e && !replace && link(tmp, path) < 0 && errno != EEXIST)
 		e = -errno;
 	if (e)
 		seterr(err, errlen, "create registry %s: %s", path, strerror(-e));
@@ -576,15 +757,17 @@ static int reg_create(const struct host_params *p, const char *path, char *err,
 }
 
 /* The header must be the one this build writes: anything else is another
- * version of the library, whose file we cannot read. */
-static int reg_check(int fd, const char *path, char *err, size_t errlen)
+ * version of the library, whose file we cannot read. *ours: it is one
+ * all the same (the magic), which reg_replace may replace. */
+static int reg_check(int fd, const char *path, bool *ours, char *err, size_t errlen)
 {
 	struct host_reg r;
 	off_t size = lseek(fd, 0, SEEK_END);
+	bool whole = pread(fd, &r, offsetof(struct host_reg, lock), 0) ==
+		     (ssize_t)offsetof(struct host_reg, lock);
 
-	if (size != HOST_FILE_SIZE ||
-	    pread(fd, &r, offsetof(struct host_reg, lock), 0) !=
-	    (ssize_t)offsetof(struct host_reg, lock) ||
+	*ours = whole && r.magic == HOST_MAGIC;
+	if (size != HOST_FILE_SIZE || !whole ||
 	    r.magic != HOST_MAGIC || r.version != HOST_VERSION || r.size != sizeof(r) ||
 	    r.steer_abi != STEER_ABI || r.mutex_size != sizeof(pthread_mutex_t)) {
 		seterr(err, errlen, "registry %s is not of this library's version %u "
@@ -595,28 +778,61 @@ static int reg_check(int fd, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* A registry of another version of the library (a layout that changed)
+ * that no member uses: replace it by ours. A write lock on the whole
+ * file proves nobody lives there (each member of any version holds a
+ * byte of it) and keeps other replacers out while we rename; a replacer
+ * that comes after finds the path naming another file, and opens that.
+ * Closes fd. 0: open the path again; -EPROTO: members still use it. */
+static int reg_replace(const struct host_params *p, const char *path, int fd, char *err,
+		       size_t errlen)
+{
+	struct stat a, b;
+	int e = 0;
+
+	if (ofd_lock_range(fd, F_OFD_SETLK, F_WRLCK, 0, 0, NULL) < 0) {
+		mtcp_os.close(fd);
+		return -EPROTO;         /* reg_check's message says it */
+	}
+	if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino) {
+		log_info(host, "%s: a registry of another version, unused: replaced", path);
+		e = reg_create(p, path, true, err, errlen);
+	}
+	mtcp_os.close(fd);              /* the lock goes with it */
+	return e;
+}
+
 /* Open (creating if need be), check and map the registry; and open our
  * own description of it for our liveness byte. */
 static int reg_open(struct host *h, const struct host_params *p, char *err, size_t errlen)
 {
+	bool ours;
 	int e;
 
-	for (int tries = 0; tries < 2; tries++) {
+	for (int tries = 0;; tries++) {
 		h->fd = mtcp_os.open(h->path, O_RDWR | O_CLOEXEC);
-		if (h->fd >= 0 || errno != ENOENT)
+		if (h->fd < 0 && errno == ENOENT && tries < 3) {
+			e = reg_create(p, h->path, false, err, errlen);
+			if (e)
+				return e;
+			continue;
+		}
+		if (h->fd < 0) {
+			e = -errno;
+			seterr(err, errlen, "open registry %s: %s", h->path, strerror(-e));
+			return e;
+		}
+		e = reg_check(h->fd, h->path, &ours, err, errlen);
+		if (!e)
 			break;
-		e = reg_create(p, h->path, err, errlen);
+		if (!ours || tries >= 3)
+			return e;
+		e = reg_replace(p, h->path, h->fd, err, errlen);
+		h->fd = -1;
 		if (e)
 			return e;
 	}
-	if (h->fd < 0) {
-		e = -errno;
-		seterr(err, errlen, "open registry %s: %s", h->path, strerror(-e));
-		return e;
-	}
-	e = reg_check(h->fd, h->path, err, errlen);
-	if (e)
-		return e;
 	h->reg = mmap(NULL, HOST_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, h->fd, 0);
 	if (h->reg == MAP_FAILED) {
 		h->reg = NULL;
@@ -678,6 +894,11 @@ static int maps_new(struct host *h, const struct host_params *p, char *err, size
 		       e == -EPERM ? " (BPF needs root or CAP_BPF)" : "");
 		return e;
 	}
+	/* What the dead held in the handles table goes as in a sweep; an
+	 * exec grace or a fork child still to join survives, with its id. */
+	struct gone g;
+	gone_init(h, &g);
+	handles_sweep(h, &g, host_now(h), true);
 	slots_free_dead(h);
 	h->reg->ids = ids;
 	memcpy(h->reg->mac, p->mac, 6);
@@ -727,6 +948,7 @@ static int slot_take(struct host *h, char *err, size_t errlen)
 		struct host_member *m = &h->reg->members[s];
 		m->pid = (int32_t)getpid();
 		m->generation++;
+		m->orphans = 0;
 		__atomic_store_n(&m->in_use, 1, __ATOMIC_RELEASE);
 		h->member = (uint16_t)(s + 1);
 		return 0;
@@ -803,8 +1025,13 @@ int host_mailbox_fd(const struct host *h)
 	return h ? h->mbox : -1;
 }
 
-int host_mail_send(struct host *h, uint16_t member, const void *msg, size_t len)
+int host_mail_send_fd(struct host *h, uint16_t member, const void *msg, size_t len,
+		      int fd)
 {
+	union {
+		struct cmsghdr c;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
 	struct sockaddr_un a;
 	struct iovec iov = { (void *)msg, len };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -813,21 +1040,105 @@ int host_mail_send(struct host *h, uint16_t member, const void *msg, size_t len)
 		return -ESRCH;
 	m.msg_name = &a;
 	m.msg_namelen = mbox_addr(h, member, &a);
+	if (fd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		m.msg_control = ctl.b;
+		m.msg_controllen = sizeof(ctl.b);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+	}
 	if (mtcp_os.sendmsg(h->mbox, &m, MSG_DONTWAIT) < 0)
 		return -errno;
 	return 0;
 }
 
-ssize_t host_mail_recv(struct host *h, void *buf, size_t cap)
+int host_mail_send(struct host *h, uint16_t member, const void *msg, size_t len)
 {
-	ssize_t n;
+	return host_mail_send_fd(h, member, msg, len, -1);
+}
 
+/* Room for more descriptors than a message may carry: what a bad sender
+ * put in arrives, and is closed, rather than being cut (MSG_CTRUNC). */
+#define HOST_MAIL_FDS   8
+
+/* The descriptors of the SCM_RIGHTS messages in m, up to HOST_MAIL_FDS
+ * in fds (the kernel installed them all: any beyond, the control buffer
+ * would have truncated). How many. */
+static unsigned mail_fds(struct msghdr *m, int *fds)
+{
+	unsigned n = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+		    c->cmsg_len < CMSG_LEN(0))
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k && n < HOST_MAIL_FDS; i++)
+			memcpy(&fds[n++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+	}
+	return n;
+}
+
+static void fds_close(const int *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		mtcp_os.close(fds[i]);
+}
+
+ssize_t host_mail_recv_fd(struct host *h, void *buf, size_t cap, int *fd)
+{
+	if (fd)
+		*fd = -1;
 	if (!h)
 		return -EAGAIN;
-	n = mtcp_os.recv(h->mbox, buf, cap, MSG_DONTWAIT | MSG_TRUNC);
-	if (n < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	return n;
+	for (;;) {
+		union {
+			struct cmsghdr c;
+			char b[CMSG_SPACE(sizeof(int) * HOST_MAIL_FDS)];
+		} ctl;
+		struct iovec iov = { buf, cap };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+				    .msg_controllen = sizeof(ctl.b) };
+		int fds[HOST_MAIL_FDS];
+		const char *why = NULL;
+		ssize_t n;
+		unsigned nfd;
+
+		n = mtcp_os.recvmsg(h->mbox, &m, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+		if (n < 0)
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		nfd = mail_fds(&m, fds);
+		if (m.msg_flags & MSG_CTRUNC)
+			why = "its control data was truncated";
+		else if (nfd > 1)
+			why = "more than one descriptor";
+		if (why) {
+			fds_close(fds, nfd);
+			log_warn(host, "%s: member %u: a mailbox datagram dropped: %s (%u "
+				 "descriptors closed)", h->path, h->member, why, nfd);
+			continue;
+		}
+		if (nfd && (!fd || (size_t)n > cap)) {
+			/* Nobody to take it, or with a message cut short: the
+			 * caller drops the message and would leak it. */
+			log_debug(host, "%s: member %u: a descriptor in the mailbox closed "
+				  "(%s)", h->path, h->member, fd ? "message truncated" :
+				  "not asked for");
+			fds_close(fds, nfd);
+			nfd = 0;
+		}
+		if (nfd)
+			*fd = fds[0];
+		return n;
+	}
+}
+
+ssize_t host_mail_recv(struct host *h, void *buf, size_t cap)
+{
+	return host_mail_recv_fd(h, buf, cap, NULL);
 }
 
 int host_join(const struct host_params *p, struct host **out, uint8_t mac_out[6],
@@ -885,6 +1196,7 @@ static void leave_locked(struct host *h)
 	g.m[h->member] = true;
 	ports_fix(h, &g);
 	steer_flow_sweep(h->steer, flow_mine, &h->member);
+	handles_sweep(h, &g, host_now(h), false);
 	slot_free(h, s);
 	ofd_lock(h->lockfd, F_OFD_SETLK, F_UNLCK, s, NULL);
 	if (default_member(h) == h->member)
@@ -984,7 +1296,8 @@ bool host_owned_elsewhere(struct host *h, uint8_t proto, uint16_t lport, uint32_
 /* Without the lock: is anything to sweep? */
 static bool sweep_needed(struct host *h)
 {
-	if (default_member(h) == 0)
+	if (default_member(h) == 0 ||
+	    host_now(h) >= __atomic_load_n(&h->reg->handle_due, __ATOMIC_RELAXED))
 		return true;
 	for (unsigned s = 0; s < HOST_MEMBERS_MAX; s++)
 		if (slot_in_use(h, s) && !slot_locked(h, s))
@@ -1317,6 +1630,294 @@ uint16_t host_pick_keeper(struct host *h, uint8_t proto, uint16_t port)
 	return best;
 }
 
+/* ---- handles -------------------------------------------------------- */
+
+/* The entry of id, or NULL. Under the lock. */
+static struct host_handle *handle_find(struct host *h, uint64_t id)
+{
+	struct host_handle *e = &h->reg->handles[id & (HOST_HANDLES_MAX - 1)];
+
+	return id && e->id == id ? e : NULL;
+}
+
+/* Live holders (this member counted if it holds: it lives), the pending
+ * count if not expired, one for a running grace. Under the lock. */
+static int handle_count(struct host *h, const struct host_handle *e, uint64_t now)
+{
+	int n = 0;
+
+	for (unsigned w = 0; w < HANDLE_WORDS; w++)
+		for (uint64_t b = e->holders[w]; b; b &= b - 1) {
+			uint16_t m = (uint16_t)(w * 64 + (unsigned)__builtin_ctzll(b) + 1);
+
+			n += m == h->member || member_live(h, m);
+		}
+	if (pending_live(e, now))
+		n += (int)e->pending;
+	return n + grace_live(e, now);
+}
+
+int host_handle_new(struct host *h, uint64_t *id)
+{
+	struct host_reg *r;
+	int e;
+
+	*id = 0;
+	if (!h)
+		return 0;
+	if ((e = reg_lock(h)))
+		return e;
+	r = h->reg;
+	e = -ENOSPC;
+	for (unsigned i = 0; i < HOST_HANDLES_MAX && r->handles_used < HOST_HANDLES_MAX;
+	     i++) {
+		unsigned idx = (r->handle_next + i) % HOST_HANDLES_MAX;
+		struct host_handle *x = &r->handles[idx];
+
+		if (x->id)
+			continue;
+		memset(x, 0, sizeof(*x));
+		x->id = (++r->handle_seq << HANDLE_IDX_BITS) | idx;
+		x->owner = h->member;
+		hbit_set(x, h->member, true);
+		r->handles_used++;
+		r->handle_next = (idx + 1) % HOST_HANDLES_MAX;
+		*id = x->id;
+		e = 0;
+		break;
+	}
+	reg_unlock(h);
+	if (e)
+		log_warn(host, "%s: member %u: the handles table is full (%d sockets shared "
+			 "between processes)", h->path, h->member, HOST_HANDLES_MAX);
+	return e;
+}
+
+/* The calls on one entry: op runs under the lock on id's entry (-ENOENT
+ * if there is none); h NULL: 0. */
+static int handle_call(struct host *h, uint64_t id, uint64_t arg,
+		       int (*op)(struct host *, struct host_handle *, uint64_t))
+{
+	struct host_handle *x;
+	int e;
+
+	if (!h)
+		return 0;
+	if ((e = reg_lock(h)))
+		return e;
+	x = handle_find(h, id);
+	e = x ? op(h, x, arg) : -ENOENT;
+	reg_unlock(h);
+	return e;
+}
+
+static int pend_op(struct host *h, struct host_handle *x, uint64_t arg)
+{
+	(void)arg;
+	x->pending++;
+	x->pending_at = host_now(h);
+	handle_due_at(h, x->pending_at + HOST_PENDING_US);
+	return 0;
+}
+
+int host_handle_pend(struct host *h, uint64_t id)
+{
+	return handle_call(h, id, 0, pend_op);
+}
+
+/* join: a fork child that has joined holds it, one pending less. */
+static int unpend_op(struct host *h, struct host_handle *x, uint64_t join)
+{
+	if (join)
+		hbit_set(x, h->member, true);
+	if (x->pending)
+		x->pending--;
+	return 0;
+}
+
+void host_handle_unpend(struct host *h, uint64_t id)
+{
+	handle_call(h, id, false, unpend_op);
+}
+
+int host_handle_join(struct host *h, uint64_t id)
+{
+	return handle_call(h, id, true, unpend_op);
+}
+
+static int hold_op(struct host *h, struct host_handle *x, uint64_t grace_us)
+{
+	if (grace_us) {
+		uint64_t until = host_now(h) + grace_us;
+
+		if (until > x->grace_until)
+			x->grace_until = until;
+		handle_due_at(h, x->grace_until);
+	} else {
+		/* The new image holds it: what the grace waited for. */
+		hbit_set(x, h->member, true);
+		x->grace_until = 0;
+	}
+	return 0;
+}
+
+int host_handle_hold(struct host *h, uint64_t id, uint64_t grace_us)
+{
+	return handle_call(h, id, grace_us, hold_op);
+}
+
+static int drop_op(struct host *h, struct host_handle *x, uint64_t arg)
+{
+	int n;
+
+	(void)arg;
+	hbit_set(x, h->member, false);
+	n = handle_count(h, x, host_now(h));
+	/* Nobody holds it: ours, or nobody's, to close now; a live owner's
+	 * other than us, to its host_handle_orphans. */
+	if (n == 0 && x->owner && x->owner != h->member && member_live(h, x->owner))
+		orphan_hint(h, x->owner);
+	else if (n == 0)
+		handle_free(h, x);
+	return n;
+}
+
+int host_handle_drop(struct host *h, uint64_t id)
+{
+	return handle_call(h, id, 0, drop_op);
+}
+
+static int holders_op(struct host *h, struct host_handle *x, uint64_t arg)
+{
+	(void)arg;
+	return handle_count(h, x, host_now(h));
+}
+
+int host_handle_holders(struct host *h, uint64_t id)
+{
+	return handle_call(h, id, 0, holders_op);
+}
+
+static int owner_op(struct host *h, struct host_handle *x, uint64_t arg)
+{
+	(void)arg;
+	return x->owner && (x->owner == h->member || member_live(h, x->owner)) ?
+	       x->owner : 0;
+}
+
+uint16_t host_handle_owner(struct host *h, uint64_t id)
+{
+	int m = handle_call(h, id, 0, owner_op);
+
+	return m > 0 ? (uint16_t)m : 0;
+}
+
+static int set_owner_op(struct host *h, struct host_handle *x, uint64_t member)
+{
+	if (member && member != h->member && !member_live(h, (uint16_t)member))
+		return -ESRCH;
+	x->owner = (uint16_t)member;
+	return 0;
+}
+
+int host_handle_set_owner(struct host *h, uint64_t id, uint16_t member)
+{
+	return handle_call(h, id, member, set_owner_op);
+}
+
+static int pick_op(struct host *h, struct host_handle *x, uint64_t arg)
+{
+	(void)arg;
+	for (uint16_t m = 1; m <= HOST_MEMBERS_MAX; m++)
+		if (m != h->member && hbit(x, m) && member_live(h, m))
+			return m;
+	return 0;
+}
+
+uint16_t host_handle_pick_holder(struct host *h, uint64_t id)
+{
+	int m = handle_call(h, id, 0, pick_op);
+
+	return m > 0 ? (uint16_t)m : 0;
+}
+
+size_t host_handle_orphans(struct host *h, uint64_t *out, size_t n)
+{
+	uint32_t *hint;
+	size_t k = 0;
+	bool more = false;
+
+	if (!h || !n)
+		return 0;
+	/* Free when nothing is owed: a sweep or a drop that leaves one of
+	 * our entries without holders raises the hint. */
+	hint = &h->reg->members[h->member - 1u].orphans;
+	if (!__atomic_exchange_n(hint, 0, __ATOMIC_ACQ_REL))
+		return 0;
+	if (reg_lock(h)) {
+		orphan_hint(h, h->member);      /* still owed */
+		return 0;
+	}
+	uint64_t now = host_now(h);
+	for (unsigned i = 0; i < HOST_HANDLES_MAX && h->reg->handles_used; i++) {
+		struct host_handle *x = &h->reg->handles[i];
+
+		if (!x->id || x->owner != h->member || handle_count(h, x, now))
+			continue;
+		if (k == n) {
+			more = true;
+			break;
+		}
+		out[k++] = x->id;
+		handle_free(h, x);
+	}
+	reg_unlock(h);
+	if (more)
+		orphan_hint(h, h->member);
+	return k;
+}
+
+/* ---- the keeper ----------------------------------------------------- */
+
+int host_keeper_claim(struct host *h)
+{
+	uint16_t k;
+	int e;
+
+	if (!h)
+		return 0;
+	if ((e = reg_lock(h)))
+		return e;
+	k = __atomic_load_n(&h->reg->keeper, __ATOMIC_ACQUIRE);
+	if (k && k != h->member && member_live(h, k)) {
+		e = -EEXIST;
+	} else if (k != h->member) {
+		__atomic_store_n(&h->reg->keeper, h->member, __ATOMIC_RELEASE);
+		log_info(host, "%s: member %u is the keeper", h->path, h->member);
+	}
+	reg_unlock(h);
+	return e;
+}
+
+uint16_t host_keeper(struct host *h)
+{
+	uint16_t k;
+
+	if (!h)
+		return 0;
+	k = __atomic_load_n(&h->reg->keeper, __ATOMIC_ACQUIRE);
+	return k && (k == h->member || member_live(h, k)) ? k : 0;
+}
+
+void host_keeper_release(struct host *h)
+{
+	if (!h || reg_lock(h))
+		return;
+	if (h->reg->keeper == h->member)
+		__atomic_store_n(&h->reg->keeper, 0, __ATOMIC_RELEASE);
+	reg_unlock(h);
+}
+
 /* ---- counters, tests ------------------------------------------------ */
 
 void host_get_stats(struct host *h, struct host_stats *out)
@@ -1326,12 +1927,20 @@ void host_get_stats(struct host *h, struct host_stats *out)
 		return;
 	out->member = h->member;
 	out->default_member = default_member(h);
+	out->keeper = host_keeper(h);
+	out->handles = __atomic_load_n(&h->reg->handles_used, __ATOMIC_RELAXED);
 	for (unsigned s = 0; s < HOST_MEMBERS_MAX; s++)
 		out->members += slot_in_use(h, s);
 	out->sweeps = h->sweeps;
 	out->dead_reaped = h->dead_reaped;
 	out->conflicts = h->conflicts;
 	out->lock_repairs = h->lock_repairs;
+}
+
+void host_test_skew_clock(struct host *h, int64_t us)
+{
+	if (h)
+		h->skew_us = us;
 }
 
 int host_test_hold_lock(struct host *h)

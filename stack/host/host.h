@@ -130,9 +130,84 @@ int host_mailbox_fd(const struct host *h);
 ssize_t host_mail_recv(struct host *h, void *buf, size_t cap);
 int host_mail_send(struct host *h, uint16_t member, const void *msg, size_t len);
 
+/* The same, carrying a file descriptor (SCM_RIGHTS; fd -1: none). The
+ * receiver gets its own descriptor of the same open file: state too big
+ * for a datagram travels in a memfd. */
+int host_mail_send_fd(struct host *h, uint16_t member, const void *msg, size_t len,
+		      int fd);
+/* *fd: the descriptor the datagram carried (MSG_CMSG_CLOEXEC), the
+ * caller's to close; -1 if none. fd NULL: any descriptor is closed. A
+ * datagram with more than one descriptor, or whose control message was
+ * truncated, is dropped whole (its descriptors closed, a log line) and the
+ * next one read; one whose data was truncated (a length > cap) comes with
+ * no descriptor (closed). */
+ssize_t host_mail_recv_fd(struct host *h, void *buf, size_t cap, int *fd);
+
+/*
+ * Handles: the sockets several processes hold a descriptor to (fork,
+ * SCM_RIGHTS, exec), one table in the registry. An entry: a 64-bit id
+ * (never 0, never reused within a registry file), the owning member (the
+ * stack that has its state; 0: none, or it died and the state is lost:
+ * callers get ECONNRESET), the members holding a descriptor to it, a
+ * pending count (fork children that have not joined yet, forgotten
+ * HOST_PENDING_US after it was last raised) and an exec grace (a deadline
+ * until which the entry lives for a new program image that has not held
+ * it yet).
+ *
+ * "Holders" below counts the live members holding it, plus the pending
+ * count (if not expired), plus one for a running grace. Every call takes
+ * the registry lock; ids and members are host values. Errors: -ENOENT (no
+ * such id), -ESRCH (no such live member), -ENOSPC (the table is full).
+ * h == NULL: every call succeeds and reports nothing (id 0, counts 0,
+ * member 0).
+ */
+#define HOST_HANDLES_MAX   4096
+#define HOST_PENDING_US    (10ULL * 1000 * 1000)
+
+/* A new entry: owner and only holder this member. */
+int host_handle_new(struct host *h, uint64_t *id);
+/* A parent about to fork: one more pending holder (the child). */
+int host_handle_pend(struct host *h, uint64_t id);
+/* Undo a pend: the fork failed, or the child gave up before joining. */
+void host_handle_unpend(struct host *h, uint64_t id);
+/* A fork child, joined as a member: it holds the entry; pending - 1. */
+int host_handle_join(struct host *h, uint64_t id);
+/* This member holds the entry (a descriptor that came by SCM_RIGHTS, or
+ * by exec into this image: the grace ends). grace_us > 0: a process about
+ * to exec keeps the entry alive grace_us for its new image instead (its
+ * own hold is not added; its membership ends at exec anyway). */
+int host_handle_hold(struct host *h, uint64_t id, uint64_t grace_us);
+/* This member lets go (its last descriptor closed). The holders left
+ * (other live members, pending, a running grace); at 0 the entry is
+ * freed: the caller closes the socket for real. */
+int host_handle_drop(struct host *h, uint64_t id);
+/* The holders, this member included. */
+int host_handle_holders(struct host *h, uint64_t id);
+/* The live owner; 0: none, lost, or no such id. */
+uint16_t host_handle_owner(struct host *h, uint64_t id);
+/* The state moved to member (0: lost). */
+int host_handle_set_owner(struct host *h, uint64_t id, uint16_t member);
+/* A live holder other than this member (the lowest), to push the state
+ * to at exit; 0 if none. */
+uint16_t host_handle_pick_holder(struct host *h, uint64_t id);
+/* Entries this member owns whose holders are all gone (dead, none
+ * pending, grace over; this member not holding either): their ids in
+ * out (up to n), each entry freed. The owner closes them for real.
+ * Returns how many. */
+size_t host_handle_orphans(struct host *h, uint64_t *out, size_t n);
+
+/* The keeper: one member per address that finishes what exiting members
+ * left (issue 13's exit keeper). Claim: 0 (this member is, or already
+ * was, the keeper), -EEXIST (another live member is). Leaving or dying
+ * releases it. host_keeper: the live keeper, 0 if none. */
+int host_keeper_claim(struct host *h);
+uint16_t host_keeper(struct host *h);
+void host_keeper_release(struct host *h);
+
 /* Counters (mtcp_stats_print). */
 struct host_stats {
-	uint16_t member, default_member, members;
+	uint16_t member, default_member, members, keeper;
+	uint32_t handles;       /* entries in use */
 	uint64_t sweeps, dead_reaped, conflicts, lock_repairs;
 };
 void host_get_stats(struct host *h, struct host_stats *out);
@@ -141,6 +216,10 @@ void host_get_stats(struct host *h, struct host_stats *out);
  * getters read what the filter reads). NULL for h == NULL. */
 struct steer;
 struct steer *host_steer(struct host *h);
+
+/* Tests only: this process's clock for the registry's deadlines (pending,
+ * grace) runs us ahead of CLOCK_MONOTONIC. */
+void host_test_skew_clock(struct host *h, int64_t us);
 
 /* Tests only: take the registry lock and never let it go, as a member
  * that dies in the middle of a change would. 0 or -errno. */

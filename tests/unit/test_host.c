@@ -3,8 +3,11 @@
  * (stack/host/host.[ch]): join and the shared maps, Linux's bind rules
  * across processes, liveness (a SIGKILLed member's ports, flows and
  * default role freed), a fresh start when every member is dead, a member
- * that dies holding the registry lock, accept-group bookkeeping and
- * host_owned_elsewhere.
+ * that dies holding the registry lock, accept-group bookkeeping,
+ * host_owned_elsewhere; the handles table (the sockets several processes
+ * hold: holders, pending fork children, exec graces, owners lost with
+ * their member, orphans, a full table), mail that carries a descriptor,
+ * the keeper.
  *
  * Rules between processes are tested between processes: a "kid" is a
  * fork()ed process that forgets the test's memberships (as the preload's
@@ -22,7 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -126,6 +132,8 @@ static void teardown(void)
 enum op {
 	OP_JOIN, OP_BIND, OP_UNBIND, OP_LISTEN, OP_ACTIVATE, OP_FLOW_ADD, OP_FLOW_DEL,
 	OP_OWNED, OP_IS_DEFAULT, OP_MEMBER, OP_HOLD_LOCK, OP_LEAVE, OP_SETEUID, OP_PUT,
+	OP_H_NEW, OP_H_JOIN, OP_H_HOLD, OP_H_DROP, OP_H_PICK, OP_H_OWNER, OP_H_HOLDERS,
+	OP_KEEPER_CLAIM, OP_KEEPER, OP_MAIL_FD_SEND, OP_MAIL_FD_RECV,
 };
 
 struct req {
@@ -136,11 +144,16 @@ struct req {
 	uint32_t raddr;
 	uint16_t rport;
 	struct steer_port v;    /* OP_PUT */
+	uint64_t id;            /* OP_H_* */
+	uint64_t grace;         /* OP_H_HOLD */
+	char data[32];          /* OP_MAIL_FD_SEND: the memfd's contents */
 };
 
 struct rep {
 	int ret;
 	uint8_t mac_last;
+	uint64_t id;            /* OP_H_NEW */
+	char data[32];          /* OP_MAIL_FD_RECV: the message, then the memfd's */
 };
 
 struct kid {
@@ -148,6 +161,49 @@ struct kid {
 	int cmd;                /* test -> kid */
 	int rep;                /* kid -> test */
 };
+
+/* Mail "fd" to member with a memfd holding data. */
+static int mail_memfd_send(struct host *h, uint16_t member, const char *data)
+{
+	int fd = memfd_create("test_host", MFD_CLOEXEC);
+	int e;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, data, strlen(data) + 1) != (ssize_t)strlen(data) + 1) {
+		close(fd);
+		return -EIO;
+	}
+	e = host_mail_send_fd(h, member, "fd", 3, fd);
+	close(fd);              /* the receiver has its own */
+	return e;
+}
+
+/* Wait up to 5 s for a datagram with a descriptor: data gets its
+ * message, then what the descriptor's file holds from offset 0. The
+ * length of the message, -ENOENT if no descriptor came, -EBADF if it
+ * came without FD_CLOEXEC, -ETIMEDOUT. */
+static int mail_memfd_recv(struct host *h, char *data)
+{
+	struct pollfd pfd = { .fd = host_mailbox_fd(h), .events = POLLIN };
+	char msg[16] = "";
+	ssize_t n;
+	int fd, ret;
+
+	if (poll(&pfd, 1, 5000) != 1)
+		return -ETIMEDOUT;
+	n = host_mail_recv_fd(h, msg, sizeof(msg) - 1, &fd);
+	if (n < 0)
+		return (int)n;
+	if (fd < 0)
+		return -ENOENT;
+	ret = (fcntl(fd, F_GETFD) & FD_CLOEXEC) ? (int)n : -EBADF;
+	memset(data, 0, 32);
+	if (pread(fd, data, 31, 0) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
 
 static struct rep kid_exec(struct host **h, const struct req *q)
 {
@@ -183,6 +239,17 @@ static struct rep kid_exec(struct host **h, const struct req *q)
 	case OP_PUT:
 		r.ret = steer_port_put(host_steer(*h), q->proto, htons(q->port), &q->v);
 		break;
+	case OP_H_NEW: r.ret = host_handle_new(*h, &r.id); break;
+	case OP_H_JOIN: r.ret = host_handle_join(*h, q->id); break;
+	case OP_H_HOLD: r.ret = host_handle_hold(*h, q->id, q->grace); break;
+	case OP_H_DROP: r.ret = host_handle_drop(*h, q->id); break;
+	case OP_H_PICK: r.ret = host_handle_pick_holder(*h, q->id); break;
+	case OP_H_OWNER: r.ret = host_handle_owner(*h, q->id); break;
+	case OP_H_HOLDERS: r.ret = host_handle_holders(*h, q->id); break;
+	case OP_KEEPER_CLAIM: r.ret = host_keeper_claim(*h); break;
+	case OP_KEEPER: r.ret = host_keeper(*h); break;
+	case OP_MAIL_FD_SEND: r.ret = mail_memfd_send(*h, q->port, q->data); break;
+	case OP_MAIL_FD_RECV: r.ret = mail_memfd_recv(*h, r.data); break;
 	}
 	return r;
 }
@@ -455,6 +522,51 @@ START_TEST(test_registry_of_another_version_is_refused_with_eproto)
 	ck_assert_ptr_null(h);
 	ck_assert_msg(strstr(err, path) && strstr(err, "remove"),
 		      "the message does not name the file and the way out: \"%s\"", err);
+}
+END_TEST
+
+/* A file of version 1 (a layout with no handles): the magic of ours. */
+static void old_registry(const char *path)
+{
+	struct {
+		uint64_t magic;
+		uint32_t version, size;
+	} hdr = { 0x6d74637072656731ULL, 1, 4096 };
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+
+	ck_assert(fd >= 0);
+	ck_assert(ftruncate(fd, 65536) == 0);
+	ck_assert(pwrite(fd, &hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr));
+	close(fd);
+}
+
+START_TEST(test_registry_of_an_older_version_is_replaced_when_nobody_uses_it)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 65536,
+			    .l_len = 1 };
+	struct host_params p;
+	char path[PATH_MAX], err[256] = "";
+	struct host *h;
+	uint8_t mac[6];
+	int fd;
+
+	reg_path(path, sizeof(path));
+	old_registry(path);
+	/* A member of the old version lives: its byte is locked. */
+	fd = open(path, O_RDWR);
+	ck_assert(fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) == 0);
+	params_for(&p, 1);
+	ck_assert_int_eq(host_join(&p, &h, mac, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "remove"), "no way out in \"%s\"", err);
+	close(fd);
+	/* Gone: the file is ours to replace. */
+	h = join(1, NULL);
+	ck_assert_uint_eq(host_member(h), 1);
+	ck_assert_msg(files_in_rundir() == 1, "%u files in the registry directory",
+		      files_in_rundir());
+	uint64_t id;
+	ck_assert_int_eq(host_handle_new(h, &id), 0);
+	host_leave(h);
 }
 END_TEST
 
@@ -885,6 +997,478 @@ START_TEST(test_owned_elsewhere_sees_other_members_flows_and_ports)
 }
 END_TEST
 
+/* ---- handles -------------------------------------------------------- */
+
+static uint64_t kid_handle_new(struct kid *k)
+{
+	struct rep r = kid_call(k, (struct req){ .op = OP_H_NEW });
+
+	ck_assert_msg(r.ret == 0 && r.id != 0, "the kid's host_handle_new: %s, id %llu",
+		      strerror(-r.ret), (unsigned long long)r.id);
+	return r.id;
+}
+
+static int kid_handle(struct kid *k, int op, uint64_t id, uint64_t grace)
+{
+	return kid_call(k, (struct req){ .op = op, .id = id, .grace = grace }).ret;
+}
+
+/* A new entry of ours that the kid holds too. */
+static uint64_t shared_with_kid(struct host *h, struct kid *k)
+{
+	uint64_t id;
+
+	ck_assert_int_eq(host_handle_new(h, &id), 0);
+	ck_assert_int_eq(kid_handle(k, OP_H_HOLD, id, 0), 0);
+	return id;
+}
+
+/* Past the sweep's rate limit and the registry's deadlines: t is this
+ * test's own sweep clock. */
+static void tick(struct host *h, uint64_t *t)
+{
+	*t += HOST_SWEEP_US + 1;
+	host_tick(h, *t);
+}
+
+START_TEST(test_handle_new_is_owned_and_held_by_its_maker_ids_unique)
+{
+	struct host *h = join(1, NULL);
+	uint64_t a, b;
+
+	ck_assert_int_eq(host_handle_new(h, &a), 0);
+	ck_assert_int_eq(host_handle_new(h, &b), 0);
+	ck_assert_msg(a != 0 && b != 0 && a != b, "ids %#llx and %#llx",
+		      (unsigned long long)a, (unsigned long long)b);
+	ck_assert_uint_eq(host_handle_owner(h, a), 1);
+	ck_assert_int_eq(host_handle_holders(h, a), 1);
+	ck_assert_uint_eq(host_handle_pick_holder(h, a), 0);
+	ck_assert_uint_eq(stats(h).handles, 2);
+	/* No such id: not one freed, not one never made. */
+	ck_assert_int_eq(host_handle_holders(h, a ^ (1ULL << 40)), -ENOENT);
+	ck_assert_int_eq(host_handle_hold(h, 0, 0), -ENOENT);
+	ck_assert_uint_eq(host_handle_owner(h, 0), 0);
+	/* The last holder, the owner, drops: freed; the caller closes. */
+	ck_assert_int_eq(host_handle_drop(h, a), 0);
+	ck_assert_int_eq(host_handle_holders(h, a), -ENOENT);
+	ck_assert_int_eq(host_handle_drop(h, a), -ENOENT);
+	ck_assert_uint_eq(stats(h).handles, 1);
+	/* A new entry in the freed one never takes the old id. */
+	for (int i = 0; i < HOST_HANDLES_MAX; i++) {
+		uint64_t c;
+
+		ck_assert_int_eq(host_handle_new(h, &c), 0);
+		ck_assert_msg(c != a, "id %#llx given twice", (unsigned long long)a);
+		ck_assert_int_eq(host_handle_drop(h, c), 0);
+	}
+	host_leave(h);
+}
+END_TEST
+
+START_TEST(test_handle_held_by_two_members_counts_both_and_picks_the_other)
+{
+	struct host *h = join(1, NULL);
+	uint64_t id;
+	struct kid k;
+
+	kid_join(&k, 2, NULL);
+	id = shared_with_kid(h, &k);
+	ck_assert_int_eq(host_handle_holders(h, id), 2);
+	ck_assert_int_eq(kid_handle(&k, OP_H_HOLDERS, id, 0), 2);
+	ck_assert_uint_eq(host_handle_pick_holder(h, id), 2);
+	ck_assert_int_eq(kid_handle(&k, OP_H_PICK, id, 0), 1);
+	ck_assert_int_eq(kid_handle(&k, OP_H_OWNER, id, 0), 1);
+	/* The state moves to the kid. */
+	ck_assert_int_eq(host_handle_set_owner(h, id, 2), 0);
+	ck_assert_uint_eq(host_handle_owner(h, id), 2);
+	ck_assert_int_eq(host_handle_set_owner(h, id, 77), -ESRCH);
+	ck_assert_int_eq(host_handle_set_owner(h, id + 1, 1), -ENOENT);
+	/* We close ours: one holder left, the kid, which owns it. */
+	ck_assert_int_eq(host_handle_drop(h, id), 1);
+	ck_assert_uint_eq(host_handle_pick_holder(h, id), 2);
+	ck_assert_int_eq(kid_handle(&k, OP_H_PICK, id, 0), 0);
+	ck_assert_int_eq(kid_handle(&k, OP_H_DROP, id, 0), 0);
+	ck_assert_int_eq(host_handle_holders(h, id), -ENOENT);
+	kid_end(&k);
+	host_leave(h);
+}
+END_TEST
+
+START_TEST(test_handle_pend_join_unpend_count_the_fork_children)
+{
+	struct host *h = join(1, NULL);
+	uint64_t id;
+	struct kid k;
+
+	ck_assert_int_eq(host_handle_new(h, &id), 0);
+	ck_assert_int_eq(host_handle_pend(h, id), 0);
+	ck_assert_int_eq(host_handle_holders(h, id), 2);
+	host_handle_unpend(h, id);              /* the fork failed */
+	ck_assert_int_eq(host_handle_holders(h, id), 1);
+	host_handle_unpend(h, id);              /* no lower than 0 */
+	ck_assert_int_eq(host_handle_holders(h, id), 1);
+	ck_assert_int_eq(host_handle_pend(h, id), 0);
+	/* The parent closes before its child joined: the child keeps it. */
+	ck_assert_int_eq(host_handle_drop(h, id), 1);
+	kid_join(&k, 2, NULL);
+	ck_assert_int_eq(kid_handle(&k, OP_H_JOIN, id, 0), 0);
+	ck_assert_msg(host_handle_holders(h, id) == 1, "the child joined: %d holders, not 1 "
+		      "(pending not taken down?)", host_handle_holders(h, id));
+	ck_assert_uint_eq(host_handle_pick_holder(h, id), 2);
+	ck_assert_int_eq(host_handle_pend(h, id + 1), -ENOENT);
+	ck_assert_int_eq(host_handle_join(h, id + 1), -ENOENT);
+	kid_end(&k);
+	host_leave(h);
+}
+END_TEST
+
+START_TEST(test_handle_pending_is_forgotten_after_HOST_PENDING_US)
+{
+	struct host *h = join(1, NULL);
+	uint64_t id, out[4], t = 0;
+
+	ck_assert_int_eq(host_handle_new(h, &id), 0);
+	ck_assert_int_eq(host_handle_pend(h, id), 0);
+	ck_assert_int_eq(host_handle_drop(h, id), 1);
+	tick(h, &t);
+	ck_assert_uint_eq(host_handle_orphans(h, out, 4), 0);
+	ck_assert_int_eq(host_handle_holders(h, id), 1);
+	host_test_skew_clock(h, (int64_t)HOST_PENDING_US - 1000);
+	tick(h, &t);
+	ck_assert_int_eq(host_handle_holders(h, id), 1);
+	host_test_skew_clock(h, (int64_t)HOST_PENDING_US + 1000);
+	ck_assert_msg(host_handle_holders(h, id) == 0, "a pending child counts after %llu s",
+		      HOST_PENDING_US / 1000000);
+	/* Expired: the sweep clears it, and the entry has nobody left but
+	 * its owner, which closes it. */
+	tick(h, &t);
+	ck_assert_uint_eq(host_handle_orphans(h, out, 4), 1);
+	ck_assert_uint_eq(out[0], id);
+	ck_assert_int_eq(host_handle_holders(h, id), -ENOENT);
+	ck_assert_uint_eq(host_handle_orphans(h, out, 4), 0);
+	host_leave(h);
+}
+END_TEST
+
+START_TEST(test_handle_exec_grace_keeps_it_until_the_new_image_holds_it)
+{
+	struct host *h = join(1, NULL);
+	uint64_t id, id2, out[4], t = 0;
+	struct kid k;
+
+	kid_join(&k, 2, NULL);
+	id = shared_with_kid(h, &k);
+	/* The kid is about to exec: a grace for its new image. */
+	ck_assert_int_eq(kid_handle(&k, OP_H_HOLD, id, 2 * 1000 * 1000), 0);
+	ck_assert_int_eq(kid_handle(&k, OP_H_DROP, id, 0), 2);      /* us, the grace */
+	ck_assert_int_eq(host_handle_drop(h, id), 1);
+	kid_end(&k);
+	tick(h, &t);
+	ck_assert_int_eq(host_handle_holders(h, id), 1);
+	/* The new image holds it: the grace is over, its hold counts. */
+	kid_join(&k, 3, NULL);
+	ck_assert_int_eq(kid_handle(&k, OP_H_HOLD, id, 0), 0);
+	ck_assert_int_eq(kid_handle(&k, OP_H_HOLDERS, id, 0), 1);
+	ck_assert_int_eq(kid_handle(&k, OP_H_DROP, id, 0), 0);
+	ck_assert_uint_eq(host_handle_orphans(h, out, 4), 1);
+	ck_assert_uint_eq(out[0], id);
+	/* A grace that runs out with no new image. */
+	ck_assert_int_eq(host_handle_new(h, &id2), 0);
+	ck_assert_int_eq(host_handle_hold(h, id2, 1000 * 1000), 0);
+	ck_assert_int_eq(host_handle_drop(h, id2), 1);
+	tick(h, &t);
+	ck_assert_uint_eq(host_handle_orphans(h, out, 4), 0);
+	host_test_skew_clock(h, 1000 * 1000 + 1000);
+	ck_assert_int_eq(host_handle_holders(h, id2), 0);
+	tick(h, &t);
+	ck_assert_uint_eq(host_handle_orphans(h, out, 4), 1);
+	ck_assert_uint_eq(out[0], id2);
+	kid_end(&k);
+	host_leave(h);
+}
+END_TEST
+
+START_TEST(test_handle_sweep_of_a_dead_member_clears_its_holds_and_loses_its_state)
+{
+	struct host *h = join(1, NULL);
+	uint64_t theirs, ours, alone, t = 0;
+	struct kid k, k2;
+
+	kid_join(&k, 2, NULL);
+	theirs = kid_handle_new(&k);
+	alone = kid_handle_new(&k);
+	ck_assert_int_eq(host_handle_hold(h, theirs, 0), 0);
+	ours = shared_with_kid(h, &k);
+	ck_assert_uint_eq(stats(h).handles, 3);
+	tick(h, &t);
+	kid_kill(&k);
+	/* Liveness is read at once, before any sweep. */
+	ck_assert_uint_eq(host_handle_owner(h, theirs), 0);
+	ck_assert_int_eq(host_handle_holders(h, ours), 1);
+	ck_assert_uint_eq(host_handle_pick_holder(h, ours), 0);
+	tick(h, &t);
+	ck_assert_uint_eq(stats(h).dead_reaped, 1);
+	ck_assert_msg(stats(h).handles == 2, "%u entries after the sweep, not 2 (the dead "
+		      "member's own, held by nobody, not freed?)", stats(h).handles);
+	ck_assert_int_eq(host_handle_holders(h, alone), -ENOENT);
+	ck_assert_uint_eq(host_handle_owner(h, theirs), 0);
+	ck_assert_int_eq(host_handle_holders(h, theirs), 1);
+	ck_assert_uint_eq(host_handle_owner(h, ours), 1);
+	ck_assert_int_eq(host_handle_holders(h, ours), 1);
+	/* The slot taken again: the new member holds nothing of the dead's. */
+	kid_join(&k2, 3, NULL);
+	ck_assert_int_eq(kid_simple(&k2, OP_MEMBER), 2);
+	ck_assert_uint_eq(host_handle_pick_holder(h, ours), 0);
+	ck_assert_int_eq(kid_handle(&k2, OP_H_OWNER, theirs, 0), 0);
+	/* The lost one's last holder lets go: freed. */
+	ck_assert_int_eq(host_handle_drop(h, theirs), 0);
+	ck_assert_int_eq(host_handle_holders(h, theirs), -ENOENT);
+	/* A member that exits without leaving (no host_leave) is swept too. */
+	ck_assert_int_eq(kid_handle(&k2, OP_H_HOLD, ours, 0), 0);
+	ck_assert_int_eq(host_handle_holders(h, ours), 2);
+	kid_end(&k2);
+	tick(h, &t);
+	ck_assert_int_eq(host_handle_holders(h, ours), 1);
+	host_leave(h);
+}
+END_TEST
+
+START_TEST(test_handle_orphans_lists_what_we_own_once_every_holder_died)
+{
+	struct host *h = join(1, NULL);
+	uint64_t a, b, out[1], t = 0;
+	struct kid k;
+
+	kid_join(&k, 2, NULL);
+	a = shared_with_kid(h, &k);
+	b = shared_with_kid(h, &k);
+	ck_assert_int_eq(host_handle_drop(h, a), 1);
+	ck_assert_int_eq(host_handle_drop(h, b), 1);
+	tick(h, &t);
+	ck_assert_uint_eq(host_handle_orphans(h, out, 1), 0);
+	kid_kill(&k);
+	tick(h, &t);
+	/* Room for one at a time: the other comes at the next call. */
+	ck_assert_uint_eq(host_handle_orphans(h, out, 1), 1);
+	uint64_t first = out[0];
+	ck_assert_uint_eq(host_handle_orphans(h, out, 1), 1);
+	ck_assert_msg((first == a && out[0] == b) || (first == b && out[0] == a),
+		      "orphans %#llx, %#llx; not the two made", (unsigned long long)first,
+		      (unsigned long long)out[0]);
+	ck_assert_uint_eq(host_handle_orphans(h, out, 1), 0);
+	ck_assert_uint_eq(stats(h).handles, 0);
+	host_leave(h);
+}
+END_TEST
+
+START_TEST(test_handle_full_table_is_enospc_until_one_is_freed)
+{
+	struct host *h = join(1, NULL);
+	uint64_t id, first = 0;
+
+	for (int i = 0; i < HOST_HANDLES_MAX; i++) {
+		ck_assert_int_eq(host_handle_new(h, &id), 0);
+		if (!first)
+			first = id;
+	}
+	ck_assert_uint_eq(stats(h).handles, HOST_HANDLES_MAX);
+	ck_assert_int_eq(host_handle_new(h, &id), -ENOSPC);
+	ck_assert_uint_eq(id, 0);
+	ck_assert_int_eq(host_handle_drop(h, first), 0);
+	ck_assert_int_eq(host_handle_new(h, &id), 0);
+	ck_assert_int_eq(host_handle_holders(h, id), 1);
+	host_leave(h);
+}
+END_TEST
+
+START_TEST(test_handle_leave_drops_holds_and_owned_state)
+{
+	struct host *h = join(1, NULL);
+	uint64_t theirs, ours;
+	struct kid k;
+
+	kid_join(&k, 2, NULL);
+	theirs = kid_handle_new(&k);
+	ck_assert_int_eq(host_handle_hold(h, theirs, 0), 0);
+	ours = shared_with_kid(h, &k);
+	kid_simple(&k, OP_LEAVE);
+	ck_assert_int_eq(host_handle_holders(h, theirs), 1);
+	ck_assert_uint_eq(host_handle_owner(h, theirs), 0);
+	ck_assert_int_eq(host_handle_holders(h, ours), 1);
+	kid_end(&k);
+	host_leave(h);
+}
+END_TEST
+
+START_TEST(test_handle_calls_on_a_null_host_succeed_and_report_nothing)
+{
+	uint64_t id = 5, out[1];
+
+	ck_assert_int_eq(host_handle_new(NULL, &id), 0);
+	ck_assert_uint_eq(id, 0);
+	ck_assert_int_eq(host_handle_pend(NULL, 1), 0);
+	host_handle_unpend(NULL, 1);
+	ck_assert_int_eq(host_handle_join(NULL, 1), 0);
+	ck_assert_int_eq(host_handle_hold(NULL, 1, 0), 0);
+	ck_assert_int_eq(host_handle_drop(NULL, 1), 0);
+	ck_assert_int_eq(host_handle_holders(NULL, 1), 0);
+	ck_assert_uint_eq(host_handle_owner(NULL, 1), 0);
+	ck_assert_int_eq(host_handle_set_owner(NULL, 1, 2), 0);
+	ck_assert_uint_eq(host_handle_pick_holder(NULL, 1), 0);
+	ck_assert_uint_eq(host_handle_orphans(NULL, out, 1), 0);
+	ck_assert_int_eq(host_keeper_claim(NULL), 0);
+	ck_assert_uint_eq(host_keeper(NULL), 0);
+	host_keeper_release(NULL);
+	ck_assert_int_eq(host_mail_send_fd(NULL, 1, "x", 1, 0), -ESRCH);
+	int fd = 7;
+	ck_assert_int_eq(host_mail_recv_fd(NULL, out, sizeof(out), &fd), -EAGAIN);
+	ck_assert_int_eq(fd, -1);
+}
+END_TEST
+
+/* ---- mail with a descriptor ------------------------------------------ */
+
+static unsigned fds_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	unsigned n = 0;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+START_TEST(test_mail_carries_a_memfd_both_ways)
+{
+	struct host *h = join(1, NULL);
+	struct req q = { .op = OP_MAIL_FD_SEND, .port = 1 };
+	char data[32];
+	struct rep r;
+	struct kid k;
+
+	kid_join(&k, 2, NULL);
+	ck_assert_int_eq(mail_memfd_send(h, 2, "to the kid"), 0);
+	r = kid_call(&k, (struct req){ .op = OP_MAIL_FD_RECV });
+	ck_assert_msg(r.ret == 3, "the kid's receive: %d (%s)", r.ret,
+		      r.ret < 0 ? strerror(-r.ret) : "length");
+	ck_assert_str_eq(r.data, "to the kid");
+	strcpy(q.data, "from the kid");
+	ck_assert_int_eq(kid_call(&k, q).ret, 0);
+	ck_assert_int_eq(mail_memfd_recv(h, data), 3);
+	ck_assert_str_eq(data, "from the kid");
+	/* Without a descriptor: -1, the plain calls unchanged. */
+	int fd = 5;
+	char buf[8];
+	ck_assert_int_eq(host_mail_send(h, 1, "plain", 5), 0);
+	ck_assert_int_eq(host_mail_recv_fd(h, buf, sizeof(buf), &fd), 5);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_eq(host_mail_recv_fd(h, buf, sizeof(buf), &fd), -EAGAIN);
+	kid_end(&k);
+	host_leave(h);
+}
+END_TEST
+
+START_TEST(test_mail_with_two_descriptors_or_unasked_is_closed_not_leaked)
+{
+	struct host *h = join(1, NULL);
+	struct sockaddr_un a;
+	socklen_t alen = sizeof(a);
+	union {
+		struct cmsghdr c;
+		char b[CMSG_SPACE(16 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { "two", 3 };
+	struct msghdr m = { .msg_name = &a, .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = ctl.b };
+	int s, mfd, fds[16], fd;
+	char buf[16];
+	unsigned before;
+
+	ck_assert(getsockname(host_mailbox_fd(h), (struct sockaddr *)&a, &alen) == 0);
+	m.msg_namelen = alen;
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	mfd = memfd_create("two", MFD_CLOEXEC);
+	ck_assert(s >= 0 && mfd >= 0);
+	before = fds_open();
+	/* Two descriptors; then sixteen, more than the receiver has room
+	 * for (its control data truncated). */
+	for (unsigned n = 2; n <= 16; n += 14) {
+		memset(&ctl, 0, sizeof(ctl));
+		m.msg_controllen = CMSG_SPACE(n * sizeof(int));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(n * sizeof(int));
+		for (unsigned i = 0; i < n; i++)
+			fds[i] = mfd;
+		memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+		ck_assert(sendmsg(s, &m, 0) == 3);
+		ck_assert_int_eq(host_mail_send(h, 1, "next", 4), 0);
+		/* The bad one dropped whole, the next one read. */
+		ck_assert_int_eq(host_mail_recv_fd(h, buf, sizeof(buf), &fd), 4);
+		ck_assert_int_eq(fd, -1);
+		ck_assert_msg(memcmp(buf, "next", 4) == 0, "%u descriptors: read the "
+			      "dropped datagram", n);
+		ck_assert_msg(fds_open() == before, "%u descriptors: %u left open", n,
+			      fds_open() - before);
+	}
+	/* One descriptor nobody asked for (host_mail_recv): closed. */
+	ck_assert_int_eq(host_mail_send_fd(h, 1, "one", 3, mfd), 0);
+	ck_assert_int_eq(host_mail_recv(h, buf, sizeof(buf)), 3);
+	ck_assert_uint_eq(fds_open(), before);
+	/* One with a message cut short: closed, the length says it. */
+	ck_assert_int_eq(host_mail_send_fd(h, 1, "a long message", 14, mfd), 0);
+	ck_assert_int_eq(host_mail_recv_fd(h, buf, 4, &fd), 14);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_uint_eq(fds_open(), before);
+	close(s);
+	close(mfd);
+	host_leave(h);
+}
+END_TEST
+
+/* ---- the keeper ------------------------------------------------------ */
+
+START_TEST(test_keeper_is_claimed_once_and_released_by_release_leave_and_death)
+{
+	struct host *h = join(1, NULL);
+	struct kid k, k2;
+	uint64_t t = 0;
+
+	kid_join(&k, 2, NULL);
+	ck_assert_uint_eq(host_keeper(h), 0);
+	ck_assert_int_eq(host_keeper_claim(h), 0);
+	ck_assert_int_eq(host_keeper_claim(h), 0);      /* ours already */
+	ck_assert_int_eq(kid_simple(&k, OP_KEEPER_CLAIM), -EEXIST);
+	ck_assert_int_eq(kid_simple(&k, OP_KEEPER), 1);
+	host_keeper_release(h);
+	ck_assert_uint_eq(host_keeper(h), 0);
+	ck_assert_int_eq(kid_simple(&k, OP_KEEPER_CLAIM), 0);
+	ck_assert_uint_eq(host_keeper(h), 2);
+	ck_assert_uint_eq(stats(h).keeper, 2);
+	host_keeper_release(h);                         /* not ours: nothing */
+	ck_assert_int_eq(host_keeper_claim(h), -EEXIST);
+	/* Death: seen at once, cleared by the sweep. */
+	tick(h, &t);
+	kid_kill(&k);
+	ck_assert_uint_eq(host_keeper(h), 0);
+	tick(h, &t);
+	kid_join(&k2, 3, NULL);                         /* slot 2 again */
+	ck_assert_int_eq(kid_simple(&k2, OP_MEMBER), 2);
+	ck_assert_int_eq(kid_simple(&k2, OP_KEEPER), 0);
+	/* Leaving. */
+	ck_assert_int_eq(kid_simple(&k2, OP_KEEPER_CLAIM), 0);
+	kid_simple(&k2, OP_LEAVE);
+	ck_assert_uint_eq(host_keeper(h), 0);
+	ck_assert_int_eq(host_keeper_claim(h), 0);
+	kid_end(&k2);
+	host_leave(h);
+}
+END_TEST
+
 static Suite *host_suite(void)
 {
 	Suite *s = suite_create("host");
@@ -892,11 +1476,14 @@ static Suite *host_suite(void)
 	TCase *tb = tcase_create("bind");
 	TCase *tl = tcase_create("liveness");
 	TCase *ta = tcase_create("accept");
+	TCase *th = tcase_create("handles");
+	TCase *tm = tcase_create("mail, keeper");
 
 	tcase_add_checked_fixture(tj, setup, teardown);
 	tcase_add_test(tj, test_first_join_creates_registry_file_and_maps_and_is_default);
 	tcase_add_test(tj, test_second_member_shares_mac_and_maps_and_is_not_default);
 	tcase_add_test(tj, test_registry_of_another_version_is_refused_with_eproto);
+	tcase_add_test(tj, test_registry_of_an_older_version_is_replaced_when_nobody_uses_it);
 	tcase_add_test(tj, test_null_host_does_nothing_and_succeeds);
 	tcase_set_timeout(tj, 30);
 	suite_add_tcase(s, tj);
@@ -926,6 +1513,27 @@ static Suite *host_suite(void)
 	tcase_add_test(ta, test_owned_elsewhere_sees_other_members_flows_and_ports);
 	tcase_set_timeout(ta, 30);
 	suite_add_tcase(s, ta);
+
+	tcase_add_checked_fixture(th, setup, teardown);
+	tcase_add_test(th, test_handle_new_is_owned_and_held_by_its_maker_ids_unique);
+	tcase_add_test(th, test_handle_held_by_two_members_counts_both_and_picks_the_other);
+	tcase_add_test(th, test_handle_pend_join_unpend_count_the_fork_children);
+	tcase_add_test(th, test_handle_pending_is_forgotten_after_HOST_PENDING_US);
+	tcase_add_test(th, test_handle_exec_grace_keeps_it_until_the_new_image_holds_it);
+	tcase_add_test(th, test_handle_sweep_of_a_dead_member_clears_its_holds_and_loses_its_state);
+	tcase_add_test(th, test_handle_orphans_lists_what_we_own_once_every_holder_died);
+	tcase_add_test(th, test_handle_full_table_is_enospc_until_one_is_freed);
+	tcase_add_test(th, test_handle_leave_drops_holds_and_owned_state);
+	tcase_add_test(th, test_handle_calls_on_a_null_host_succeed_and_report_nothing);
+	tcase_set_timeout(th, 30);
+	suite_add_tcase(s, th);
+
+	tcase_add_checked_fixture(tm, setup, teardown);
+	tcase_add_test(tm, test_mail_carries_a_memfd_both_ways);
+	tcase_add_test(tm, test_mail_with_two_descriptors_or_unasked_is_closed_not_leaked);
+	tcase_add_test(tm, test_keeper_is_claimed_once_and_released_by_release_leave_and_death);
+	tcase_set_timeout(tm, 30);
+	suite_add_tcase(s, tm);
 	return s;
 }
 
