@@ -698,7 +698,7 @@ int sock_import(struct stack *st, const uint8_t *p, size_t len, size_t *used,
 	int rc;
 
 	if ((rc = rec_parse(p, len, &r, &c)) < 0) {
-		log_warn(tcp, "a moved socket's record is damaged or of another version (%zu "
+		log_info(tcp, "a moved socket's record is damaged or of another version (%zu "
 			 "bytes): refused", len);
 		return rc;
 	}
