@@ -112,6 +112,41 @@ struct move_rec {
 	uint32_t snd_len, rcv_len, nooo, ndgram;
 };
 
+/* The socket's, with the same names. */
+#define MOVE_SOCK_PLAIN(X) \
+	X(laddr) X(raddr) X(lport) X(rport) X(so_error) X(rcvlowat) X(rcvbuf) \
+	X(sndbuf) X(linger_us) X(rcvtimeo) X(sndtimeo) X(ttl) X(tos)
+
+/* The control block's fields that travel as they are: X(record, tcpcb). */
+#define MOVE_TCP_PLAIN(X) \
+	X(iss, iss) X(snd_una, snd_una) X(snd_nxt, snd_nxt) X(snd_max, snd_max) \
+	X(snd_sml, snd_sml) X(snd_wl1, snd_wl1) X(snd_wl2, snd_wl2) \
+	X(snd_wnd, snd_wnd) X(max_sndwnd, max_sndwnd) X(irs, irs) \
+	X(rcv_nxt, rcv_nxt) X(rcv_adv, rcv_adv) X(rcv_wnd, rcv_wnd) \
+	X(snd_scale, snd_scale) X(rcv_scale, rcv_scale) \
+	X(request_r_scale, request_r_scale) X(t_maxseg, t_maxseg) \
+	X(t_peermss, t_peermss) X(t_advmss, t_advmss) X(t_rcvmss, t_rcvmss) \
+	X(t_maxopd, t_maxopd) X(snd_cwnd, snd_cwnd) \
+	X(snd_ssthresh, snd_ssthresh) X(bytes_acked, t_bytes_acked) \
+	X(snd_recover, snd_recover) X(dupacks, t_dupacks) X(nsackblk, nsackblk) \
+	X(sack_rexmit, sack_rexmit) X(rexmit_mark, rexmit_mark) X(srtt, t_srtt) \
+	X(rttvar, t_rttvar) X(rto, t_rto) X(rxtshift, t_rxtshift) \
+	X(backoff, t_backoff) X(rtseq, t_rtseq) X(probes, t_probes) \
+	X(ts_recent, ts_recent) X(last_ack_sent, last_ack_sent) \
+	X(keepidle, keepidle) X(keepintvl, keepintvl) X(keepcnt, keepcnt) \
+	X(user_timeout, user_timeout) X(user_mss, user_mss) \
+	X(last_ooo_seq, last_ooo_seq) X(nsack_hist, nsack_hist) \
+	X(fin_seq, fin_seq) X(quickack, t_quickack) X(rcvq_copied, rcvq_copied) \
+	X(snd_up, snd_up) X(urg_seq, urg_seq) X(urg_byte, urg_byte) \
+	X(softerror, t_softerror)
+
+/* Stamps, as µs ago: X(record, tcpcb). */
+#define MOVE_TCP_STAMPS(X) \
+	X(last_send_ago, t_last_send) X(rtttime_ago, t_rtttime) \
+	X(rexmt_start_ago, t_rexmt_start) X(ts_recent_ago, ts_recent_age) \
+	X(rcvtime_ago, t_rcvtime) X(rcvq_stamp_ago, rcvq_stamp) \
+	X(last_oow_ack_ago, t_last_oow_ack)
+
 _Static_assert(sizeof(struct move_rec) % 8 == 0, "records stay aligned");
 
 #define ALIGN8(n)       (((n) + 7u) & ~(size_t)7u)
@@ -196,26 +231,22 @@ static void put_sock(const struct mtcp_sock *s, struct move_rec *r)
 	for (unsigned i = 0; i < NSOCK_BOOLS; i++)
 		if (*(const bool *)((const char *)s + sock_bools[i]))
 			r->sflags |= 1u << i;
+#define PUT(f) r->f = s->f;
+	MOVE_SOCK_PLAIN(PUT)
+#undef PUT
 	r->type = (uint8_t)s->type;
-	r->laddr = s->laddr;
-	r->raddr = s->raddr;
-	r->lport = s->lport;
-	r->rport = s->rport;
-	r->so_error = s->so_error;
-	r->rcvlowat = s->rcvlowat;
-	r->rcvbuf = s->rcvbuf;
-	r->sndbuf = s->sndbuf;
-	r->linger_us = s->linger_us;
-	r->rcvtimeo = s->rcvtimeo;
-	r->sndtimeo = s->sndtimeo;
-	r->ttl = s->ttl;
-	r->tos = s->tos;
 }
 
 static void put_tcp(struct tcpcb *tp, struct move_rec *r)
 {
 	uint64_t now = stack_now(tp->st);
 
+#define PUT(rf, tf) r->rf = tp->tf;
+#define PUT_AGO(rf, tf) r->rf = ago(now, tp->tf);
+	MOVE_TCP_PLAIN(PUT)
+	MOVE_TCP_STAMPS(PUT_AGO)
+#undef PUT
+#undef PUT_AGO
 	r->state = tp->t_state;
 	r->t_flags = tp->t_flags & ~MOVE_TF_LOCAL;
 	/* An ACK queued for the end of this batch (tcp_output_later) goes
@@ -231,71 +262,12 @@ static void put_tcp(struct tcpcb *tp, struct move_rec *r)
 		r->timers |= 1u << i;
 		r->timer_left[i] = t->expires > now ? t->expires - now : 0;
 	}
-	r->iss = tp->iss;
-	r->snd_una = tp->snd_una;
-	r->snd_nxt = tp->snd_nxt;
-	r->snd_max = tp->snd_max;
-	r->snd_sml = tp->snd_sml;
-	r->snd_wl1 = tp->snd_wl1;
-	r->snd_wl2 = tp->snd_wl2;
-	r->snd_wnd = tp->snd_wnd;
-	r->max_sndwnd = tp->max_sndwnd;
-	r->irs = tp->irs;
-	r->rcv_nxt = tp->rcv_nxt;
-	r->rcv_adv = tp->rcv_adv;
-	r->rcv_wnd = tp->rcv_wnd;
-	r->snd_scale = tp->snd_scale;
-	r->rcv_scale = tp->rcv_scale;
-	r->request_r_scale = tp->request_r_scale;
-	r->t_maxseg = tp->t_maxseg;
-	r->t_peermss = tp->t_peermss;
-	r->t_advmss = tp->t_advmss;
-	r->t_rcvmss = tp->t_rcvmss;
-	r->t_maxopd = tp->t_maxopd;
-	r->snd_cwnd = tp->snd_cwnd;
-	r->snd_ssthresh = tp->snd_ssthresh;
-	r->bytes_acked = tp->t_bytes_acked;
-	r->snd_recover = tp->snd_recover;
-	r->dupacks = tp->t_dupacks;
-	r->last_send_ago = ago(now, tp->t_last_send);
-	r->nsackblk = tp->nsackblk;
 	memcpy(r->sackblk, tp->sackblk, sizeof(r->sackblk));
-	r->sack_rexmit = tp->sack_rexmit;
-	r->rexmit_mark = tp->rexmit_mark;
-	r->srtt = tp->t_srtt;
-	r->rttvar = tp->t_rttvar;
-	r->rto = tp->t_rto;
-	r->rxtshift = tp->t_rxtshift;
-	r->backoff = tp->t_backoff;
-	r->rtttime_ago = ago(now, tp->t_rtttime);
-	r->rtseq = tp->t_rtseq;
-	r->rexmt_start_ago = ago(now, tp->t_rexmt_start);
-	r->probes = tp->t_probes;
 	r->tsval = tcp_ts_now(tp);
-	r->ts_recent = tp->ts_recent;
-	r->ts_recent_ago = ago(now, tp->ts_recent_age);
-	r->last_ack_sent = tp->last_ack_sent;
-	r->rcvtime_ago = ago(now, tp->t_rcvtime);
-	r->keepidle = tp->keepidle;
-	r->keepintvl = tp->keepintvl;
-	r->keepcnt = tp->keepcnt;
-	r->user_timeout = tp->user_timeout;
-	r->user_mss = tp->user_mss;
 	r->snd_limit = tp->snd.limit;
 	r->rcv_limit = tp->rcv.limit;
-	r->last_ooo_seq = tp->last_ooo_seq;
-	r->nsack_hist = tp->nsack_hist;
 	memcpy(r->sack_hist, tp->sack_hist, sizeof(r->sack_hist));
-	r->fin_seq = tp->fin_seq;
-	r->quickack = tp->t_quickack;
-	r->rcvq_stamp_ago = ago(now, tp->rcvq_stamp);
-	r->rcvq_copied = tp->rcvq_copied;
-	r->snd_up = tp->snd_up;
 	r->urg_state = (uint8_t)tp->urg_state;
-	r->urg_seq = tp->urg_seq;
-	r->urg_byte = tp->urg_byte;
-	r->softerror = tp->t_softerror;
-	r->last_oow_ack_ago = ago(now, tp->t_last_oow_ack);
 	r->snd_len = tp->snd.len;
 	r->rcv_len = tp->rcv.len;
 	for (const struct pbuf *q = tp->reass; q; q = q->next)
@@ -469,19 +441,9 @@ static void get_sock(struct mtcp_sock *s, const struct move_rec *r)
 {
 	for (unsigned i = 0; i < NSOCK_BOOLS; i++)
 		*(bool *)((char *)s + sock_bools[i]) = (r->sflags >> i) & 1;
-	s->laddr = r->laddr;
-	s->raddr = r->raddr;
-	s->lport = r->lport;
-	s->rport = r->rport;
-	s->so_error = r->so_error;
-	s->rcvlowat = r->rcvlowat;
-	s->rcvbuf = r->rcvbuf;
-	s->sndbuf = r->sndbuf;
-	s->linger_us = r->linger_us;
-	s->rcvtimeo = r->rcvtimeo;
-	s->sndtimeo = r->sndtimeo;
-	s->ttl = r->ttl;
-	s->tos = r->tos;
+#define GET(f) s->f = r->f;
+	MOVE_SOCK_PLAIN(GET)
+#undef GET
 }
 
 static void get_tcp(struct tcpcb *tp, const struct move_rec *r)
@@ -489,76 +451,23 @@ static void get_tcp(struct tcpcb *tp, const struct move_rec *r)
 	uint64_t now = stack_now(tp->st);
 
 	/* The state itself is set once the control block is linked. */
+#define GET(rf, tf) tp->tf = r->rf;
+#define GET_STAMP(rf, tf) tp->tf = stamp(now, r->rf);
+	MOVE_TCP_PLAIN(GET)
+	MOVE_TCP_STAMPS(GET_STAMP)
+#undef GET
+#undef GET_STAMP
 	tp->t_flags = r->t_flags & ~MOVE_TF_LOCAL;
 	tp->t_rtt_valid = r->tbools & MT_RTT_VALID;
 	tp->fin_pending = r->tbools & MT_FIN_PENDING;
 	tp->snd_urg = r->tbools & MT_SND_URG;
-	tp->iss = r->iss;
-	tp->snd_una = r->snd_una;
-	tp->snd_nxt = r->snd_nxt;
-	tp->snd_max = r->snd_max;
-	tp->snd_sml = r->snd_sml;
-	tp->snd_wl1 = r->snd_wl1;
-	tp->snd_wl2 = r->snd_wl2;
-	tp->snd_wnd = r->snd_wnd;
-	tp->max_sndwnd = r->max_sndwnd;
-	tp->irs = r->irs;
-	tp->rcv_nxt = r->rcv_nxt;
-	tp->rcv_adv = r->rcv_adv;
-	tp->rcv_wnd = r->rcv_wnd;
-	tp->snd_scale = r->snd_scale;
-	tp->rcv_scale = r->rcv_scale;
-	tp->request_r_scale = r->request_r_scale;
-	tp->t_maxseg = r->t_maxseg;
-	tp->t_peermss = r->t_peermss;
-	tp->t_advmss = r->t_advmss;
-	tp->t_rcvmss = r->t_rcvmss;
-	tp->t_maxopd = r->t_maxopd;
-	tp->snd_cwnd = r->snd_cwnd;
-	tp->snd_ssthresh = r->snd_ssthresh;
-	tp->t_bytes_acked = r->bytes_acked;
-	tp->snd_recover = r->snd_recover;
-	tp->t_dupacks = r->dupacks;
-	tp->t_last_send = stamp(now, r->last_send_ago);
-	tp->nsackblk = r->nsackblk;
 	memcpy(tp->sackblk, r->sackblk, sizeof(tp->sackblk));
-	tp->sack_rexmit = r->sack_rexmit;
-	tp->rexmit_mark = r->rexmit_mark;
-	tp->t_srtt = r->srtt;
-	tp->t_rttvar = r->rttvar;
-	tp->t_rto = r->rto;
-	tp->t_rxtshift = r->rxtshift;
-	tp->t_backoff = r->backoff;
-	tp->t_rtttime = stamp(now, r->rtttime_ago);
-	tp->t_rtseq = r->rtseq;
-	tp->t_rexmt_start = stamp(now, r->rexmt_start_ago);
-	tp->t_probes = r->probes;
 	/* RFC 7323 5.4: our TSvals go on from the exporter's. */
 	tp->ts_offset = r->tsval - (uint32_t)(now / USEC_PER_MSEC);
-	tp->ts_recent = r->ts_recent;
-	tp->ts_recent_age = stamp(now, r->ts_recent_ago);
-	tp->last_ack_sent = r->last_ack_sent;
-	tp->t_rcvtime = stamp(now, r->rcvtime_ago);
-	tp->keepidle = r->keepidle;
-	tp->keepintvl = r->keepintvl;
-	tp->keepcnt = r->keepcnt;
-	tp->user_timeout = r->user_timeout;
-	tp->user_mss = r->user_mss;
 	tp->snd.limit = r->snd_limit;
 	tp->rcv.limit = r->rcv_limit;
-	tp->last_ooo_seq = r->last_ooo_seq;
-	tp->nsack_hist = r->nsack_hist;
 	memcpy(tp->sack_hist, r->sack_hist, sizeof(tp->sack_hist));
-	tp->fin_seq = r->fin_seq;
-	tp->t_quickack = r->quickack;
-	tp->rcvq_stamp = stamp(now, r->rcvq_stamp_ago);
-	tp->rcvq_copied = r->rcvq_copied;
-	tp->snd_up = r->snd_up;
 	tp->urg_state = r->urg_state;
-	tp->urg_seq = r->urg_seq;
-	tp->urg_byte = r->urg_byte;
-	tp->t_softerror = r->softerror;
-	tp->t_last_oow_ack = stamp(now, r->last_oow_ack_ago);
 }
 
 /* Fill ring r with n bytes at c, whatever its limit (the user may have

@@ -447,11 +447,17 @@ START_TEST(test_move_100_times_under_loss)
 }
 END_TEST
 
-START_TEST(test_move_timestamps_go_on)
+START_TEST(test_move_keeps_options_and_timestamps)
 {
 	struct mtcp_sock *a, *p;
 
 	connect_a_to_p(&a, &p);
+	h_sock_set_int(a, IPPROTO_TCP, TCP_NODELAY, 1);
+	h_sock_set_int(a, SOL_SOCKET, SO_KEEPALIVE, 1);
+	h_sock_set_int(a, IPPROTO_TCP, TCP_KEEPIDLE, 77);
+	h_sock_set_int(a, IPPROTO_TCP, TCP_USER_TIMEOUT, 5000);
+	h_sock_set_int(a, SOL_SOCKET, SO_RCVLOWAT, 9);
+	h_sock_set_int(a, IPPROTO_IP, IP_TOS, 0x20);
 	pthread_mutex_lock(&w.st[A]->lock);
 	uint32_t before = tcp_ts_now(a->tp);
 	ck_assert(a->tp->t_flags & TF_RCVD_TSTMP);
@@ -462,6 +468,15 @@ START_TEST(test_move_timestamps_go_on)
 	pthread_mutex_unlock(&w.st[B]->lock);
 	/* RFC 7323 5.4: on from where A was, though B's clock is hours ahead. */
 	ck_assert_msg(after - before < 2, "TSval %u on A, %u on B", before, after);
+	ck_assert_int_eq(h_sock_get_int(b, IPPROTO_TCP, TCP_NODELAY), 1);
+	ck_assert_int_eq(h_sock_get_int(b, SOL_SOCKET, SO_KEEPALIVE), 1);
+	ck_assert_int_eq(h_sock_get_int(b, IPPROTO_TCP, TCP_KEEPIDLE), 77);
+	ck_assert_int_eq(h_sock_get_int(b, IPPROTO_TCP, TCP_USER_TIMEOUT), 5000);
+	ck_assert_int_eq(h_sock_get_int(b, SOL_SOCKET, SO_RCVLOWAT), 9);
+	ck_assert_int_eq(h_sock_get_int(b, IPPROTO_IP, IP_TOS), 0x20);
+	pthread_mutex_lock(&w.st[B]->lock);
+	ck_assert_msg(timer_armed(&b->tp->t_keep), "keepalive does not run on B");
+	pthread_mutex_unlock(&w.st[B]->lock);
 	close_both(b, p);
 }
 END_TEST
@@ -558,6 +573,32 @@ START_TEST(test_move_in_close_wait)
 	x.shut[1] = true;
 	ck_assert_msg(world_run_until(pair_xfer_step, &x, RUN_MAX) && x.done, "%s", x.err);
 	close_both(b, p);
+}
+END_TEST
+
+START_TEST(test_move_in_syn_sent)
+{
+	struct accept_wait aw = { .l = pair_listen(w.st[P], PORT, 16) };
+	struct sockaddr_in to = h_sin(P_IP, PORT);
+	struct mtcp_sock *c;
+	struct pair_xfer x;
+
+	ck_assert_int_eq(mtcp_socket(w.st[A], SOCK_STREAM, &c), 0);
+	ck_assert_int_eq(mtcp_connect(c, (const struct sockaddr *)&to, sizeof(to)), -EINPROGRESS);
+	world_poll();
+	ck_assert_int_eq(state_of(c), TCPS_SYN_SENT);
+	/* The SYN is on the wire; the SYN-ACK comes back to B. */
+	struct mtcp_sock *b = move(c);
+	ck_assert_int_eq(state_of(b), TCPS_SYN_SENT);
+	ck_assert_msg(world_run_until(writable, b, 30 * USEC_PER_SEC), "B's connect hangs");
+	ck_assert_int_eq(mtcp_connect(b, (const struct sockaddr *)&to, sizeof(to)), 0);
+	ck_assert_msg(world_run_until(accepted, &aw, 30 * USEC_PER_SEC), "P accepted nothing");
+	ck_assert_int_eq(aw.rc, 0);
+	mtcp_close(aw.l);
+	ck_assert_uint_eq(w.st[A]->stats.tcp_out_rsts + w.st[B]->stats.tcp_out_rsts, 0);
+	pair_xfer_init(&x, &w.pr, b, aw.s, 100000, 100000);
+	ck_assert_msg(world_run_until(pair_xfer_step, &x, RUN_MAX) && x.done, "%s", x.err);
+	close_both(b, aw.s);
 }
 END_TEST
 
@@ -727,7 +768,8 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_move_established_mid_transfer_keeps_every_byte);
-	tcase_add_test(tc, test_move_timestamps_go_on);
+	tcase_add_test(tc, test_move_keeps_options_and_timestamps);
+	tcase_add_test(tc, test_move_in_syn_sent);
 	tcase_add_test(tc, test_move_with_urgent_data_both_ways);
 	tcase_add_test(tc, test_move_in_fin_wait_1_with_unsent_data);
 	tcase_add_test(tc, test_move_in_close_wait);
