@@ -252,7 +252,6 @@ static int give(struct stack *st, struct mtcp_sock *s, uint16_t to)
 	/* From here the state is the requester's: its steering follows, and
 	 * what is left here is a shell (nothing goes to the peer). */
 	sock_moved_away(s, to);
-	st->stats.handoff_out++;
 	if (s->held_only) {
 		/* Nobody here uses it any more: the table's reference was its
 		 * last. */
@@ -317,7 +316,6 @@ static void take(struct stack *st, uint64_t id, int fd, uint32_t len)
 	}
 	if ((rc = sock_import(st, p, len, &used, &n)) < 0)
 		goto fail;
-	st->stats.handoff_in++;
 	if (s && s->remote) {
 		fill_shell(s, n);
 		sock_wake(s);

@@ -119,5 +119,12 @@ ssize_t udp_sendmsg(struct mtcp_sock *s, const struct msghdr *msg, int flags);
 ssize_t udp_recvmsg(struct mtcp_sock *s, struct msghdr *msg, int flags);
 unsigned udp_poll(struct mtcp_sock *s);
 void udp_close(struct mtcp_sock *s);
+/* A datagram p (data: payload, addr/port: its source) at the end of s's
+ * queue, charged as received ones are; no wake-up (deliver's, or a moved
+ * socket's, tcp_move.c). */
+struct pbuf;
+void udp_enqueue(struct mtcp_sock *s, struct pbuf *p);
+/* A socket rebuilt here (tcp_move.c), bound already: into the port table. */
+void udp_hash_in(struct mtcp_sock *s);
 
 #endif

@@ -94,7 +94,7 @@ const char *drop_reason_text(enum drop_reason r);
 	X(tcp_challenge_acks) X(tcp_ooo_segs) X(tcp_keepalive_probes) X(tcp_persist_probes) \
 	X(tcp_delayed_acks) X(tcp_partial_acks) X(tcp_sack_rexmits) \
 	X(tcp_migrated_out) X(tcp_migrated_in) \
-	X(handoff_out) X(handoff_in)
+	X(sock_moved_out) X(sock_moved_in)
 
 struct stack_stats {
 #define STAT_FIELD(name) uint64_t name;

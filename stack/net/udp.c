@@ -316,6 +316,21 @@ void udp_close(struct mtcp_sock *s)
 	s->rxq_bytes = 0;
 }
 
+void udp_enqueue(struct mtcp_sock *s, struct pbuf *p)
+{
+	if (s->rxq_tail)
+		s->rxq_tail->next = p;
+	else
+		s->rxq_head = p;
+	s->rxq_tail = p;
+	s->rxq_bytes += p->len + RX_OVERHEAD;
+}
+
+void udp_hash_in(struct mtcp_sock *s)
+{
+	hash_insert(s->st, s);
+}
+
 static void deliver(struct stack *st, struct mtcp_sock *s, const struct ipv4_pkt *pkt,
 		    const struct udp_repr *u)
 {
@@ -334,12 +349,7 @@ static void deliver(struct stack *st, struct mtcp_sock *s, const struct ipv4_pkt
 	memcpy(pbuf_put(p, len), pkt->payload + UDP_HLEN, len);
 	p->addr = pkt->ip.src;
 	p->port = u->sport;
-	if (s->rxq_tail)
-		s->rxq_tail->next = p;
-	else
-		s->rxq_head = p;
-	s->rxq_tail = p;
-	s->rxq_bytes += len + RX_OVERHEAD;
+	udp_enqueue(s, p);
 	sock_wake_ev(s, EPOLLIN | EPOLLRDNORM);
 }
 
