@@ -162,6 +162,7 @@ static int make_shell(struct mtcp_sock *s)
 {
 	s->remote = true;
 	s->held_only = false;
+	s->closed = false;
 	s->connected = s->connecting = s->handshaken = false;
 	s->bound = false;
 	s->so_error = 0;
@@ -208,6 +209,7 @@ static void fill_shell(struct mtcp_sock *s, struct mtcp_sock *n)
 	s->linger_us = n->linger_us;
 	s->shut_rd = n->shut_rd;
 	s->shut_wr = n->shut_wr;
+	s->closed = n->closed;
 	s->so_error = n->so_error;
 	s->rcvbuf = n->rcvbuf;
 	s->sndbuf = n->sndbuf;
@@ -319,6 +321,10 @@ static void take(struct stack *st, uint64_t id, int fd, uint32_t len)
 	if (s && s->remote) {
 		fill_shell(s, n);
 		sock_wake(s);
+	} else if (!s && n->closed) {
+		/* An orphan (its last holder closed it): TCP finishes it
+		 * here, as the kernel after its process is gone. */
+		sock_put_locked(n);
 	} else if (!s) {
 		/* Pushed to us with no descriptor of ours for it (a keeper,
 		 * or a process that let go meanwhile): kept for its

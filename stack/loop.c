@@ -50,15 +50,17 @@ static void *stack_thread(void *arg)
 		 * thread that arms an earlier timer kicks us (tx_flush). */
 		pthread_mutex_lock(&st->lock);
 		bool stop = st->stopping;
-		uint64_t at = stack_poll_at_locked(st);
 		uint64_t now = stack_now(st);
 		if (st->host) {
-			/* The others on the address: free what dead ones held. */
+			/* The others on the address: free what dead ones held,
+			 * and reset the peers of their connections we took. */
 			host_tick(st->host, now);
+			tcp_dead_take(st);
 			handoff_tick(st, now);
-			if (at > now + HOST_SWEEP_US)
-				at = now + HOST_SWEEP_US;
 		}
+		uint64_t at = stack_poll_at_locked(st);
+		if (st->host && at > now + HOST_SWEEP_US)
+			at = now + HOST_SWEEP_US;
 		if (more || at <= now)
 			timeout = 0;
 		else if (at == TIME_NEVER)

@@ -103,5 +103,15 @@ int tcp_init(struct stack *st);
 void tcp_fini(struct stack *st);       /* stack destroy: ends every connection */
 /* Control blocks allocated (the leak oracle). */
 unsigned tcp_pcb_count(const struct stack *st);
+/* tcp_dead.c: a connection another member had when it died, which this
+ * stack now answers for: its peer is probed until it resets (ports and
+ * address in host order; the local address is the stack's). 0, -EEXIST
+ * (known, or a connection of ours), -ENOSPC (table full), -ENOMEM. */
+int tcp_dead_add(struct stack *st, uint16_t lport, uint32_t raddr, uint16_t rport);
+/* Every flow the host's sweeps took for this stack (host_taken) goes to
+ * tcp_dead_add. The stack thread calls it after host_tick. */
+void tcp_dead_take(struct stack *st);
+/* Dead flows being reset now. */
+unsigned tcp_dead_count(const struct stack *st);
 
 #endif

@@ -68,6 +68,7 @@
 	X(TCP_DATA_AFTER_CLOSE, "TCP data for a socket the user has closed (reset)") \
 	X(TCP_TIME_WAIT,        "TCP segment absorbed by TIME-WAIT") \
 	X(TCP_CHALLENGE_LIMIT,  "TCP challenge ACK not sent: rate limited (RFC 5961 7)") \
+	X(TCP_DEAD_FLOW,        "TCP segment of a dead member's connection (reset, tcp_dead.c)") \
 	X(DEV_TX_FAIL,          "the device refused a frame") \
 	X(NOMEM,                "out of memory")
 
@@ -94,7 +95,8 @@ const char *drop_reason_text(enum drop_reason r);
 	X(tcp_challenge_acks) X(tcp_ooo_segs) X(tcp_keepalive_probes) X(tcp_persist_probes) \
 	X(tcp_delayed_acks) X(tcp_partial_acks) X(tcp_sack_rexmits) \
 	X(tcp_migrated_out) X(tcp_migrated_in) \
-	X(sock_moved_out) X(sock_moved_in)
+	X(sock_moved_out) X(sock_moved_in) \
+	X(tcp_dead_taken) X(tcp_dead_probes) X(tcp_dead_resets) X(tcp_dead_unanswered)
 
 struct stack_stats {
 #define STAT_FIELD(name) uint64_t name;

@@ -140,6 +140,11 @@ struct host {
 	int mbox;               /* our mailbox (host_mail_*), -1: none */
 	uint64_t path_hash;     /* names the registry in mailbox addresses */
 	int64_t skew_us;        /* host_test_skew_clock */
+	/* Under reg->lock (ntaken also read without it, atomic): dead
+	 * members' TCP flows our sweeps took, not yet given to our stack
+	 * (host_taken). At most HOST_TAKEN_MAX. */
+	struct host_flow *taken;
+	size_t ntaken, taken_cap;
 };
 
 /* Members whose entries a sweep or a leave removes: index by member. */
@@ -594,6 +599,8 @@ static void handles_sweep(struct host *h, const struct gone *g, uint64_t now, bo
  * handles and slots; elect a default if it was one of them. full:
  * rewrite every entry even if nobody died (after a lock owner died
  * mid-change). Under the lock, with the maps open. */
+static bool flow_take(const struct steer_flow *k, void *arg);
+
 static void sweep_locked(struct host *h, bool full)
 {
 	struct gone g;
@@ -605,7 +612,12 @@ static void sweep_locked(struct host *h, bool full)
 		handles_sweep(h, &g, now, full);
 	if (dead || full) {
 		ports_fix(h, &g);
-		int flows = steer_flow_sweep(h->steer, flow_gone, &g);
+		/* Their TCP flows come to us: our stack resets each peer
+		 * (host_taken). A joining process has no member yet: it
+		 * deletes them, as every flow of theirs was once. */
+		int flows = h->member ?
+			steer_flow_takeover(h->steer, h->member, flow_gone, flow_take, &g) :
+			steer_flow_sweep(h->steer, flow_gone, &g);
 		for (unsigned s = 0; s < HOST_MEMBERS_MAX; s++)
 			if (g.m[s + 1] && slot_in_use(h, s)) {
 				log_info(host, "%s: member %u (pid %d) is dead: freed", h->path,
@@ -614,7 +626,8 @@ static void sweep_locked(struct host *h, bool full)
 			}
 		h->sweeps++;
 		h->dead_reaped += dead;
-		log_debug(host, "%s: sweep: %u dead, %d flows deleted", h->path, dead, flows);
+		log_debug(host, "%s: sweep: %u dead, %d flows %s", h->path, dead, flows,
+			  h->member ? "taken" : "deleted");
 	}
 	elect_default(h);
 }
@@ -862,6 +875,7 @@ static void host_free(struct host *h)
 	if (h->reg)
 		munmap(h->reg, HOST_FILE_SIZE);
 	pthread_mutex_destroy(&h->attach_lock);
+	free(h->taken);
 	free(h);
 }
 
@@ -1946,4 +1960,49 @@ void host_test_skew_clock(struct host *h, int64_t us)
 int host_test_hold_lock(struct host *h)
 {
 	return h ? reg_lock(h) : 0;
+}
+
+/* ---- a dead member's connections ------------------------------------ */
+
+/* steer_flow_takeover's take: a TCP flow of a dead member is ours to
+ * reset while there is room for it; the rest are deleted. Under the
+ * lock. */
+static bool flow_take(const struct steer_flow *k, void *arg)
+{
+	struct host *h = ((struct gone *)arg)->h;
+
+	if (k->proto != IPPROTO_TCP || h->ntaken >= HOST_TAKEN_MAX)
+		return false;
+	if (h->ntaken == h->taken_cap) {
+		size_t cap = h->taken_cap ? h->taken_cap * 2 : 256;
+		struct host_flow *t = realloc(h->taken, cap * sizeof(*t));
+
+		if (!t)
+			return false;
+		h->taken = t;
+		h->taken_cap = cap;
+	}
+	h->taken[h->ntaken] = (struct host_flow){
+		.raddr = ntohl(k->raddr), .lport = ntohs(k->lport), .rport = ntohs(k->rport),
+	};
+	__atomic_store_n(&h->ntaken, h->ntaken + 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+size_t host_taken(struct host *h, struct host_flow *out, size_t cap)
+{
+	size_t n;
+
+	if (!h || __atomic_load_n(&h->ntaken, __ATOMIC_RELAXED) == 0 || reg_lock(h))
+		return 0;
+	n = h->ntaken < cap ? h->ntaken : cap;
+	memcpy(out, h->taken + (h->ntaken - n), n * sizeof(*out));
+	__atomic_store_n(&h->ntaken, h->ntaken - n, __ATOMIC_RELAXED);
+	if (h->ntaken == 0) {
+		free(h->taken);
+		h->taken = NULL;
+		h->taken_cap = 0;
+	}
+	reg_unlock(h);
+	return n;
 }

@@ -204,6 +204,24 @@ int host_keeper_claim(struct host *h);
 uint16_t host_keeper(struct host *h);
 void host_keeper_release(struct host *h);
 
+/* A dead member's TCP connections. The sweep that finds a member dead
+ * (exactly one: it runs under the registry lock) steers the dead
+ * member's TCP flows entries to its own member and keeps their 4-tuples
+ * for its stack, which makes each peer reset its end (tcp_dead.c). Its
+ * other flows (UDP) are deleted. A process still joining (no member
+ * yet) deletes them all, as before. Host order. */
+struct host_flow {
+	uint32_t raddr;
+	uint16_t lport, rport;
+};
+#define HOST_TAKEN_MAX  65536   /* flows kept for the stack at most; more
+				   are deleted (their peers learn on their
+				   own, at their next send) */
+/* The flows the sweeps took since the last call, at most cap of them into
+ * out: how many (0: none; no lock taken then). The stack thread calls it
+ * after host_tick. */
+size_t host_taken(struct host *h, struct host_flow *out, size_t cap);
+
 /* Counters (mtcp_stats_print). */
 struct host_stats {
 	uint16_t member, default_member, members, keeper;

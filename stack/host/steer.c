@@ -489,3 +489,37 @@ uint16_t steer_pick(const struct steer_port *v, uint32_t raddr, uint16_t rport)
 		n = STEER_HOLDERS;
 	return v->active[steer_hash_index(steer_hash(raddr, rport), n)];
 }
+
+int steer_flow_takeover(struct steer *s, uint16_t to, bool (*dead)(uint16_t member, void *arg),
+			bool (*take)(const struct steer_flow *k, void *arg), void *arg)
+{
+	int fd = s->fd[STEER_MAP_FLOWS];
+	struct steer_flow key, next;
+	int err, n = 0;
+	uint16_t m;
+
+	if (to == 0)
+		return -EINVAL;
+	err = bpf_map_get_next_key(fd, NULL, &key);
+	for (unsigned i = 0; err == 0 && i < WALK_MAX(STEER_FLOWS_MAX); i++) {
+		int lerr = bpf_map_lookup_elem(fd, &key, &m);
+
+		/* The next key first: the entry is rewritten or deleted
+		 * below. A rewritten one may come round again, now naming
+		 * `to`, which dead() does not call gone. */
+		err = bpf_map_get_next_key(fd, &key, &next);
+		if (lerr == 0 && m != to && dead(m, arg)) {
+			if (take(&key, arg) &&
+			    bpf_map_update_elem(fd, &key, &to, BPF_EXIST) == 0)
+				n++;
+			else
+				bpf_map_delete_elem(fd, &key);
+		}
+		key = next;
+	}
+	if (err < 0 && err != -ENOENT)
+		return err;
+	if (n)
+		log_debug(host, "steer: %d flows of dead members taken by member %u", n, to);
+	return n;
+}

@@ -122,6 +122,12 @@ int steer_flow_del(struct steer *s, const struct steer_flow *k);
 int steer_flow_get(struct steer *s, const struct steer_flow *k, uint16_t *member);
 /* Delete every flow whose member dead() says is gone. Returns how many. */
 int steer_flow_sweep(struct steer *s, bool (*dead)(uint16_t member, void *arg), void *arg);
+/* The same, but every flow take() accepts goes to member `to` instead
+ * (a dead member's connections that `to` resets: host.c's sweep); the
+ * rest are deleted. take() sees the key as the map has it (network
+ * order). Returns how many went to `to`, or -errno. */
+int steer_flow_takeover(struct steer *s, uint16_t to, bool (*dead)(uint16_t member, void *arg),
+			bool (*take)(const struct steer_flow *k, void *arg), void *arg);
 
 int steer_set_default(struct steer *s, uint16_t member);
 

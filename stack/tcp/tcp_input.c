@@ -1097,6 +1097,21 @@ static void tcp_input(struct stack *st, const struct ipv4_pkt *pkt)
 		tp = NULL;
 	}
 	if (!tp) {
+		/* A connection of a member that died, taken over to reset
+		 * its peer (tcp_dead.c): answered as a segment for no
+		 * connection, RFC 9293 3.10.7.1, whose <SEQ=SEG.ACK> is the
+		 * peer's RCV.NXT: the exact match RFC 5961 3.2 resets on. */
+		switch (tcp_dead_input(st, sg.lport, sg.raddr, sg.rport, sg.flags)) {
+		case TCP_DEAD_RESET:
+			stack_drop(st, DROP_TCP_DEAD_FLOW);
+			drop_with_reset(st, &sg);
+			return;
+		case TCP_DEAD_DROP:
+			stack_drop(st, DROP_TCP_DEAD_FLOW);
+			return;
+		case TCP_DEAD_NONE:
+			break;
+		}
 		tp = tcp_lookup_listener(st, sg.laddr, sg.lport);
 		if (!tp) {
 			/* RFC 9293 3.10.7.1, as one host: only the member that

@@ -660,6 +660,7 @@ void tcp_fini(struct stack *st)
 {
 	if (!st->tcp)
 		return;
+	tcp_dead_fini(st);
 	/* Every connection still going (orphans in FIN-WAIT or TIME-WAIT,
 	 * listeners' children) ends here, without a word on the wire. */
 	for (unsigned i = 0; i < TCP_EHASH; i++)

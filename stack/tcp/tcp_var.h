@@ -116,6 +116,7 @@ struct tcp {
 	uint64_t isn_key[2];            /* RFC 6528 secret */
 	uint64_t challenge_stamp;       /* RFC 5961 7: the per-second budget */
 	unsigned challenge_count;
+	struct tcp_dead *dead;          /* a dead member's connections (tcp_dead.c) */
 };
 
 struct tcpcb {
@@ -327,6 +328,18 @@ void tcp_reinit(struct tcpcb *tp);
 
 /* tcp_input.c */
 void tcp_input_init(struct stack *st);
+
+/* tcp_dead.c: a dead member's connections, taken over by this stack;
+ * each peer is made to reset its end (RFC 5961 3.2's exact match). */
+enum tcp_dead_verdict {
+	TCP_DEAD_NONE,          /* not a dead flow (any more): the ordinary path */
+	TCP_DEAD_RESET,         /* answer as a segment for no connection */
+	TCP_DEAD_DROP,          /* say nothing (a RST) */
+};
+/* A segment for no control block of ours: is it one of a dead flow? */
+enum tcp_dead_verdict tcp_dead_input(struct stack *st, uint16_t lport, uint32_t raddr,
+				     uint16_t rport, uint8_t flags);
+void tcp_dead_fini(struct stack *st);
 
 /* tcp_output.c */
 /* Send whatever the control block says is due (data, SYN, FIN, ACK, window

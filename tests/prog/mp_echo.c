@@ -45,6 +45,22 @@
  *           still echoing: N
  *           no answer: N
  *       Exit 0 only if every count is as expected.
+ *
+ *   mp_echo idle ADDR PORT N READYFILE ENDSFILE SECS
+ *       N connections (blocking, one after another), one 64-byte echo round
+ *       on each; then one thread per connection blocked in recv (SO_RCVTIMEO
+ *       SECS), and READYFILE is created. The server is to die meanwhile:
+ *       each thread notes when its recv returned (CLOCK_REALTIME in ms, the
+ *       clock of date +%s%3N) and how: reset (ECONNRESET), eof, timeout
+ *       (nothing came within SECS), data, or another error. ENDSFILE gets
+ *       one line per connection: "INDEX LOCALPORT HOW MS". Prints
+ *           connected: N
+ *           first echo ok: N
+ *           reset: N
+ *           eof: N
+ *           no end: N
+ *           other: N
+ *       Exit 0 only if every connection ended by a reset or an EOF.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -843,6 +859,125 @@ static int hold(int argc, char **argv)
 	return connected == n && echo1 == n && ended == 0 && echo2 == n ? 0 : 1;
 }
 
+/* ------------------------------------------------------------ idle */
+
+struct iconn {
+	pthread_t th;
+	int fd, port, err;      /* err: 0 EOF, -1 data, else the errno */
+	long long ms;
+};
+
+static long long real_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void *idle_wait(void *arg)
+{
+	struct iconn *c = arg;
+	char b[64];
+	ssize_t r = recv(c->fd, b, sizeof(b), 0);
+
+	c->ms = real_ms();
+	c->err = r == 0 ? 0 : r > 0 ? -1 : errno;
+	return NULL;
+}
+
+static int idle(int argc, char **argv)
+{
+	struct sockaddr_in sa;
+	struct iconn *cs;
+	int n, secs, connected = 0, echo1 = 0, reset = 0, eof = 0, noend = 0, other = 0;
+	FILE *ends;
+
+	if (argc < 6)
+		die("idle ADDR PORT N READYFILE ENDSFILE SECS");
+	sa = sin_of(argv[0], argv[1]);
+	n = atoi(argv[2]);
+	secs = atoi(argv[5]);
+	if (n < 1 || secs < 1)
+		die("idle: N and SECS must be positive");
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	cs = calloc((size_t)n, sizeof(*cs));
+	if (!cs)
+		die("calloc");
+	for (int i = 0; i < n; i++) {
+		struct iconn *c = &cs[i];
+		struct timeval tv = { .tv_sec = 10 };
+		struct sockaddr_in me;
+		socklen_t ml = sizeof(me);
+		char m[64], b[64];
+		size_t got = 0;
+
+		c->fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (c->fd < 0)
+			die("socket (conn %d)", i);
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			die("connect (conn %d)", i);
+		connected++;
+		if (getsockname(c->fd, (struct sockaddr *)&me, &ml) == 0)
+			c->port = ntohs(me.sin_port);
+		memset(m, 'a' + i % 26, sizeof(m));
+		if (send(c->fd, m, sizeof(m), 0) != (ssize_t)sizeof(m))
+			die("send (conn %d)", i);
+		while (got < sizeof(b)) {
+			ssize_t r = recv(c->fd, b + got, sizeof(b) - got, 0);
+
+			if (r <= 0)
+				die("recv (conn %d): %s", i, r ? "error" : "EOF");
+			got += (size_t)r;
+		}
+		if (memcmp(m, b, sizeof(m)))
+			die("conn %d: the echo differs", i);
+		echo1++;
+	}
+	printf("connected: %d\nfirst echo ok: %d\n", connected, echo1);
+	for (int i = 0; i < n; i++) {
+		struct timeval tv = { .tv_sec = secs };
+
+		setsockopt(cs[i].fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (pthread_create(&cs[i].th, NULL, idle_wait, &cs[i]))
+			die("pthread_create (conn %d)", i);
+	}
+	int fd = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		die("create %s", argv[3]);
+	close(fd);
+	ends = fopen(argv[4], "w");
+	if (!ends)
+		die("open %s", argv[4]);
+	for (int i = 0; i < n; i++) {
+		struct iconn *c = &cs[i];
+		const char *how;
+
+		pthread_join(c->th, NULL);
+		if (c->err == ECONNRESET) {
+			how = "reset";
+			reset++;
+		} else if (c->err == 0) {
+			how = "eof";
+			eof++;
+		} else if (c->err == EAGAIN) {
+			how = "timeout";
+			noend++;
+		} else {
+			how = c->err < 0 ? "data" : strerror(c->err);
+			other++;
+		}
+		fprintf(ends, "%d %d %s %lld\n", i, c->port, how, c->ms);
+		close(c->fd);
+	}
+	fclose(ends);
+	printf("reset: %d\neof: %d\nno end: %d\nother: %d\n", reset, eof, noend, other);
+	return reset + eof == n ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -854,8 +989,11 @@ int main(int argc, char **argv)
 		return client(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "hold"))
 		return hold(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "idle"))
+		return idle(argc - 2, argv + 2);
 	fprintf(stderr, "usage: mp_echo serve|userve ADDR PORT\n"
 		"       mp_echo client ADDR PORT N C BYTES [SEED]\n"
-		"       mp_echo hold ADDR PORT N HELDFILE GOFILE SECS [-g] [-p PORTSFILE]\n");
+		"       mp_echo hold ADDR PORT N HELDFILE GOFILE SECS [-g] [-p PORTSFILE]\n"
+		"       mp_echo idle ADDR PORT N READYFILE ENDSFILE SECS\n");
 	return 2;
 }
