@@ -382,10 +382,10 @@ static void pl_fini(void)
 {
 	struct stack *st = __atomic_load_n(&stack, __ATOMIC_ACQUIRE);
 
-	if (!st || getpid() != stack_pid)
+	if (!st || getpid() != stack_pid || __atomic_exchange_n(&pl_exiting, true,
+								 __ATOMIC_RELAXED))
 		return;
 	pl_enter();
-	__atomic_store_n(&pl_exiting, true, __ATOMIC_RELAXED);
 	fdt_each(0, fdt_max(), close_at_exit, NULL);
 	/* What other processes hold goes to one of them (handoff.c). */
 	unsigned kept = mtcp_handoff_push(st);
@@ -402,4 +402,22 @@ static void pl_fini(void)
 	if (stats_path[0])
 		write_stats(st);
 	pl_exit();
+}
+
+/* _exit(2) runs no exit handlers, ours included; the kernel still closes
+ * the process's sockets and finishes their connections. Forking servers'
+ * children leave by _exit (python's socketserver, daemon(3)'s parent):
+ * the same as at exit. */
+PL_EXPORT void _exit(int status)
+{
+	pl_fini();
+	REAL(_exit)(status);
+	__builtin_unreachable();
+}
+
+PL_EXPORT void _Exit(int status)
+{
+	pl_fini();
+	REAL(_exit)(status);
+	__builtin_unreachable();
 }

@@ -81,6 +81,7 @@
 	X(close_range, int, (unsigned, unsigned, int))                            \
 	X(closefrom, void, (int))                                                 \
 	X(fork, pid_t, (void))                                                    \
+	X(_exit, void, (int))                                                     \
 	X(execve, int, (const char *, char *const[], char *const[]))              \
 	X(execvpe, int, (const char *, char *const[], char *const[]))             \
 	X(fexecve, int, (int, char *const[], char *const[]))                      \
