@@ -29,6 +29,11 @@ static int fresh(int fd)
 
 PL_EXPORT int close(int fd)
 {
+	if (pl_fd_own(fd)) {
+		/* The library's own (ownfd.c): not the program's to close. */
+		errno = EBADF;
+		return -1;
+	}
 	PL_SECTION();
 	struct fdobj *o = fdt_remove(fd);
 	/* A kernel socket with SO_LINGER sleeps in close. */
@@ -91,8 +96,33 @@ static int collect(int fd, struct fdobj *o, void *arg)
 	return 0;
 }
 
+/* close_range over the runs of [first, last] that hold none of the
+ * library's own descriptors (ownfd.c). */
+struct ranges {
+	int flags, rc, err;
+};
+
+static void close_gap(unsigned lo, unsigned hi, void *arg)
+{
+	struct ranges *r = arg;
+
+	if (REAL(close_range)) {
+		if (PL_OUTSIDE(REAL(close_range)(lo, hi, r->flags)) < 0 && r->rc == 0) {
+			r->rc = -1;
+			r->err = errno;
+		}
+		return;
+	}
+	/* A libc without close_range (closefrom's fallback): one by one, up
+	 * to what can be open. */
+	unsigned top = (unsigned)sysconf(_SC_OPEN_MAX);
+	for (unsigned fd = lo; fd <= hi && fd < top; fd++)
+		REAL(close)((int)fd);
+}
+
 PL_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
+	struct ranges r = { .flags = flags };
 	int rc;
 
 	if (!REAL(close_range)) {
@@ -100,7 +130,13 @@ PL_EXPORT int close_range(unsigned first, unsigned last, int flags)
 		return -1;
 	}
 	PL_SECTION();
-	rc = PL_OUTSIDE(REAL(close_range)(first, last, flags));
+	if (first > last) {
+		errno = EINVAL;
+		return -1;
+	}
+	pl_own_gaps(first, last, close_gap, &r);
+	if ((rc = r.rc) < 0)
+		errno = r.err;
 	if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && first <= (unsigned)fdt_max())
 		fdt_each((int)first, last > (unsigned)fdt_max() ? fdt_max() : (int)last,
 			 collect, NULL);
@@ -109,11 +145,12 @@ PL_EXPORT int close_range(unsigned first, unsigned last, int flags)
 
 PL_EXPORT void closefrom(int lowfd)
 {
-	if (REAL(closefrom))
-		REAL(closefrom)(lowfd);
+	struct ranges r = { .flags = 0 };
+
 	PL_SECTION();
 	if (lowfd < 0)
 		lowfd = 0;
+	pl_own_gaps((unsigned)lowfd, ~0u, close_gap, &r);
 	if (lowfd <= fdt_max())
 		fdt_each(lowfd, fdt_max(), collect, NULL);
 }

@@ -49,7 +49,7 @@ static void os_fill(void)
 		.setsockopt = REAL(setsockopt),
 		.ioctl = REAL(ioctl),
 		.open = REAL(open),
-		.close = REAL(close),
+		.close = pl_own_close,
 		.read = REAL(read),
 		.write = REAL(write),
 		.readv = REAL(readv),
@@ -60,6 +60,7 @@ static void os_fill(void)
 		.recvmsg = REAL(recvmsg),
 		.poll = REAL(poll),
 		.eventfd = REAL(eventfd),
+		.own = pl_own_fd,
 	};
 
 	mtcp_os_set(&os);

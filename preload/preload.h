@@ -122,6 +122,15 @@ struct stack *pl_stack_if_running(void);
  * it keeps for others or still has to finish goes to a keeper process;
  * the next pl_stack starts a new stack. */
 void pl_leave_stack(struct stack *st);
+/* ownfd.c: the library's own descriptors (the stack's), kept high and
+ * out of the program's close/closefrom/close_range. */
+bool pl_fd_own(int fd);
+int pl_own_fd(int fd);          /* mtcp_os.own */
+int pl_own_close(int fd);       /* mtcp_os.close */
+/* fn(lo, hi, arg) for each run of numbers in [first, last] with none of
+ * ours in it. */
+void pl_own_gaps(unsigned first, unsigned last, void (*fn)(unsigned, unsigned, void *),
+		 void *arg);
 /* exec.c: take up the sockets an exec'ing image left us (at start). */
 void pl_exec_adopt(void);
 

@@ -150,7 +150,7 @@ int mtcp_stack_create(const struct mtcp_config *cfg, struct netdev *dev,
 	else
 		st->offload &= ~NETDEV_F_TSO;
 
-	st->wake_fd = mtcp_os.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	st->wake_fd = os_own(mtcp_os.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
 	if (st->wake_fd < 0) {
 		rc = -errno;
 		goto fail;

@@ -6,6 +6,11 @@
 
 #include "os.h"
 
+static int own_fd(int fd)
+{
+	return fd;
+}
+
 struct mtcp_os mtcp_os = {
 	.socket = socket,
 	.bind = bind,
@@ -23,6 +28,7 @@ struct mtcp_os mtcp_os = {
 	.recvmsg = recvmsg,
 	.poll = poll,
 	.eventfd = eventfd,
+	.own = own_fd,
 };
 
 void mtcp_os_set(const struct mtcp_os *os)

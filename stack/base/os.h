@@ -44,10 +44,24 @@ struct mtcp_os {
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
 	int (*poll)(struct pollfd *, nfds_t, int);
 	int (*eventfd)(unsigned, int);
+	/* The stack keeps fd for its own (a device, its registry, a steering
+	 * map, its wake-up eventfd): the descriptor to keep it under. The
+	 * preload moves it out of the program's way (a high number, guarded
+	 * against the program's close, closefrom and close_range: programs
+	 * close every descriptor they do not know, and dup2 onto fixed low
+	 * numbers); by default, fd itself. */
+	int (*own)(int fd);
 };
 
 /* The table the stack calls through (read-only once a stack exists). */
 extern struct mtcp_os mtcp_os;
+
+/* mtcp_os.own for the result of a call that made a descriptor: -1 (and
+ * errno) passes through. */
+static inline int os_own(int fd)
+{
+	return fd < 0 ? fd : mtcp_os.own(fd);
+}
 
 /* Replace the whole table; every member must be set. Call before the
  * first stack is opened, from one thread. */

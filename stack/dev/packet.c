@@ -189,7 +189,7 @@ packet_open(const char *name, int *err)
 		    -ENAMETOOLONG;
 		goto fail;
 	}
-	s = mtcp_os.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s = os_own(mtcp_os.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 	if (s == -1) {
 		error = -errno;
 		goto fail;

@@ -150,8 +150,8 @@ link_watch_open(void)
 	    .nl_groups = RTMGRP_LINK };
 	int fd;
 
-	fd = mtcp_os.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    NETLINK_ROUTE);
+	fd = os_own(mtcp_os.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    NETLINK_ROUTE));
 	if (fd != -1 && mtcp_os.bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
 		mtcp_os.close(fd);
 		fd = -1;
@@ -513,7 +513,7 @@ tap_rx_socket(const char *name)
 	struct ifreq ifr;
 	int s, one = 1, sz = TAP_SOCKBUF, error;
 
-	s = mtcp_os.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s = os_own(mtcp_os.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 	if (s == -1)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
@@ -552,7 +552,7 @@ tap_open(const char *name, int *err)
 		error = -ENAMETOOLONG;
 		goto fail;
 	}
-	if ((fd = mtcp_os.open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1) {
+	if ((fd = os_own(mtcp_os.open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC))) == -1) {
 		error = -errno;
 		goto fail;
 	}

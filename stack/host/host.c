@@ -824,7 +824,7 @@ static int reg_open(struct host *h, const struct host_params *p, char *err, size
 	int e;
 
 	for (int tries = 0;; tries++) {
-		h->fd = mtcp_os.open(h->path, O_RDWR | O_CLOEXEC);
+		h->fd = os_own(mtcp_os.open(h->path, O_RDWR | O_CLOEXEC));
 		if (h->fd < 0 && errno == ENOENT && tries < 3) {
 			e = reg_create(p, h->path, false, err, errlen);
 			if (e)
@@ -853,7 +853,7 @@ static int reg_open(struct host *h, const struct host_params *p, char *err, size
 		seterr(err, errlen, "map registry %s: %s", h->path, strerror(-e));
 		return e;
 	}
-	h->lockfd = mtcp_os.open(h->path, O_RDWR | O_CLOEXEC);
+	h->lockfd = os_own(mtcp_os.open(h->path, O_RDWR | O_CLOEXEC));
 	if (h->lockfd < 0) {
 		e = -errno;
 		seterr(err, errlen, "open registry %s: %s", h->path, strerror(-e));
@@ -1023,7 +1023,7 @@ static int mbox_open(struct host *h)
 	for (const char *c = h->path; *c; c++)
 		x = (x ^ (uint8_t)*c) * 0x100000001b3ULL;
 	h->path_hash = x;
-	h->mbox = mtcp_os.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	h->mbox = os_own(mtcp_os.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 	if (h->mbox < 0)
 		return -errno;
 	(void)mtcp_os.setsockopt(h->mbox, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));

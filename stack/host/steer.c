@@ -130,7 +130,7 @@ int steer_create(uint32_t addr, struct steer_ids *ids, struct steer **out)
 			log_debug(host, "steer: creating map %s: %s", m->name, strerror(-err));
 			goto fail;
 		}
-		s->fd[i] = err;
+		s->fd[i] = err = os_own(err);
 		err = map_info(s->fd[i], &info);
 		if (err < 0)
 			goto fail;
@@ -198,7 +198,7 @@ int steer_open(const struct steer_ids *ids, struct steer **out)
 			steer_close(s);
 			return fd;
 		}
-		s->fd[i] = fd;
+		s->fd[i] = os_own(fd);
 	}
 	*out = s;
 	return 0;

@@ -1,0 +1,95 @@
+/*
+ * ownfd.c - the descriptors the library keeps for itself: the stack's
+ * device, wake-up eventfd, registry and mailbox, its steering maps.
+ *
+ * They live in the program's descriptor table, where the program does not
+ * expect them: daemons close every descriptor they do not know at start
+ * (closefrom, close_range, a close loop up to the limit), and sshd, inetd
+ * children and shells dup2 onto fixed low numbers. So the stack's are
+ * moved high, below the soft RLIMIT_NOFILE (pl_own_fd, through
+ * mtcp_os.own), where the kernel hands out a number only when every lower
+ * one is taken, and the program's close, closefrom and close_range leave
+ * them alone, as if they were not there (close says EBADF, as for a
+ * descriptor that is not open).
+ */
+#include <sys/resource.h>
+
+#include "preload.h"
+
+#define OWN_MAX         (1 << 20)       /* the kernel's fs.nr_open default */
+#define OWN_ROOM        128             /* numbers kept below the soft limit */
+
+static uint64_t own_bits[OWN_MAX / 64];
+static int own_hi = -1;                 /* the highest marked, a bound for scans */
+
+static void mark(int fd, bool on)
+{
+	if (fd < 0 || fd >= OWN_MAX)
+		return;
+	if (on) {
+		__atomic_fetch_or(&own_bits[fd / 64], 1ull << (fd % 64), __ATOMIC_RELAXED);
+		int hi = __atomic_load_n(&own_hi, __ATOMIC_RELAXED);
+		while (fd > hi && !__atomic_compare_exchange_n(&own_hi, &hi, fd, false,
+							       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			;
+	} else {
+		__atomic_fetch_and(&own_bits[fd / 64], ~(1ull << (fd % 64)), __ATOMIC_RELAXED);
+	}
+}
+
+bool pl_fd_own(int fd)
+{
+	return fd >= 0 && fd < OWN_MAX &&
+	       (__atomic_load_n(&own_bits[fd / 64], __ATOMIC_RELAXED) >> (fd % 64)) & 1;
+}
+
+/* Where the library's descriptors go: OWN_ROOM below the soft limit (half
+ * of a small one), so that a program gets the low numbers it expects. */
+static int own_base(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > OWN_MAX)
+		rl.rlim_cur = OWN_MAX;
+	return rl.rlim_cur > 2 * OWN_ROOM ? (int)rl.rlim_cur - OWN_ROOM : (int)rl.rlim_cur / 2;
+}
+
+int pl_own_fd(int fd)
+{
+	int nfd = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, own_base());
+
+	if (nfd < 0) {
+		/* No room up there: it stays where it is, guarded all the same. */
+		mark(fd, true);
+		return fd;
+	}
+	REAL(close)(fd);
+	mark(nfd, true);
+	return nfd;
+}
+
+int pl_own_close(int fd)
+{
+	mark(fd, false);
+	return REAL(close)(fd);
+}
+
+/* fn(lo, hi) for each run [lo, hi] within [first, last] holding none of
+ * ours. */
+void pl_own_gaps(unsigned first, unsigned last, void (*fn)(unsigned, unsigned, void *),
+		 void *arg)
+{
+	int hi = __atomic_load_n(&own_hi, __ATOMIC_RELAXED);
+	unsigned lo = first;
+
+	for (int fd = (int)first; fd <= hi && (unsigned)fd <= last; fd++) {
+		if (!pl_fd_own(fd))
+			continue;
+		if ((unsigned)fd > lo)
+			fn(lo, (unsigned)fd - 1, arg);
+		lo = (unsigned)fd + 1;
+	}
+	if (lo <= last && lo >= first)
+		fn(lo, last, arg);
+}
