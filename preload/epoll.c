@@ -279,6 +279,8 @@ static int pep_create(int kfd)
 		goto fail;
 	fdobj_init(&ep->fo, &pep_ops);
 	ep->wake = REAL(eventfd)(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (ep->wake >= 0)
+		ep->wake = pl_own_fd(ep->wake);     /* not the program's (ownfd.c) */
 	if (ep->wake < 0) {
 		free(ep);
 		goto fail;
@@ -286,7 +288,7 @@ static int pep_create(int kfd)
 	if (REAL(epoll_ctl)(kfd, EPOLL_CTL_ADD, ep->wake, &ev) < 0 ||
 	    fdt_install(kfd, &ep->fo) < 0) {
 		int e = errno;
-		REAL(close)(ep->wake);
+		pl_own_close(ep->wake);
 		free(ep);
 		errno = e;
 		goto fail;
@@ -323,7 +325,7 @@ static void pep_release(struct fdobj *o)
 	for (struct pitem *it; (it = rdy_pop(ep));)
 		item_unref(it);
 	pthread_mutex_unlock(&pl_lock);
-	REAL(close)(ep->wake);
+	pl_own_close(ep->wake);
 }
 
 static void pep_free(struct fdobj *o)

@@ -394,7 +394,7 @@ static void waiters_destroy(void *p)
 	struct pwaiters *ws = p;
 
 	for (unsigned i = 0; i < PL_WAITER_LEVELS && ws->w[i]; i++) {
-		REAL(close)(ws->w[i]->efd);
+		pl_own_close(ws->w[i]->efd);
 		free(ws->w[i]);
 	}
 	free(ws);
@@ -419,6 +419,7 @@ static struct pwaiter *waiter_new(int *err)
 		free(w);
 		return NULL;
 	}
+	w->efd = pl_own_fd(w->efd);     /* not the program's (ownfd.c) */
 	return w;
 }
 

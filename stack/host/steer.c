@@ -334,15 +334,21 @@ int steer_load(struct steer *s, uint16_t member, bool outgoing)
 
 int steer_attach(struct steer *s, int sockfd, uint16_t member, bool outgoing)
 {
-	int fd = steer_load(s, member, outgoing);
+	int fd = steer_load(s, member, outgoing), err = 0;
 
 	if (fd < 0)
 		return fd;
-	if (mtcp_os.setsockopt(sockfd, SOL_SOCKET, SO_ATTACH_BPF, &fd, sizeof(fd)) == -1) {
-		int err = -errno;
-
+	if (mtcp_os.setsockopt(sockfd, SOL_SOCKET, SO_ATTACH_BPF, &fd, sizeof(fd)) == -1)
+		err = -errno;
+	/* The socket holds the program now; the object's descriptors (the
+	 * program's, its copies of the maps') would sit at low numbers in
+	 * the program's table, where a program expects none (preload/ownfd.c). */
+	bpf_object__close(s->obj);
+	s->obj = NULL;
+	s->prog_fd = -1;
+	if (err) {
 		log_error(host, "steer: attaching the filter to fd %d: %s", sockfd,
-			  strerror(errno));
+			  strerror(-err));
 		return err;
 	}
 	log_debug(host, "steer: member %u's filter on fd %d (%s frames)", member, sockfd,
