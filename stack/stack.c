@@ -342,6 +342,91 @@ unsigned mtcp_stack_drain(struct stack *st, uint64_t timeout_us)
 	}
 }
 
+/*
+ * What the kernel goes on with after a process has exited (its orphans:
+ * tcp_close leaves them to the protocol): TCP connections still sending
+ * data or a FIN (FIN-WAIT-1, CLOSING, LAST-ACK), waiting for the peer's
+ * FIN (FIN-WAIT-2, until TCP_FIN_TIMEOUT) or in TIME-WAIT (2MSL). A
+ * connection a thread still holds counts too: its process is exiting, so
+ * it closes. Listeners and their queues, UDP sockets and closed ones end
+ * with the process (a queue moves to another member: tcp_migrate.c).
+ */
+unsigned stack_leftovers_locked(struct stack *st)
+{
+	unsigned n = 0;
+
+	for (struct mtcp_sock *s = st->socks; s; s = s->all_next) {
+		struct tcpcb *tp = s->tp;
+
+		/* A connection still opening just ends (tcp_usr_close). */
+		n += tp && TCPS_HAVERCVDSYN(tp->t_state) && !tp->t_listener;
+	}
+	return n;
+}
+
+unsigned mtcp_stack_leftovers(struct stack *st)
+{
+	pthread_mutex_lock(&st->lock);
+	unsigned n = stack_leftovers_locked(st);
+	stack_unlock(st);
+	return n;
+}
+
+/* NOTE: the kernel gives an orphan's delivery no fixed time (its
+ * retransmission limit, tcp_orphan_retries); the keeper gives it 60 s,
+ * then the longer of TIME-WAIT and the orphan FIN-WAIT-2 limit. */
+#define KEEP_DELIVER_US (60 * USEC_PER_SEC)
+
+uint64_t mtcp_stack_keep_cap(struct stack *st)
+{
+	uint64_t tw = 2 * tcp_msl(st);
+
+	return KEEP_DELIVER_US + (tw > TCP_FIN_TIMEOUT ? tw : TCP_FIN_TIMEOUT);
+}
+
+int mtcp_stack_fds(struct stack *st, int *out, int max)
+{
+	int n = netdev_fds(st->dev, out, max);
+
+	if (st->wake_fd >= 0 && n < max)
+		out[n++] = st->wake_fd;
+	return n + host_fds(st->host, out + n, max - n);
+}
+
+/*
+ * fork() of a keeper: the stack thread is paused (mtcp_stack_pause); the
+ * forking thread takes the stack lock, then tx_lock (stack_unlock's
+ * order), so no other thread is changing the state or sending a frame
+ * when the child's copy is made, and the capture's buffer is written out
+ * first, so that parent and child do not both write it.
+ */
+void mtcp_stack_fork_prepare(struct stack *st)
+{
+	pthread_mutex_lock(&st->lock);
+	pthread_mutex_lock(&st->tx_lock);
+	netdev_idle(st->dev);
+}
+
+/* The parent hands the stack to the keeper: it keeps both locks for
+ * good, so none of its threads touches the state, the device or the
+ * registry again (one that tries waits until the process is gone), and
+ * closes its copies of the fds, as a fork child forgets its parent's
+ * stack (mtcp_stack_forget: nothing shared is touched). */
+void mtcp_stack_fork_parent(struct stack *st)
+{
+	mtcp_stack_forget(st);
+	st->host = NULL;
+	st->wake_fd = -1;
+}
+
+/* The keeper, whose only thread is the one that took the locks (adaptive
+ * mutexes: no owner check); or the parent, when fork failed. */
+void mtcp_stack_fork_child(struct stack *st)
+{
+	pthread_mutex_unlock(&st->tx_lock);
+	pthread_mutex_unlock(&st->lock);
+}
+
 void mtcp_stack_forget(struct stack *st)
 {
 	if (!st)
