@@ -36,15 +36,24 @@ static void loop_fds(struct stack *st, struct pollfd pfd[3])
 	pfd[2] = (struct pollfd){ .fd = host_mailbox_fd(st->host), .events = POLLIN };
 }
 
+/* An exiting process's keeper's loop (mtcp_stack_keep). */
+struct keep {
+	uint64_t until;         /* the cap */
+	uint64_t next_shed;     /* when the next look for TIME-WAITs that
+				   yield (stack_leftovers_locked) is due */
+};
+
 /*
  * One turn of the loop: a pass (frames, mail, timers), then a sleep until
- * the device, a wake-up, the mailbox or the nearest timer, but no later
- * than until. keeper: an exiting process's keeper (mtcp_stack_keep) has no
- * application to hook and stops when nothing is left or until passes.
- * false when the loop ends.
+ * the device, a wake-up, the mailbox or the nearest timer. keeper (NULL
+ * for the stack thread): there is no application to hook, and the loop
+ * ends when nothing is left or keeper->until passes. false when the loop
+ * ends.
  */
-static bool loop_turn(struct stack *st, struct pollfd pfd[3], bool keeper, uint64_t until)
+
+static bool loop_turn(struct stack *st, struct pollfd pfd[3], struct keep *keeper)
 {
+	uint64_t until = keeper ? keeper->until : TIME_NEVER;
 	bool more = mtcp_stack_poll(st);
 	if (!keeper && batch_hook)
 		batch_hook();
@@ -62,8 +71,17 @@ static bool loop_turn(struct stack *st, struct pollfd pfd[3], bool keeper, uint6
 		if (at > now + HOST_SWEEP_US)
 			at = now + HOST_SWEEP_US;
 	}
-	if (keeper && (now >= until || !stack_leftovers_locked(st)))
-		stop = true;
+	if (keeper) {
+		/* A member may start listening on a TIME-WAIT's port
+		 * later: look again with the sweeps' period. */
+		bool shed = now >= keeper->next_shed;
+		if (shed)
+			keeper->next_shed = now + HOST_SWEEP_US;
+		if (now >= until || !stack_leftovers_locked(st, shed))
+			stop = true;
+		if (at > keeper->next_shed)
+			at = keeper->next_shed;
+	}
 	if (at > until)
 		at = until;
 	if (more || at <= now)
@@ -107,7 +125,7 @@ static void *stack_thread(void *arg)
 	if (thread_hook)
 		thread_hook();
 	loop_fds(st, pfd);
-	while (loop_turn(st, pfd, false, TIME_NEVER))
+	while (loop_turn(st, pfd, NULL))
 		;
 	return NULL;
 }
@@ -204,7 +222,7 @@ unsigned mtcp_stack_keep(struct stack *st, uint64_t cap_us)
 	 * that thread is gone, so they close as the kernel closes a dead
 	 * process's files (FIN, or RST with unread data). */
 	sock_orphan_all(st);
-	uint64_t until = stack_now(st) + cap_us;
+	struct keep k = { .until = stack_now(st) + cap_us, .next_shed = 0 };
 	st->stopping = false;
 	st->running = true;     /* the loop's, as the thread's: mail on poll */
 	__atomic_store_n(&st->mail_ready, true, __ATOMIC_RELAXED);
@@ -217,10 +235,10 @@ unsigned mtcp_stack_keep(struct stack *st, uint64_t cap_us)
 	 * (host_keeper_release) before mtcp_stack_stop leaves. */
 
 	loop_fds(st, pfd);
-	while (loop_turn(st, pfd, true, until))
+	while (loop_turn(st, pfd, &k))
 		;
 	pthread_mutex_lock(&st->lock);
-	left = stack_leftovers_locked(st);
+	left = stack_leftovers_locked(st, false);
 	st->running = false;
 	stack_unlock(st);
 	netdev_idle(st->dev);

@@ -343,23 +343,51 @@ unsigned mtcp_stack_drain(struct stack *st, uint64_t timeout_us)
 }
 
 /*
+ * NOTE: a TIME-WAIT connection on a port another member listens on does
+ * not outlive the process. The kernel's TIME-WAIT hands a new SYN for its
+ * 4-tuple to the listener at once (tcp_timewait_state_process,
+ * TCP_TW_SYN; RFC 6191), but a keeper has no listener: it could only drop
+ * it (tcp_input), and the client would wait for its SYN's retransmission,
+ * 1 s. Behind a busy server whose clients reuse their ports (nginx's old
+ * workers at a reload: thousands of them), that was nearly every new
+ * connection. Until a TIME-WAIT can move to the listener's member (the
+ * move protocol), it ends with its process, as every one did before the
+ * keeper. One map lookup each.
+ */
+static bool time_wait_yields(struct stack *st, const struct tcpcb *tp)
+{
+	return tp->t_state == TCPS_TIME_WAIT && st->host &&
+	       host_pick_keeper(st->host, IPPROTO_TCP, tp->so->lport) != 0;
+}
+
+/*
  * What the kernel goes on with after a process has exited (its orphans:
  * tcp_close leaves them to the protocol): TCP connections still sending
  * data or a FIN (FIN-WAIT-1, CLOSING, LAST-ACK), waiting for the peer's
- * FIN (FIN-WAIT-2, until TCP_FIN_TIMEOUT) or in TIME-WAIT (2MSL). A
+ * FIN (FIN-WAIT-2, until TCP_FIN_TIMEOUT) or in TIME-WAIT (2MSL), except
+ * a TIME-WAIT that yields to a listener (above), which shed closes. A
  * connection a thread still holds counts too: its process is exiting, so
  * it closes. Listeners and their queues, UDP sockets and closed ones end
  * with the process (a queue moves to another member: tcp_migrate.c).
  */
-unsigned stack_leftovers_locked(struct stack *st)
+unsigned stack_leftovers_locked(struct stack *st, bool shed)
 {
+	struct mtcp_sock *s, *next;
 	unsigned n = 0;
 
-	for (struct mtcp_sock *s = st->socks; s; s = s->all_next) {
+	for (s = st->socks; s; s = next) {
 		struct tcpcb *tp = s->tp;
 
+		next = s->all_next;     /* tcp_closed may free s, only s */
 		/* A connection still opening just ends (tcp_usr_close). */
-		n += tp && TCPS_HAVERCVDSYN(tp->t_state) && !tp->t_listener;
+		if (!tp || !TCPS_HAVERCVDSYN(tp->t_state) || tp->t_listener)
+			continue;
+		if (time_wait_yields(st, tp)) {
+			if (shed)
+				tcp_closed(tp);
+			continue;
+		}
+		n++;
 	}
 	return n;
 }
@@ -367,7 +395,7 @@ unsigned stack_leftovers_locked(struct stack *st)
 unsigned mtcp_stack_leftovers(struct stack *st)
 {
 	pthread_mutex_lock(&st->lock);
-	unsigned n = stack_leftovers_locked(st);
+	unsigned n = stack_leftovers_locked(st, false);
 	stack_unlock(st);
 	return n;
 }

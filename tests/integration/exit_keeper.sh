@@ -14,6 +14,8 @@
 #     all 20 MiB intact, then a clean FIN (EOF, no reset);
 #   - the keeper is gone after the transfer and TIME-WAIT (MTCP_TCP_MSL=1:
 #     2 s), with its lifetime logged;
+#   - the same with SO_LINGER {on, 10 s} on a socket the exit closes: an
+#     exiting process never lingers (Linux's inet_release, PF_EXITING);
 #   - a client with nothing left (the server closed first, and the
 #     client's FIN was acknowledged before it exited) forks no keeper.
 . "$(dirname "$0")/lib.sh"
@@ -70,14 +72,20 @@ EOF
 
 cat >"$TMP_DIR/client.py" <<'EOF'
 import socket, sys, time
-addr, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+import struct
+addr, port, path, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 s = socket.socket()
+if mode == "linger":
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 10))
 s.connect((addr, port))
 with open(path, "rb") as f:
     data = f.read()
 s.sendall(data)
 print("lastwrite %.6f" % time.time(), flush=True)
-s.close()
+if mode == "linger":
+    s.detach()          # the fd stays open: the process's exit closes it
+else:
+    s.close()
 EOF
 
 # keepers: the pids of mtcp-keeper processes in $NS
@@ -89,59 +97,71 @@ keepers() {
 }
 no_keeper() { [ -z "$(keepers)" ]; }
 
+# exit_case NAME PORT MODE: the client (MODE close: it closes, then
+# exits; linger: SO_LINGER {on, 10 s} and the fd left for exit to close)
+# against a pausing server; every check above.
+exit_case() {
+	local name=$1 port=$2 mode=$3 srv=$1-srv out rc t_gone t_last ms t_pause kp fd t
+	k_bg "$srv" 60 $PY "$TMP_DIR/server.py" "$K" "$port" $((MIB * 1048576)) $HOLD 3
+	local spid=$BG_PID
+	wait_grep 5 "$TMP_DIR/$srv.out" '^listening' || pl_fail "the kernel server is not listening" "$srv"
+
+	_tap_mark
+	_mt_cmd "$name"
+	log "[microtcp] $name: \$(python3 client.py $K $port data $mode 2>&1)"
+	out=$("${_MT[@]}" timeout -k 5 30 $PY "$TMP_DIR/client.py" "$K" "$port" "$D" "$mode" 2>&1)
+	rc=$?
+	t_gone=$(date +%s.%N)
+	printf '%s\n' "$out" >"$TMP_DIR/$name.out"
+	printf '%s\n' "$out" | sed "s/^/    | $name: /"
+	[ $rc -eq 0 ] || pl_fail "$name: the client exited $rc" "$name" "$srv"
+	t_last=$(awk '$1 == "lastwrite" { print $2 }' "$TMP_DIR/$name.out")
+	[ -n "$t_last" ] || pl_fail "$name: the client did not say when its last write returned" "$name"
+	ms=$(awk -v a="$t_last" -v b="$t_gone" 'BEGIN { printf "%d", (b - a) * 1000 }')
+	log "$name: exit latency: $ms ms from the last write's return to \$(...) returning"
+	assert_lt "$name: ms from the last write to the client gone (pipe closed, process reaped)" "$ms" 500
+
+	t_pause=$(awk '$1 == "paused" { print $2 }' "$TMP_DIR/$srv.out")
+	if [ "$PL_KERNEL_ONLY" != 1 ]; then
+		# The client left data in flight (the server is still
+		# pausing): a keeper has it.
+		[ -n "$t_pause" ] && awk -v a="$t_pause" -v b="$t_gone" 'BEGIN { exit !(b < a + 3) }' ||
+			pl_fail "$name: the client did not exit during the server's pause (paused at ${t_pause:-never}, gone at $t_gone): nothing was left to keep" "$name" "$srv"
+		kp=$(keepers)
+		[ -n "$kp" ] || pl_fail "$name: no mtcp-keeper process in $NS after the client exited with data in flight" "$name" "$srv"
+		log "ok: $name: keeper $kp runs ($(tr '\0' ' ' </proc/$kp/cmdline 2>/dev/null | cut -c 1-60))"
+		for fd in 0 1 2; do
+			t=$(readlink /proc/$kp/fd/$fd 2>/dev/null)
+			[ "$t" = /dev/null ] || pl_fail "$name: the keeper's fd $fd is '$t', not /dev/null" "$name"
+		done
+		log "ok: $name: the keeper's stdin, stdout and stderr are /dev/null"
+	fi
+
+	bg_wait $spid 30 || pl_fail "$name: the kernel server did not finish" "$srv" "$name"
+	local got gsha gend t_eof t_kgone
+	read -r _ got gsha gend t_eof < <(grep '^got ' "$TMP_DIR/$srv.out")
+	assert_eq "$name: bytes the server received" $((MIB * 1048576)) "$got"
+	assert_eq "$name: sha256 of what the server received" "$SHA" "$gsha"
+	assert_eq "$name: how the stream ended at the server" eof "$gend"
+	via_tap "$name: the transfer" $((MIB * 1048576))
+
+	if [ "$PL_KERNEL_ONLY" != 1 ]; then
+		# The server's FIN (it closed after EOF) puts the keeper's
+		# connection in TIME-WAIT: 2 s here.
+		wait_until 10 no_keeper ||
+			pl_fail "$name: the keeper ($(keepers)) is still there 10 s after the transfer ended" "$name"
+		t_kgone=$(date +%s.%N)
+		log "$name: keeper lifetime: $(awk -v a="$t_gone" -v b="$t_kgone" 'BEGIN { printf "%.2f", b - a }') s" \
+		    "after the client exited, $(awk -v a="$t_eof" -v b="$t_kgone" 'BEGIN { printf "%.2f", b - a }') s" \
+		    "after the server's EOF (TIME-WAIT 2 s, MTCP_TCP_MSL=1)"
+	fi
+}
+
 # ------------------------------------------------------------ exit at once
-k_bg srv 60 $PY "$TMP_DIR/server.py" "$K" $PORT $((MIB * 1048576)) $HOLD 3
-SRV=$BG_PID
-wait_grep 5 "$TMP_DIR/srv.out" '^listening' || pl_fail "the kernel server is not listening" srv
-
-_tap_mark
-_mt_cmd cli
-log "[microtcp] cli: \$(python3 client.py $K $PORT data 2>&1)"
-OUT=$("${_MT[@]}" timeout -k 5 30 $PY "$TMP_DIR/client.py" "$K" $PORT "$D" 2>&1)
-RC=$?
-T_GONE=$(date +%s.%N)
-printf '%s\n' "$OUT" >"$TMP_DIR/cli.out"
-printf '%s\n' "$OUT" | sed 's/^/    | cli: /'
-[ $RC -eq 0 ] || pl_fail "the client exited $RC" cli srv
-T_LAST=$(awk '$1 == "lastwrite" { print $2 }' "$TMP_DIR/cli.out")
-[ -n "$T_LAST" ] || pl_fail "the client did not say when its last write returned" cli
-EXIT_MS=$(awk -v a="$T_LAST" -v b="$T_GONE" 'BEGIN { printf "%d", (b - a) * 1000 }')
-log "exit latency: ${EXIT_MS} ms from the last write's return to \$(...) returning"
-assert_lt "ms from the last write to the client gone (pipe closed, process reaped)" "$EXIT_MS" 500
-
-T_PAUSE=$(awk '$1 == "paused" { print $2 }' "$TMP_DIR/srv.out")
-if [ "$PL_KERNEL_ONLY" != 1 ]; then
-	# The client left data in flight (the server is still pausing): a
-	# keeper has it.
-	[ -n "$T_PAUSE" ] && awk -v a="$T_PAUSE" -v b="$T_GONE" 'BEGIN { exit !(b < a + 3) }' ||
-		pl_fail "the client did not exit during the server's pause (paused at ${T_PAUSE:-never}, gone at $T_GONE): nothing was left to keep" cli srv
-	KP=$(keepers)
-	[ -n "$KP" ] || pl_fail "no mtcp-keeper process in $NS after the client exited with data in flight" cli srv
-	log "ok: keeper $KP runs ($(tr '\0' ' ' </proc/$KP/cmdline 2>/dev/null | cut -c 1-60))"
-	for fd in 0 1 2; do
-		t=$(readlink /proc/$KP/fd/$fd 2>/dev/null)
-		[ "$t" = /dev/null ] || pl_fail "the keeper's fd $fd is '$t', not /dev/null" cli
-	done
-	log "ok: the keeper's stdin, stdout and stderr are /dev/null"
-fi
-
-bg_wait $SRV 30 || pl_fail "the kernel server did not finish" srv cli
-read -r _ GOT GSHA GEND T_EOF < <(grep '^got ' "$TMP_DIR/srv.out")
-assert_eq "bytes the server received" $((MIB * 1048576)) "$GOT"
-assert_eq "sha256 of what the server received" "$SHA" "$GSHA"
-assert_eq "how the stream ended at the server" eof "$GEND"
-via_tap "the transfer" $((MIB * 1048576))
-
-if [ "$PL_KERNEL_ONLY" != 1 ]; then
-	# The server's FIN (it closed after EOF) puts the keeper's connection
-	# in TIME-WAIT: 2 s here.
-	wait_until 10 no_keeper ||
-		pl_fail "the keeper ($(keepers)) is still there 10 s after the transfer ended" cli
-	T_KGONE=$(date +%s.%N)
-	log "keeper lifetime: $(awk -v a="$T_GONE" -v b="$T_KGONE" 'BEGIN { printf "%.2f", b - a }') s" \
-	    "after the client exited, $(awk -v a="$T_EOF" -v b="$T_KGONE" 'BEGIN { printf "%.2f", b - a }') s" \
-	    "after the server's EOF (TIME-WAIT 2 s, MTCP_TCP_MSL=1)"
-fi
+exit_case cli $PORT close
+# Linux's inet_release never lingers for a process that is exiting
+# (PF_EXITING): the FIN goes, the exit does not wait for its ACK.
+exit_case linger $((PORT + 2)) linger
 
 # ------------------------------------------------------------ nothing left
 # The server answers and closes first: the client's connection ends in
