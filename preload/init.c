@@ -464,6 +464,7 @@ __attribute__((destructor))
 static void pl_fini(void)
 {
 	struct stack *st = __atomic_load_n(&stack, __ATOMIC_ACQUIRE);
+	bool stats_done = false;
 	int rc;
 
 	if (!st || getpid() != stack_pid)
@@ -484,21 +485,30 @@ static void pl_fini(void)
 		pl_exit();
 		return;
 	}
-	/* The counters are this process's: written before the keeper goes
-	 * on with its stack. */
-	if (stats_path[0])
-		write_stats(st);
-	if ((rc = keeper_fork(st)) == 0) {
-		pl_exit();
-		return;
+	if (!mtcp_stack_shared(st)) {
+		/* A keeper alone on the address would hold the device and
+		 * answer (reset) the next process's frames. */
+		log_info(pre, "exit: the stack is alone on its address: no keeper");
+	} else {
+		/* The counters are this process's: written before the keeper
+		 * goes on with its stack. */
+		if (stats_path[0])
+			write_stats(st);
+		if ((rc = keeper_fork(st)) == 0) {
+			pl_exit();
+			return;
+		}
+		stats_done = true;
+		log_warn(pre, "exit: no keeper (fork: %s): waiting for the connections "
+			 "still delivering data, at most 10 s", strerror(-rc));
 	}
 	/* NOTE: no keeper: 10 s, then what is left is abandoned (logged). */
-	log_warn(pre, "exit: no keeper (fork: %s): waiting for the connections "
-		 "still delivering data, at most 10 s", strerror(-rc));
 	unsigned left = mtcp_stack_drain(st, 10 * 1000 * 1000);
 	if (left)
 		log_warn(pre, "exit: %u connection(s) still delivering data after 10 s "
 			 "abandoned", left);
 	mtcp_stack_stop(st);
+	if (stats_path[0] && !stats_done)
+		write_stats(st);
 	pl_exit();
 }

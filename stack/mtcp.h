@@ -74,11 +74,18 @@ unsigned mtcp_stack_drain(struct stack *st, uint64_t timeout_us);
  *   child:  mtcp_stack_fork_child, mtcp_stack_fds (what to keep open),
  *           mtcp_stack_keep, mtcp_stack_stop, _exit
  *   fork failed: unlock (mtcp_stack_fork_child), mtcp_stack_resume, drain
+ *
+ * A stack alone (!mtcp_stack_shared) drains instead, as before.
  */
 /* TCP connections the kernel would go on with once the process is gone:
  * data or a FIN to deliver, FIN-WAIT-2, TIME-WAIT (and connections still
  * open, which an exit closes). */
 unsigned mtcp_stack_leftovers(struct stack *st);
+/* The stack is a member of its address's host (stack/host): a keeper
+ * can go on as that member beside the next process on the address. A
+ * stack alone (MTCP_SHARE=off, a single-queue TAP, no CAP_BPF) cannot:
+ * its keeper would hold the device and answer every frame. */
+bool mtcp_stack_shared(struct stack *st);
 /* Stop the stack thread and wait for it, without leaving the host and
  * without waking any socket. */
 void mtcp_stack_pause(struct stack *st);

@@ -392,6 +392,11 @@ unsigned stack_leftovers_locked(struct stack *st, bool shed)
 	return n;
 }
 
+bool mtcp_stack_shared(struct stack *st)
+{
+	return st->host != NULL;        /* set at open, never changed until stop */
+}
+
 unsigned mtcp_stack_leftovers(struct stack *st)
 {
 	pthread_mutex_lock(&st->lock);

@@ -17,7 +17,9 @@
 #   - the same with SO_LINGER {on, 10 s} on a socket the exit closes: an
 #     exiting process never lingers (Linux's inet_release, PF_EXITING);
 #   - a client with nothing left (the server closed first, and the
-#     client's FIN was acknowledged before it exited) forks no keeper.
+#     client's FIN was acknowledged before it exited) forks no keeper;
+#   - a stack alone on the address (MTCP_SHARE=off) forks none either: its
+#     exit waits for the data, as before, and the server gets it all.
 . "$(dirname "$0")/lib.sh"
 . "$LIB_DIR/preload_lib.bash"
 need sha256sum ss
@@ -205,5 +207,20 @@ if [ "$PL_KERNEL_ONLY" != 1 ]; then
 		pl_fail "a keeper was forked for a client with nothing left" cli2
 	no_keeper || pl_fail "a keeper ($(keepers)) runs after a client with nothing left" cli2
 	log "ok: no keeper for a client whose connection was done"
+fi
+# ------------------------------------------------------------ alone
+if [ "$PL_KERNEL_ONLY" != 1 ]; then
+	k_bg alone-srv 60 $PY "$TMP_DIR/server.py" "$K" $((PORT + 3)) $((MIB * 1048576)) $HOLD 3
+	SRV=$BG_PID
+	wait_grep 5 "$TMP_DIR/alone-srv.out" '^listening' || pl_fail "the kernel server is not listening" alone-srv
+	mt_run alone 30 env MTCP_SHARE=off MTCP_LOG=info $PY "$TMP_DIR/client.py" "$K" $((PORT + 3)) "$D" close ||
+		pl_fail "the client alone on the address failed" alone alone-srv
+	assert_contains "the client alone says why it forks no keeper" "$TMP_DIR/alone.err" 'alone on its address: no keeper'
+	no_keeper || pl_fail "a keeper ($(keepers)) runs for a stack alone on the address" alone
+	bg_wait $SRV 30 || pl_fail "the kernel server did not finish" alone-srv alone
+	read -r _ GOT GSHA GEND _ < <(grep '^got ' "$TMP_DIR/alone-srv.out")
+	assert_eq "alone: bytes the server received" $((MIB * 1048576)) "$GOT"
+	assert_eq "alone: sha256 of what the server received" "$SHA" "$GSHA"
+	assert_eq "alone: how the stream ended at the server" eof "$GEND"
 fi
 log "PASS"
