@@ -313,15 +313,21 @@ static bool fd_kept(const int *keep, int n, int fd)
 	return bsearch(&fd, keep, (size_t)n, sizeof(*keep), fd_cmp) != NULL;
 }
 
+/* Close fds lo..hi (UINT_MAX: all from lo on). */
 static void close_from(unsigned lo, unsigned hi)
 {
+	struct rlimit rl;
+
 	if (lo > hi)
 		return;
-	/* close_range(2) (Linux 5.9); else one at a time. Never our close:
-	 * the fd table is the parent's and nothing here looks at it. */
+	/* close_range(2) (Linux 5.9); else one at a time, up to the
+	 * limit (no fd lies at or past it). Never our close: the fd table
+	 * is the parent's and nothing here looks at it. */
 	if (syscall(SYS_close_range, lo, hi, 0) == 0)
 		return;
-	for (unsigned fd = lo; fd <= hi; fd++)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < hi)
+		hi = rl.rlim_cur > lo ? (unsigned)rl.rlim_cur - 1 : lo;
+	for (unsigned fd = lo; fd <= hi && fd < (1u << 20); fd++)
 		(void)REAL(close)((int)fd);
 }
 
@@ -336,7 +342,6 @@ static void keeper_fds(struct stack *st)
 {
 	int keep[KEEP_FDS_MAX];
 	int n = mtcp_stack_fds(st, keep, KEEP_FDS_MAX);
-	struct rlimit rl;
 	struct stat sb;
 	int null;
 
@@ -359,11 +364,7 @@ static void keeper_fds(struct stack *st)
 		close_from(lo, (unsigned)keep[i] - 1);
 		lo = (unsigned)keep[i] + 1;
 	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
-	    rl.rlim_cur > INT_MAX)
-		rl.rlim_cur = INT_MAX;
-	if (rl.rlim_cur > lo)
-		close_from(lo, (unsigned)rl.rlim_cur - 1);
+	close_from(lo, UINT_MAX);
 }
 
 /*
