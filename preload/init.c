@@ -14,6 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "config.h"
 #include "os.h"
@@ -316,29 +320,6 @@ PL_EXPORT int daemon(int nochdir, int noclose)
 	return 0;
 }
 
-/* ------------------------------------------------------------ keeper */
-
-/* TEMPORARY: the keeper (fork) lands from its branch. False: nothing was
- * handed to a keeper, the caller finishes the stack itself. */
-static bool pl_keeper_fork(struct stack *st)
-{
-	(void)st;
-	return false;
-}
-
-void pl_leave_stack(struct stack *st)
-{
-	pthread_mutex_lock(&init_lock);
-	__atomic_store_n(&stack, NULL, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&init_lock);
-	(void)mtcp_handoff_push(st);
-	if (pl_keeper_fork(st)) {
-		mtcp_stack_forget(st);
-		return;
-	}
-	mtcp_stack_stop(st);
-}
-
 /* ------------------------------------------------------------ exit */
 
 static int close_at_exit(int fd, struct fdobj *o, void *arg)
@@ -352,7 +333,13 @@ static int close_at_exit(int fd, struct fdobj *o, void *arg)
 	return 0;
 }
 
-/* MTCP_STATS: the counters and drops, as mtcp-echo prints them. */
+/* What the stack held when the process began to exit, before its
+ * sockets closed: the program's sockets and their control blocks (a
+ * forking server's parent should hold only its listener). */
+static struct mtcp_usage usage_at_exit;
+
+/* MTCP_STATS: "usage" lines (usage_at_exit), then the counters and drops
+ * as mtcp-echo prints them. */
 static void write_stats(struct stack *st)
 {
 	struct stack_stats ss;
@@ -365,6 +352,8 @@ static void write_stats(struct stack *st)
 		log_error(pre, "MTCP_STATS: cannot write \"%s\": %s", stats_path,
 			  strerror(errno));
 	} else {
+		fprintf(f, "usage sockets %u\nusage tcp_pcbs %u\n", usage_at_exit.sockets,
+			usage_at_exit.tcp_pcbs);
 		mtcp_stats_print(&ss, f);
 		if (!out && fclose(f))
 			log_error(pre, "MTCP_STATS: writing \"%s\": %s", stats_path,
@@ -372,35 +361,247 @@ static void write_stats(struct stack *st)
 	}
 }
 
+/* ------------------------------------------------------------ keeper */
+
+/* The stack's fds, sorted: far fewer than this (device 1-2, wake-up 1,
+ * registry 2, mailbox 1, steering 3 maps, the filter and libbpf's). */
+#define KEEP_FDS_MAX 64
+
+static int fd_cmp(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static bool fd_kept(const int *keep, int n, int fd)
+{
+	return bsearch(&fd, keep, (size_t)n, sizeof(*keep), fd_cmp) != NULL;
+}
+
+/* Close fds lo..hi (UINT_MAX: all from lo on). */
+static void close_from(unsigned lo, unsigned hi)
+{
+	struct rlimit rl;
+
+	if (lo > hi)
+		return;
+	/* close_range(2) (Linux 5.9); else one at a time, up to the
+	 * limit (no fd lies at or past it). Never our close: the fd table
+	 * is the parent's and nothing here looks at it. */
+	if (syscall(SYS_close_range, lo, hi, 0) == 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < hi)
+		hi = rl.rlim_cur > lo ? (unsigned)rl.rlim_cur - 1 : lo;
+	for (unsigned fd = lo; fd <= hi && fd < (1u << 20); fd++)
+		(void)REAL(close)((int)fd);
+}
+
+/*
+ * The keeper holds the stack's fds and nothing of the program's: a pipe
+ * or socket it kept would tell its reader the program is still there (a
+ * shell's $(prog) would wait for the keeper, not the program). stdin and
+ * stdout become /dev/null; stderr too unless it is a regular file (a log
+ * the keeper may still write its one line to).
+ */
+static void keeper_fds(struct stack *st)
+{
+	int keep[KEEP_FDS_MAX];
+	int n = mtcp_stack_fds(st, keep, KEEP_FDS_MAX);
+	struct stat sb;
+	int null;
+
+	qsort(keep, (size_t)n, sizeof(*keep), fd_cmp);
+	null = REAL(open)("/dev/null", O_RDWR);
+	for (int fd = 0; fd <= STDERR_FILENO; fd++) {
+		if (fd_kept(keep, n, fd) || fd == null)
+			continue;
+		if (fd == STDERR_FILENO && REAL(fstat)(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+			continue;
+		if (null >= 0)
+			(void)REAL(dup2)(null, fd);
+		else
+			(void)REAL(close)(fd);
+	}
+	unsigned lo = STDERR_FILENO + 1;
+	for (int i = 0; i < n; i++) {
+		if (keep[i] < (int)lo)
+			continue;
+		close_from(lo, (unsigned)keep[i] - 1);
+		lo = (unsigned)keep[i] + 1;
+	}
+	close_from(lo, UINT_MAX);
+}
+
+/*
+ * Signals: every disposition back to the default and none blocked, as a
+ * new program would have them: the program's handlers are its own and
+ * would run its code in a process it does not know about. setsid() has
+ * taken the keeper out of the program's process group and terminal, so a
+ * ^C, a hang-up or a kill of the job (SIGINT, SIGHUP, SIGTERM to the
+ * group) does not end it before its connections are done; one sent to its
+ * own pid does, as it ends any member (its liveness lock goes, the others
+ * free its flows). SIGPIPE is ignored: its writes are to its own fds.
+ */
+static void keeper_signals(void)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigset_t none;
+
+	sigemptyset(&sa.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		sa.sa_handler = sig == SIGPIPE ? SIG_IGN : SIG_DFL;
+		(void)REAL(sigaction)(sig, &sa, NULL);
+	}
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+}
+
+/*
+ * The keeper, a child forked at exit (pl_fini): the same member of the
+ * address's host as the program was (it inherited the liveness lock's
+ * description, the device and the steering), so its connections' frames
+ * keep reaching it and nothing moves. It finishes them, leaves the host
+ * and ends with _exit: the program's exit handlers and stdio buffers are
+ * the program's, already run or written by it.
+ */
+static void __attribute__((noreturn)) keeper_main(struct stack *st)
+{
+	mtcp_stack_fork_child(st);
+	(void)setsid();
+	keeper_fds(st);
+	keeper_signals();
+	(void)prctl(PR_SET_NAME, "mtcp-keeper", 0, 0, 0);
+	uint64_t cap = mtcp_stack_keep_cap(st);
+	unsigned left = mtcp_stack_keep(st, cap);
+	if (left)
+		log_warn(pre, "keeper %d: %u connection(s) still not done after %llu s "
+			 "abandoned", (int)getpid(), left,
+			 (unsigned long long)(cap / 1000000));
+	mtcp_stack_stop(st);
+	_exit(0);
+}
+
+/*
+ * Hand what the stack still has to a keeper and let the process go. 0:
+ * the keeper has it (this process must not touch the stack again);
+ * -errno: fork failed, the stack runs as before.
+ */
+static int keeper_fork(struct stack *st)
+{
+	pid_t pid;
+
+	/* KEEPER HOOK (push): when the host offers a keeper for this
+	 * address (host_keeper), a live one takes these connections (the
+	 * move protocol) instead of a new fork, so that keepers do not pile
+	 * up, one per exited process; what it cannot take is forked below. */
+
+	mtcp_stack_pause(st);
+	mtcp_stack_fork_prepare(st);
+	/* libc's fork: its own atfork work (malloc's locks) makes the copy
+	 * usable; ours (fork()) would start a new member in the child. */
+	pid = REAL(fork)();
+	if (pid == 0)
+		keeper_main(st);
+	if (pid < 0) {
+		int err = errno;
+
+		mtcp_stack_fork_child(st);
+		int rc = mtcp_stack_resume(st);
+		if (rc < 0)
+			log_error(pre, "exit: the stack thread did not start again: %s",
+				  strerror(-rc));
+		return -err;
+	}
+	mtcp_stack_fork_parent(st);
+	log_info(pre, "exit: keeper %d finishes this process's connections", (int)pid);
+	return 0;
+}
+
+/*
+ * exec (exec.c): the process's sockets were let go; what the stack still
+ * has (connections others hold, the new image's among them; orphans
+ * finishing) goes to a keeper as at exit, and the next pl_stack (an exec
+ * that failed) starts a new stack. This image's stack is never touched
+ * again.
+ */
+void pl_leave_stack(struct stack *st)
+{
+	pthread_mutex_lock(&init_lock);
+	__atomic_store_n(&stack, NULL, __ATOMIC_RELEASE);
+	init_err = 0;
+	pthread_mutex_unlock(&init_lock);
+	(void)mtcp_handoff_push(st);
+	if (mtcp_stack_leftovers(st) && mtcp_stack_shared(st)) {
+		int rc = keeper_fork(st);
+		if (rc == 0)
+			return;
+		log_warn(pre, "exec: no keeper (fork: %s): the sockets the new program "
+			 "inherits are lost", strerror(-rc));
+	}
+	mtcp_stack_stop(st);
+}
+
 /*
  * The process is exiting: the kernel would close every socket and go on
- * delivering what was written (and the FIN) after the process is gone. A
- * user-space stack dies with its process, so it closes them now and waits
- * (a bounded time) for the peers to acknowledge.
+ * delivering what was written (and the FIN), and keep TIME-WAIT, after
+ * the process is gone. A user-space stack dies with its process, so it
+ * closes them now and, when something is left, forks a keeper that goes
+ * on with it (keeper_fork); the process exits at once.
  */
 __attribute__((destructor))
 static void pl_fini(void)
 {
 	struct stack *st = __atomic_load_n(&stack, __ATOMIC_ACQUIRE);
+	bool stats_done = false;
+	int rc;
 
 	if (!st || getpid() != stack_pid || __atomic_exchange_n(&pl_exiting, true,
 								 __ATOMIC_RELAXED))
 		return;
 	pl_enter();
+	/* pl_exiting (set above): Linux's inet_release, no lingering close
+	 * at exit (psock.c). What the kernel releases at exit goes now:
+	 * listeners (their queues move to the port's other holders,
+	 * tcp_migrate.c), UDP sockets, the ports of closed sockets; what is
+	 * left are orphaned connections, and those other processes still
+	 * hold, which go to one of them (handoff.c) when one is alive. */
+	mtcp_stack_usage(st, &usage_at_exit);
 	fdt_each(0, fdt_max(), close_at_exit, NULL);
-	/* What other processes hold goes to one of them (handoff.c). */
-	unsigned kept = mtcp_handoff_push(st);
-	if (kept)
-		log_debug(pre, "exit: %u shared connection(s) found no other holder alive", kept);
-	/* NOTE: 10 s, then what is left is abandoned (logged). */
+	(void)mtcp_handoff_push(st);
+	if (handovers)
+		log_info(pre, "exit: %lu socket(s) were handed to the kernel", handovers);
+	if (!mtcp_stack_leftovers(st)) {
+		mtcp_stack_stop(st);
+		if (stats_path[0])
+			write_stats(st);
+		pl_exit();
+		return;
+	}
+	if (!mtcp_stack_shared(st)) {
+		/* A keeper alone on the address would hold the device and
+		 * answer (reset) the next process's frames. */
+		log_info(pre, "exit: the stack is alone on its address: no keeper");
+	} else {
+		/* The counters are this process's: written before the keeper
+		 * goes on with its stack. */
+		if (stats_path[0])
+			write_stats(st);
+		if ((rc = keeper_fork(st)) == 0) {
+			pl_exit();
+			return;
+		}
+		stats_done = true;
+		log_warn(pre, "exit: no keeper (fork: %s): waiting for the connections "
+			 "still delivering data, at most 10 s", strerror(-rc));
+	}
+	/* NOTE: no keeper: 10 s, then what is left is abandoned (logged). */
 	unsigned left = mtcp_stack_drain(st, 10 * 1000 * 1000);
 	if (left)
 		log_warn(pre, "exit: %u connection(s) still delivering data after 10 s "
 			 "abandoned", left);
-	if (handovers)
-		log_info(pre, "exit: %lu socket(s) were handed to the kernel", handovers);
 	mtcp_stack_stop(st);
-	if (stats_path[0])
+	if (stats_path[0] && !stats_done)
 		write_stats(st);
 	pl_exit();
 }

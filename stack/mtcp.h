@@ -61,6 +61,54 @@ void mtcp_stack_stop(struct stack *st);
  * data and FIN acknowledged (or died): what the kernel keeps doing after a
  * process exits. Returns how many were still closing. */
 unsigned mtcp_stack_drain(struct stack *st, uint64_t timeout_us);
+/*
+ * Exit without waiting (preload/init.c). On the kernel a process's exit
+ * closes its sockets and the kernel goes on delivering; here an exiting
+ * process that leaves work forks a keeper that goes on as the same member
+ * of the host, and exits at once:
+ *
+ *   mtcp_stack_leftovers    anything to go on with? (else just stop)
+ *   mtcp_stack_pause        the stack thread stops; the host is kept
+ *   mtcp_stack_fork_prepare the locks taken, around fork()
+ *   parent: mtcp_stack_fork_parent, then exit: the stack is the keeper's
+ *   child:  mtcp_stack_fork_child, mtcp_stack_fds (what to keep open),
+ *           mtcp_stack_keep, mtcp_stack_stop, _exit
+ *   fork failed: unlock (mtcp_stack_fork_child), mtcp_stack_resume, drain
+ *
+ * A stack alone (!mtcp_stack_shared) drains instead, as before.
+ */
+/* TCP connections the kernel would go on with once the process is gone:
+ * data or a FIN to deliver, FIN-WAIT-2, TIME-WAIT (and connections still
+ * open, which an exit closes). */
+unsigned mtcp_stack_leftovers(struct stack *st);
+/* The stack is a member of its address's host (stack/host): a keeper
+ * can go on as that member beside the next process on the address. A
+ * stack alone (MTCP_SHARE=off, a single-queue TAP, no CAP_BPF) cannot:
+ * its keeper would hold the device and answer every frame. */
+bool mtcp_stack_shared(struct stack *st);
+/* Stop the stack thread and wait for it, without leaving the host and
+ * without waking any socket. */
+void mtcp_stack_pause(struct stack *st);
+/* Run the stack thread again after mtcp_stack_pause. 0 or -errno. */
+int mtcp_stack_resume(struct stack *st);
+/* The fds the stack holds (device, wake-up, the host's registry, liveness
+ * lock, mailbox and steering), at most max in out; how many. */
+int mtcp_stack_fds(struct stack *st, int *out, int max);
+/* Around fork(): prepare takes the stack's locks (the thread paused);
+ * in the parent, fork_parent keeps them for good and forgets the stack
+ * (closes its fds, touches nothing shared); in the child, fork_child
+ * makes them free again (also the parent's undo when fork failed). */
+void mtcp_stack_fork_prepare(struct stack *st);
+void mtcp_stack_fork_parent(struct stack *st);
+void mtcp_stack_fork_child(struct stack *st);
+/* The keeper's loop, on the calling thread (the stack thread must not
+ * run): every socket still open is closed, then frames and timers are
+ * served until no leftover remains or cap_us passes. Returns how many
+ * were left (abandoned) at the end. */
+unsigned mtcp_stack_keep(struct stack *st, uint64_t cap_us);
+/* The keeper's cap: the time a connection has to deliver its data and FIN
+ * (60 s), then its FIN-WAIT-2 or TIME-WAIT (2MSL). */
+uint64_t mtcp_stack_keep_cap(struct stack *st);
 /* Free everything; every socket must have been closed. */
 void mtcp_stack_destroy(struct stack *st);
 /* In a fork()ed child, which inherited st as memory and fds while the

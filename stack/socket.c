@@ -116,11 +116,9 @@ void mtcp_sock_put(struct mtcp_sock *s)
 	stack_unlock(st);
 }
 
-void mtcp_close(struct mtcp_sock *s)
+/* mtcp_close with the lock held. */
+static void close_locked(struct mtcp_sock *s)
 {
-	struct stack *st = s->st;
-
-	pthread_mutex_lock(&st->lock);
 	s->closed = true;
 	s->refs++;              /* held across the protocol's close */
 	if (is_tcp(s))
@@ -132,7 +130,39 @@ void mtcp_close(struct mtcp_sock *s)
 	s->notify = NULL;
 	sock_put_locked(s);
 	sock_put_locked(s);
+}
+
+void mtcp_close(struct mtcp_sock *s)
+{
+	struct stack *st = s->st;
+
+	pthread_mutex_lock(&st->lock);
+	close_locked(s);
 	stack_unlock(st);
+}
+
+/* A socket its owner still holds: not closed, and not a connection still
+ * waiting in a listener's queue (that one is the listener's, and nobody
+ * holds it yet). */
+static bool owned(const struct mtcp_sock *s)
+{
+	return !s->closed && !(s->tp && s->tp->t_listener);
+}
+
+void sock_orphan_all(struct stack *st)
+{
+	struct mtcp_sock *s;
+
+	/* Closing one may free others (a listener's queue): look again
+	 * from the start each time. */
+	for (;;) {
+		for (s = st->socks; s && !owned(s); s = s->all_next)
+			;
+		if (!s)
+			break;
+		s->notify = NULL;
+		close_locked(s);
+	}
 }
 
 /* ---- The port space of the processes on this address (stack/host) ---- */

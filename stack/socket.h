@@ -109,6 +109,10 @@ int sock_error(struct mtcp_sock *s);
 /* The stack is stopping: a state change for every socket, so that whoever
  * waits on one looks again (mtcp_sock_stopped). */
 void sock_wake_all(struct stack *st);
+/* Close every socket an owner still holds, as mtcp_close would, without
+ * a word to its hook: in an exiting process's keeper (mtcp_stack_keep),
+ * the threads that held them are gone. Lock held. */
+void sock_orphan_all(struct stack *st);
 
 /* udp.c */
 /* bind(2) (user: true) or an automatic bind to an ephemeral port. */

@@ -343,6 +343,124 @@ unsigned mtcp_stack_drain(struct stack *st, uint64_t timeout_us)
 	}
 }
 
+/*
+ * NOTE: a TIME-WAIT connection on a port another member listens on does
+ * not outlive the process. The kernel's TIME-WAIT hands a new SYN for its
+ * 4-tuple to the listener at once (tcp_timewait_state_process,
+ * TCP_TW_SYN; RFC 6191), but a keeper has no listener: it could only drop
+ * it (tcp_input), and the client would wait for its SYN's retransmission,
+ * 1 s. Behind a busy server whose clients reuse their ports (nginx's old
+ * workers at a reload: thousands of them), that was nearly every new
+ * connection. Until a TIME-WAIT can move to the listener's member (the
+ * move protocol), it ends with its process, as every one did before the
+ * keeper. One map lookup each.
+ */
+static bool time_wait_yields(struct stack *st, const struct tcpcb *tp)
+{
+	return tp->t_state == TCPS_TIME_WAIT && st->host &&
+	       host_pick_keeper(st->host, IPPROTO_TCP, tp->so->lport) != 0;
+}
+
+/*
+ * What the kernel goes on with after a process has exited (its orphans:
+ * tcp_close leaves them to the protocol): TCP connections still sending
+ * data or a FIN (FIN-WAIT-1, CLOSING, LAST-ACK), waiting for the peer's
+ * FIN (FIN-WAIT-2, until TCP_FIN_TIMEOUT) or in TIME-WAIT (2MSL), except
+ * a TIME-WAIT that yields to a listener (above), which shed closes. A
+ * connection a thread still holds counts too: its process is exiting, so
+ * it closes. Listeners and their queues, UDP sockets and closed ones end
+ * with the process (a queue moves to another member: tcp_migrate.c).
+ */
+unsigned stack_leftovers_locked(struct stack *st, bool shed)
+{
+	struct mtcp_sock *s, *next;
+	unsigned n = 0;
+
+	for (s = st->socks; s; s = next) {
+		struct tcpcb *tp = s->tp;
+
+		next = s->all_next;     /* tcp_closed may free s, only s */
+		/* A connection still opening just ends (tcp_usr_close). */
+		if (!tp || !TCPS_HAVERCVDSYN(tp->t_state) || tp->t_listener)
+			continue;
+		if (time_wait_yields(st, tp)) {
+			if (shed)
+				tcp_closed(tp);
+			continue;
+		}
+		n++;
+	}
+	return n;
+}
+
+bool mtcp_stack_shared(struct stack *st)
+{
+	return st->host != NULL;        /* set at open, never changed until stop */
+}
+
+unsigned mtcp_stack_leftovers(struct stack *st)
+{
+	pthread_mutex_lock(&st->lock);
+	unsigned n = stack_leftovers_locked(st, false);
+	stack_unlock(st);
+	return n;
+}
+
+/* NOTE: the kernel gives an orphan's delivery no fixed time (its
+ * retransmission limit, tcp_orphan_retries); the keeper gives it 60 s,
+ * then the longer of TIME-WAIT and the orphan FIN-WAIT-2 limit. */
+#define KEEP_DELIVER_US (60 * USEC_PER_SEC)
+
+uint64_t mtcp_stack_keep_cap(struct stack *st)
+{
+	uint64_t tw = 2 * tcp_msl(st);
+
+	return KEEP_DELIVER_US + (tw > TCP_FIN_TIMEOUT ? tw : TCP_FIN_TIMEOUT);
+}
+
+int mtcp_stack_fds(struct stack *st, int *out, int max)
+{
+	int n = netdev_fds(st->dev, out, max);
+
+	if (st->wake_fd >= 0 && n < max)
+		out[n++] = st->wake_fd;
+	return n + host_fds(st->host, out + n, max - n);
+}
+
+/*
+ * fork() of a keeper: the stack thread is paused (mtcp_stack_pause); the
+ * forking thread takes the stack lock, then tx_lock (stack_unlock's
+ * order), so no other thread is changing the state or sending a frame
+ * when the child's copy is made, and the capture's buffer is written out
+ * first, so that parent and child do not both write it.
+ */
+void mtcp_stack_fork_prepare(struct stack *st)
+{
+	pthread_mutex_lock(&st->lock);
+	pthread_mutex_lock(&st->tx_lock);
+	netdev_idle(st->dev);
+}
+
+/* The parent hands the stack to the keeper: it keeps both locks for
+ * good, so none of its threads touches the state, the device or the
+ * registry again (one that tries waits until the process is gone), and
+ * closes its copies of the fds, as a fork child forgets its parent's
+ * stack (mtcp_stack_forget: nothing shared is touched). */
+void mtcp_stack_fork_parent(struct stack *st)
+{
+	mtcp_stack_forget(st);
+	st->host = NULL;
+	st->wake_fd = -1;
+}
+
+/* The keeper, whose only thread is the one that took the locks (adaptive
+ * mutexes: no owner check); or the parent, when fork failed. */
+void mtcp_stack_fork_child(struct stack *st)
+{
+	pthread_mutex_unlock(&st->tx_lock);
+	pthread_mutex_unlock(&st->lock);
+}
+
 void mtcp_stack_forget(struct stack *st)
 {
 	if (!st)

@@ -135,6 +135,10 @@ bool stack_answers(struct stack *st, uint8_t proto, uint16_t lport, uint32_t rad
  * that face an attacker: TCP's ISN gets its own keyed hash (RFC 6528). */
 uint64_t stack_rand(struct stack *st);
 
+/* mtcp_stack_leftovers with the lock held. shed: a TIME-WAIT that must
+ * not outlive the process (a port another member listens on) closes. */
+unsigned stack_leftovers_locked(struct stack *st, bool shed);
+
 /* mtcp_stack_poll_at with the lock held. */
 uint64_t stack_poll_at_locked(struct stack *st);
 

@@ -95,6 +95,9 @@ struct netdev_ops {
 	 * (another thread of the parent may have held the device's locks).
 	 * May be NULL: then fd is closed. */
 	void (*forget)(struct netdev *d);
+	/* The fds the device holds, at most max of them in out; how many.
+	 * May be NULL: then fd alone (when >= 0). */
+	int (*fds)(struct netdev *d, int *out, int max);
 };
 
 struct netdev_stats {
@@ -191,6 +194,21 @@ static inline void netdev_forget(struct netdev *d)
 		d->ops->forget(d);
 	else if (d->fd >= 0)
 		mtcp_os.close(d->fd);
+}
+
+/* The fds d holds (its own and those of the devices it wraps): an exiting
+ * process's keeper keeps these and closes every other (preload/init.c).
+ * How many were written to out, at most max. */
+static inline int netdev_fds(struct netdev *d, int *out, int max)
+{
+	if (!d || max <= 0)
+		return 0;
+	if (d->ops->fds)
+		return d->ops->fds(d, out, max);
+	if (d->fd < 0)
+		return 0;
+	out[0] = d->fd;
+	return 1;
 }
 
 /* For drivers: account a send(2)/write(2) of a len-byte frame that
@@ -292,6 +310,8 @@ void pcap_write(struct pcap_writer *w, uint64_t ts_us, const uint8_t *frame, siz
 int pcap_flush(struct pcap_writer *w);
 /* Frames not written because of a write error. */
 uint64_t pcap_errors(struct pcap_writer *w);
+/* The capture file's fd (-1 for w NULL). */
+int pcap_fd(struct pcap_writer *w);
 void pcap_close(struct pcap_writer *w);
 /* A device that records every frame through lower, both ways, into w
  * (timestamps from clock's wall time; a copy of clock is kept). Takes

@@ -381,6 +381,12 @@ imp_forget(struct netdev *d)
 	netdev_forget(((struct imp_dev *)d)->id_lower);
 }
 
+static int
+imp_fds(struct netdev *d, int *out, int max)
+{
+	return netdev_fds(((struct imp_dev *)d)->id_lower, out, max);
+}
+
 static void
 imp_destroy(struct netdev *d)
 {
@@ -411,6 +417,7 @@ static const struct netdev_ops imp_ops = {
 	.idle = imp_idle,
 	.destroy = imp_destroy,
 	.forget = imp_forget,
+	.fds = imp_fds,
 };
 
 static bool

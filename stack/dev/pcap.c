@@ -150,6 +150,12 @@ pcap_errors(struct pcap_writer *w)
 	return n;
 }
 
+int
+pcap_fd(struct pcap_writer *w)
+{
+	return w == NULL ? -1 : fileno(w->pw_f);
+}
+
 void
 pcap_close(struct pcap_writer *w)
 {
@@ -240,6 +246,18 @@ pd_destroy(struct netdev *d)
 	free(pd);
 }
 
+static int
+pd_fds(struct netdev *d, int *out, int max)
+{
+	struct pcap_dev *pd = (struct pcap_dev *)d;
+	int n = netdev_fds(pd->pd_lower, out, max);
+	int fd = pcap_fd(pd->pd_w);
+
+	if (fd >= 0 && n < max)
+		out[n++] = fd;
+	return n;
+}
+
 static const struct netdev_ops pd_ops = {
 	.send_offload = pd_send_offload,
 	.recv = pd_recv,
@@ -247,6 +265,7 @@ static const struct netdev_ops pd_ops = {
 	.idle = pd_idle,
 	.destroy = pd_destroy,
 	.forget = pd_forget,
+	.fds = pd_fds,
 };
 
 struct netdev *

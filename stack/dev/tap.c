@@ -414,6 +414,19 @@ tap_forget(struct netdev *d)
 	mtcp_os.close(d->fd);
 }
 
+static int
+tap_fds(struct netdev *d, int *out, int max)
+{
+	struct tap_dev *td = (struct tap_dev *)d;
+	int n = 0;
+
+	if (n < max)
+		out[n++] = d->fd;
+	if (td->td_qfd != d->fd && n < max)
+		out[n++] = td->td_qfd;
+	return n;
+}
+
 static void
 tap_destroy(struct netdev *d)
 {
@@ -431,6 +444,7 @@ static const struct netdev_ops tap_ops = {
 	.poll_at = NULL,
 	.destroy = tap_destroy,
 	.forget = tap_forget,
+	.fds = tap_fds,
 };
 
 static const struct netdev_ops tap_shared_ops = {
@@ -440,6 +454,7 @@ static const struct netdev_ops tap_shared_ops = {
 	.poll_at = NULL,
 	.destroy = tap_destroy,
 	.forget = tap_forget,
+	.fds = tap_fds,
 };
 
 /*

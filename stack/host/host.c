@@ -1240,6 +1240,19 @@ void host_forget(struct host *h)
 	host_free(h);
 }
 
+int host_fds(const struct host *h, int *out, int max)
+{
+	int n = 0;
+
+	if (!h)
+		return 0;
+	int own[3] = { h->fd, h->lockfd, h->mbox };
+	for (int i = 0; i < 3; i++)
+		if (own[i] >= 0 && n < max)
+			out[n++] = own[i];
+	return n + steer_fds(h->steer, out + n, max - n);
+}
+
 /* ---- small queries -------------------------------------------------- */
 
 int host_attach(struct host *h, int sockfd, bool outgoing)

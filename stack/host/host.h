@@ -64,6 +64,12 @@ void host_leave(struct host *h);
 /* In a fork()ed child: the parent's membership was inherited as memory and
  * fds. Close the fds, free the memory, touch nothing shared. */
 void host_forget(struct host *h);
+/* The fds this membership holds (the registry's two descriptions, one of
+ * which holds the liveness lock; the mailbox; the steering maps and
+ * filter), at most max in out; how many. A process that forks a keeper
+ * to go on as this member (preload/init.c, at exit) keeps them open in
+ * it: the keeper inherits the lock, and with it the membership. */
+int host_fds(const struct host *h, int *out, int max);
 
 /* Attach the steering filter to this member's receiving AF_PACKET socket.
  * outgoing: see steer_attach. */

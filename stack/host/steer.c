@@ -95,6 +95,30 @@ void steer_close(struct steer *s)
 	free(s);
 }
 
+int steer_fds(struct steer *s, int *out, int max)
+{
+	struct bpf_program *prog;
+	struct bpf_map *m;
+	int n = 0;
+
+#define STEER_FD_ADD(fd)	do { if ((fd) >= 0 && n < max) out[n++] = (fd); } while (0)
+	if (!s)
+		return 0;
+	for (int i = 0; i < 3; i++)
+		STEER_FD_ADD(s->fd[i]);
+	if (s->obj) {
+		/* libbpf's own: the loaded filter, its maps (dups of ours
+		 * and .rodata), its BTF. */
+		bpf_object__for_each_program(prog, s->obj)
+			STEER_FD_ADD(bpf_program__fd(prog));
+		bpf_object__for_each_map(m, s->obj)
+			STEER_FD_ADD(bpf_map__fd(m));
+		STEER_FD_ADD(bpf_object__btf_fd(s->obj));
+	}
+#undef STEER_FD_ADD
+	return n;
+}
+
 int steer_map_fd(struct steer *s, int which)
 {
 	return which >= 0 && which < 3 ? s->fd[which] : -EINVAL;

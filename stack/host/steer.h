@@ -99,6 +99,9 @@ int steer_create(uint32_t addr, struct steer_ids *ids, struct steer **out);
 int steer_open(const struct steer_ids *ids, struct steer **out);
 /* Close this process's handles (and its filter program). */
 void steer_close(struct steer *s);
+/* The fds those handles are (the maps, the filter libbpf loaded and what
+ * it keeps with it), at most max in out; how many. */
+int steer_fds(struct steer *s, int *out, int max);
 
 /* Load the filter for member and attach it to sockfd (an AF_PACKET socket).
  * outgoing: the stack's frames are those the kernel sends on the
