@@ -16,10 +16,13 @@
 # MP_TAP_SINGLE=1 makes mt0 an ordinary single-queue TAP instead: only
 # for looking at a test's steps with a TAP driver that cannot open a
 # multi-queue one (a second process on it then fails to open it: EBUSY).
+# MP_DRIVER=kernel is packet with PL_KERNEL_ONLY=1 (below): a test that
+# sets MP_DRIVERS_DEFAULT="kernel packet tap" before sourcing this file
+# proves itself on the kernel first, in every run (issue 13's tests).
 # Without MP_DRIVER, the test runs itself once per driver in MP_DRIVERS
-# (default "packet tap"), one after the other, each run with its own
-# TEST_NAME (<test>-<driver>), namespaces and logs, prints one line per
-# driver and fails if any run failed:
+# (default $MP_DRIVERS_DEFAULT, else "packet tap"), one after the other,
+# each run with its own TEST_NAME (<test>-<driver>), namespaces and logs,
+# prints one line per driver and fails if any run failed:
 #     bash tests/integration/multiproc_servers.sh            # both
 #     MP_DRIVER=tap bash tests/integration/multiproc_servers.sh
 #
@@ -96,7 +99,7 @@ if [ -z "${MP_DRIVER:-}" ]; then
 	_mp_rc=0
 	_mp_sum=()
 	_mp_log=$(mktemp "/tmp/mtcpt-$_mp_test.drivers.XXXXXX") || exit 1
-	for _mp_d in ${MP_DRIVERS:-packet tap}; do
+	for _mp_d in ${MP_DRIVERS:-${MP_DRIVERS_DEFAULT:-packet tap}}; do
 		echo "==== $_mp_test over $_mp_d (MP_DRIVER=$_mp_d)"
 		: >"$_mp_log"
 		# tee ignores TERM and INT (a timeout(1) or ^C reaches the whole
@@ -123,7 +126,8 @@ fi
 
 case $MP_DRIVER in
 packet | tap) ;;
-*) echo "FAIL: MP_DRIVER must be packet or tap, not '$MP_DRIVER'" >&2; exit 2 ;;
+kernel) MP_DRIVER=packet PL_KERNEL_ONLY=1 ;;
+*) echo "FAIL: MP_DRIVER must be packet, tap or kernel, not '$MP_DRIVER'" >&2; exit 2 ;;
 esac
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
