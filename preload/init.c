@@ -491,10 +491,15 @@ static int keeper_fork(struct stack *st)
 {
 	pid_t pid;
 
-	/* KEEPER HOOK (push): when the host offers a keeper for this
-	 * address (host_keeper), a live one takes these connections (the
-	 * move protocol) instead of a new fork, so that keepers do not pile
-	 * up, one per exited process; what it cannot take is forked below. */
+	/* The address's keeper, when one lives, takes these connections
+	 * (stack/handoff.c) instead of a new fork, so that keepers do not
+	 * pile up, one per exited process; what it cannot take is forked
+	 * below. */
+	if (mtcp_handoff_to_keeper(st) == 0 && !mtcp_stack_leftovers(st)) {
+		mtcp_stack_stop(st);
+		log_debug(pre, "exit: the keeper took this process's connections");
+		return 0;
+	}
 
 	mtcp_stack_pause(st);
 	mtcp_stack_fork_prepare(st);

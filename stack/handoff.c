@@ -231,7 +231,8 @@ static void fill_shell(struct mtcp_sock *s, struct mtcp_sock *n)
 /* ---- the owner's side ---- */
 
 /* Send s's state to member to, which asked for it (or takes it at our
- * exit), and keep a shell. 0, or -errno with s unchanged. */
+ * exit: another holder, or the keeper), and keep a shell when a program
+ * of ours still uses it. 0, or -errno with s unchanged. */
 static int give(struct stack *st, struct mtcp_sock *s, uint16_t to)
 {
 	struct move_buf b = { 0 };
@@ -246,23 +247,27 @@ static int give(struct stack *st, struct mtcp_sock *s, uint16_t to)
 	}
 	/* The registry first: the requester, when the state arrives, is
 	 * the owner, and a third process asks it, not us. */
-	host_handle_set_owner(st->host, s->handle, to);
+	if (s->handle)
+		host_handle_set_owner(st->host, s->handle, to);
 	if ((rc = ho_send(st, to, HO_SOCK, s->handle, (uint32_t)b.len, fd)) < 0) {
-		host_handle_set_owner(st->host, s->handle, me(st));
+		if (s->handle)
+			host_handle_set_owner(st->host, s->handle, me(st));
 		goto out;
 	}
-	/* From here the state is the requester's: its steering follows, and
-	 * what is left here is a shell (nothing goes to the peer). */
+	/* From here the state is the other stack's: its steering follows,
+	 * and nothing goes to the peer from here. An orphan's last
+	 * reference was TCP's: ours keeps s until we are done with it. */
+	s->refs++;
 	sock_moved_away(s, to);
-	if (s->held_only) {
-		/* Nobody here uses it any more: the table's reference was its
-		 * last. */
+	if (s->handle && s->held_only) {
+		/* Nobody here uses it any more. */
 		s->held_only = false;
 		ho_remove(st, s);
-	} else {
+	} else if (s->handle) {
 		make_shell(s);
 		sock_wake(s);   /* a caller of ours waiting on it looks again */
 	}
+	sock_put_locked(s);
 out:
 	if (rc < 0)
 		log_info(core, "handoff %016llx to member %u: %s",
@@ -603,6 +608,37 @@ unsigned mtcp_handoff_push(struct stack *st)
 			if (!to || give(st, s, to) < 0)
 				left++;
 		}
+	}
+	stack_unlock(st);
+	return left;
+}
+
+unsigned mtcp_handoff_to_keeper(struct stack *st)
+{
+	unsigned left = 0;
+
+	pthread_mutex_lock(&st->lock);
+	uint16_t k = host_keeper(st->host);
+	if (!k || k == me(st)) {
+		stack_unlock(st);
+		return ~0u;
+	}
+	/* Look again from the start after each: a hand-over frees s. */
+	for (;;) {
+		struct mtcp_sock *s;
+		for (s = st->socks; s; s = s->all_next) {
+			struct tcpcb *tp = s->tp;
+			if (s->remote || !tp || !TCPS_HAVERCVDSYN(tp->t_state) ||
+			    tp->t_listener || tp->t_state == TCPS_CLOSED ||
+			    (!s->closed && !s->held_only) || s->ho_tried)
+				continue;
+			break;
+		}
+		if (!s)
+			break;
+		s->ho_tried = true;
+		if (give(st, s, k) < 0)
+			left++;
 	}
 	stack_unlock(st);
 	return left;

@@ -232,15 +232,24 @@ unsigned mtcp_stack_keep(struct stack *st, uint64_t cap_us)
 	__atomic_store_n(&st->mail_ready, true, __ATOMIC_RELAXED);
 	stack_unlock(st);
 
-	/* KEEPER HOOK (claim): when the host offers a keeper role
-	 * (host_keeper_claim), this member claims it here, so that a later
-	 * process on the address hands its leftovers to this keeper (the
-	 * move protocol) instead of forking one more; released
-	 * (host_keeper_release) before mtcp_stack_stop leaves. */
-
+	/* The address's keeper, if it has none: a later process on the
+	 * address hands its leftovers here (handoff.c) instead of forking
+	 * one more. Given up when this one is done; what came in meanwhile
+	 * (a hand-over that read the role just before) is finished too. */
+	pthread_mutex_lock(&st->lock);
+	bool keeper = host_keeper_claim(st->host) == 0;
+	stack_unlock(st);
 	loop_fds(st, pfd);
 	while (loop_turn(st, pfd, &k))
 		;
+	if (keeper) {
+		pthread_mutex_lock(&st->lock);
+		host_keeper_release(st->host);
+		stack_unlock(st);
+		k.next_shed = 0;
+		while (loop_turn(st, pfd, &k))
+			;
+	}
 	pthread_mutex_lock(&st->lock);
 	left = stack_leftovers_locked(st, false);
 	st->running = false;

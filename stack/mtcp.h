@@ -198,6 +198,11 @@ void mtcp_release(struct mtcp_sock *s);
  * them that is alive. How many found none (yet: a fork()ed child that
  * has not joined; a keeper takes those). */
 unsigned mtcp_handoff_push(struct stack *st);
+/* At exit: what the stack still has to finish (orphaned connections,
+ * those kept for others) goes to the address's keeper, when one lives
+ * (host_keeper) and it is not this process. How many could not go;
+ * ~0u when there is no keeper to take them. */
+unsigned mtcp_handoff_to_keeper(struct stack *st);
 /* exec: the process's hold on s passes to the image it execs, which takes
  * it with mtcp_shell within grace_us. */
 int mtcp_exec_hold(struct mtcp_sock *s, uint64_t grace_us);

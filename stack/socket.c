@@ -146,7 +146,8 @@ void mtcp_close(struct mtcp_sock *s)
  * holds it yet). */
 static bool owned(const struct mtcp_sock *s)
 {
-	return !s->closed && !(s->tp && s->tp->t_listener);
+	/* Kept for other processes (handoff.c) is not the program's. */
+	return !s->closed && !s->held_only && !s->remote && !(s->tp && s->tp->t_listener);
 }
 
 void sock_orphan_all(struct stack *st)

@@ -60,6 +60,7 @@ struct mtcp_sock {
 	 * held_only: ours, kept for other processes, none of ours uses it. */
 	uint64_t handle;
 	bool remote, lost, held_only;
+	bool ho_tried;                  /* offered to the keeper once (exit) */
 	uint64_t ho_asked;              /* when we last asked its owner for it */
 	struct mtcp_sock *ho_next;      /* handoff.c's table */
 
