@@ -298,6 +298,8 @@ int psock_claim(struct psock *ps)
 								  : deadline, false);
 	}
 	psock_unwatch(&pw);
+	log_debug(pre, "socket %016llx: %s after %llu us", (unsigned long long)ps->handle,
+		  rc ? strerror(-rc) : "ours", (unsigned long long)(pl_now_us() - (deadline - CLAIM_TIMEOUT_US)));
 	return rc;
 }
 

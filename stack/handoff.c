@@ -21,9 +21,11 @@
  *   import into the shell,          here becomes a shell (sock_moved_away)
  *   wake whoever waits on it
  *
- * Frames that reach the new owner before the state does are dropped
- * there without an answer (the flows entry is its own: stack_answers);
- * TCP recovers them as it recovers any loss.
+ * No frame is lost on the way: the owner moves the flow's steering
+ * first, then reads what its device already holds (those frames count in
+ * the state it exports); the requester holds the frames that reach it
+ * before the state does (handoff_hold: a segment for no connection while
+ * it waits for one) and replays them once it has imported it.
  *
  * Who holds a handle is the registry's (host_handle_*): a bit per member
  * with a descriptor for it, and a count of fork()ed children that have
@@ -45,6 +47,7 @@
 #include "mtcp.h"
 #include "socket.h"
 #include "stack.h"
+#include "proto.h"
 #include "tcp_var.h"
 
 #define HANDOFF_MAGIC   0x4d54484fu     /* "MTHO" */
@@ -73,11 +76,27 @@ struct ho_msg {
 };
 
 #define HO_HASH 256
+/* Frames held for a connection on its way here: at most so many, so
+ * long (a move takes a mailbox round trip: well under a millisecond). */
+#define HO_HOLD_MAX     512
+#define HO_HOLD_US      (200 * USEC_PER_MSEC)
+
+/* A held TCP segment: its IPv4 header and payload, copied. */
+struct ho_held {
+	struct ho_held *next;
+	struct ipv4_pkt pkt;            /* hdr and payload point into data */
+	uint64_t at;
+	uint8_t data[];
+};
 
 struct handoff {
 	struct mtcp_sock *hash[HO_HASH];        /* via ho_next; a reference each */
 	unsigned count;
 	uint64_t next_orphan_check;
+	uint64_t asked_at;                      /* the latest request we sent */
+	struct ho_held *held, **held_tail;
+	unsigned nheld;
+	bool expiring;                          /* held_expire delivers: hold none */
 };
 
 static unsigned ho_bucket(uint64_t id)
@@ -163,6 +182,7 @@ static int make_shell(struct mtcp_sock *s)
 	s->remote = true;
 	s->held_only = false;
 	s->closed = false;
+	s->ho_asked = 0;        /* the next use asks at once */
 	s->connected = s->connecting = s->handshaken = false;
 	s->bound = false;
 	s->so_error = 0;
@@ -228,6 +248,71 @@ static void fill_shell(struct mtcp_sock *s, struct mtcp_sock *n)
 	sock_put_locked(n);
 }
 
+/* ---- frames that come before the state ---- */
+
+bool handoff_hold(struct stack *st, const struct ipv4_pkt *pkt)
+{
+	struct handoff *ho = st->handoff;
+
+	if (!ho || !ho->asked_at || ho->expiring || stack_now(st) - ho->asked_at > HO_HOLD_US ||
+	    ho->nheld >= HO_HOLD_MAX)
+		return false;
+	struct ho_held *h = malloc(sizeof(*h) + pkt->ip.hlen + pkt->len);
+	if (!h)
+		return false;
+	h->pkt = *pkt;
+	memcpy(h->data, pkt->hdr, pkt->ip.hlen);
+	memcpy(h->data + pkt->ip.hlen, pkt->payload, pkt->len);
+	h->pkt.hdr = h->data;
+	h->pkt.payload = h->data + pkt->ip.hlen;
+	h->at = stack_now(st);
+	h->next = NULL;
+	if (!ho->held)
+		ho->held_tail = &ho->held;
+	*ho->held_tail = h;
+	ho->held_tail = &h->next;
+	ho->nheld++;
+	return true;
+}
+
+/* A connection arrived: what waited goes through again, in order (a
+ * frame of a connection still on its way is held again). */
+static void replay(struct stack *st)
+{
+	struct handoff *ho = st->handoff;
+	struct ho_held *h = ho->held;
+
+	ho->held = NULL;
+	ho->held_tail = &ho->held;
+	ho->nheld = 0;
+	while (h) {
+		struct ho_held *next = h->next;
+		ipv4_deliver(st, &h->pkt);
+		free(h);
+		h = next;
+	}
+}
+
+/* Held too long: the connection never came (its owner died, or it went
+ * elsewhere), or the frame was never one of its own. It goes through as
+ * any segment for no connection (answered, or dropped). */
+static void held_expire(struct stack *st, uint64_t now)
+{
+	struct handoff *ho = st->handoff;
+
+	ho->expiring = true;
+	while (ho->held && now - ho->held->at > HO_HOLD_US) {
+		struct ho_held *h = ho->held;
+		ho->held = h->next;
+		ho->nheld--;
+		if (!ho->held)
+			ho->held_tail = &ho->held;
+		ipv4_deliver(st, &h->pkt);
+		free(h);
+	}
+	ho->expiring = false;
+}
+
 /* ---- the owner's side ---- */
 
 /* Send s's state to member to, which asked for it (or takes it at our
@@ -238,6 +323,20 @@ static int give(struct stack *st, struct mtcp_sock *s, uint16_t to)
 	struct move_buf b = { 0 };
 	int rc, fd = -1;
 
+	/* Steering first, then what the device already holds for it (read
+	 * into the connection here, exported with it): no frame of the
+	 * connection is left behind. The requester holds what comes next. */
+	bool steered = st->host && s->tp && s->tp->in_ehash;
+	if (steered) {
+		host_flow_give(st->host, IPPROTO_TCP, s->lport, s->raddr, s->rport, to);
+		s->refs++;
+		while (netif_input(st, 64) == 64)
+			;
+		bool gone = s->refs == 1;
+		sock_put_locked(s);
+		if (gone)
+			return 0;       /* a frame ended it (an orphan's last ACK) */
+	}
 	if ((rc = sock_export(s, &b)) < 0)
 		goto out;
 	fd = memfd_create("mtcp-move", MFD_CLOEXEC);
@@ -254,6 +353,9 @@ static int give(struct stack *st, struct mtcp_sock *s, uint16_t to)
 			host_handle_set_owner(st->host, s->handle, me(st));
 		goto out;
 	}
+	steered = false;
+	log_debug(core, "handoff %016llx: given to member %u (%zu bytes)",
+		  (unsigned long long)s->handle, to, b.len);
 	/* From here the state is the other stack's: its steering follows,
 	 * and nothing goes to the peer from here. An orphan's last
 	 * reference was TCP's: ours keeps s until we are done with it. */
@@ -269,6 +371,8 @@ static int give(struct stack *st, struct mtcp_sock *s, uint16_t to)
 	}
 	sock_put_locked(s);
 out:
+	if (steered)    /* it stays: its steering comes back */
+		host_flow_give(st->host, IPPROTO_TCP, s->lport, s->raddr, s->rport, me(st));
 	if (rc < 0)
 		log_info(core, "handoff %016llx to member %u: %s",
 			 (unsigned long long)s->handle, to, strerror(-rc));
@@ -323,9 +427,11 @@ static void take(struct stack *st, uint64_t id, int fd, uint32_t len)
 	}
 	if ((rc = sock_import(st, p, len, &used, &n)) < 0)
 		goto fail;
+	log_debug(core, "handoff %016llx: taken (%u bytes)", (unsigned long long)id, len);
 	if (s && s->remote) {
 		fill_shell(s, n);
 		sock_wake(s);
+		replay(st);
 	} else if (!s && n->closed) {
 		/* An orphan (its last holder closed it): TCP finishes it
 		 * here, as the kernel after its process is gone. */
@@ -342,6 +448,7 @@ static void take(struct stack *st, uint64_t id, int fd, uint32_t len)
 		} else {
 			sock_put_locked(n);
 		}
+		replay(st);
 	} else {
 		/* Already ours: a duplicate can only be a bug elsewhere. */
 		log_error(core, "handoff %016llx: arrived twice", (unsigned long long)id);
@@ -371,6 +478,10 @@ void handoff_input(struct stack *st, const void *msg, size_t len, int fd)
 			close(fd);
 		return;
 	}
+	/* The message is in st->rxbuf, which a give reuses (it reads the
+	 * device): what it says, first. */
+	const struct ho_msg msg_copy = *m;
+	m = &msg_copy;
 	struct mtcp_sock *s = ho_find(st, m->id);
 	switch (m->type) {
 	case HO_REQ:
@@ -406,6 +517,8 @@ void handoff_tick(struct stack *st, uint64_t now)
 	uint64_t ids[64];
 	size_t n;
 
+	if (ho && ho->held)
+		held_expire(st, now);
 	if (!ho || !ho->count || now < ho->next_orphan_check)
 		return;
 	ho->next_orphan_check = now + HOST_SWEEP_US;
@@ -440,6 +553,11 @@ void handoff_destroy(struct stack *st)
 	for (unsigned b = 0; b < HO_HASH; b++)
 		while (ho->hash[b])
 			ho_remove(st, ho->hash[b]);
+	while (ho->held) {
+		struct ho_held *h = ho->held;
+		ho->held = h->next;
+		free(h);
+	}
 	free(ho);
 	st->handoff = NULL;
 }
@@ -537,10 +655,14 @@ int mtcp_claim(struct mtcp_sock *s)
 			   (!s->ho_asked || now - s->ho_asked >= HANDOFF_REASK_US)) {
 			/* owner == me: the state is on its way to our mailbox. */
 			int e = ho_send(st, owner, HO_REQ, s->handle, 0, -1);
+			log_debug(core, "handoff %016llx: asked member %u: %s",
+				  (unsigned long long)s->handle, owner, e ? strerror(-e) : "sent");
 			if (e < 0 && e != -EAGAIN)
 				log_debug(core, "handoff %016llx: asking member %u: %s",
 					  (unsigned long long)s->handle, owner, strerror(-e));
 			s->ho_asked = now;
+			if (ho_state(st))
+				st->handoff->asked_at = now;
 		}
 	}
 	stack_unlock(st);

@@ -160,6 +160,10 @@ bool handoff_is_msg(const void *msg, size_t len);
 void handoff_input(struct stack *st, const void *msg, size_t len, int fd);
 /* Every HOST_SWEEP_US: close what the holders that died held alone. */
 void handoff_tick(struct stack *st, uint64_t now);
+/* tcp_input: a segment for no connection here while one is on its way
+ * (we asked for it): held (true), replayed when it comes. */
+struct ipv4_pkt;
+bool handoff_hold(struct stack *st, const struct ipv4_pkt *pkt);
 /* Sockets kept for other processes, none of ours using them. */
 unsigned handoff_held(struct stack *st);
 void handoff_destroy(struct stack *st);

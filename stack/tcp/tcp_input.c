@@ -1096,6 +1096,8 @@ static void tcp_input(struct stack *st, const struct ipv4_pkt *pkt)
 		tcp_closed(tp);
 		tp = NULL;
 	}
+	if (!tp && !(sg.flags & TH_SYN) && handoff_hold(st, pkt))
+		return;         /* its connection is on its way (handoff.c) */
 	if (!tp) {
 		/* A connection of a member that died, taken over to reset
 		 * its peer (tcp_dead.c): answered as a segment for no

@@ -12,8 +12,8 @@
 #   - afterwards the parent keeps nothing of those connections: its
 #     children are gone (reaped) within 5 s; it holds as many fds as
 #     before the first client; on the kernel, no socket of S is left but
-#     the listener; on microtcp, its stack holds one socket and one control
-#     block (the listener) when it exits (see the TODO below);
+#     the listener; on microtcp, its stack holds no socket and no control
+#     block when it begins to exit, its listener closed (MTCP_STATS usage);
 #   - SIGTERM ends it the ordinary way, exit 0, "RESULT served 70";
 #   - on microtcp: the bytes crossed the link; no RST from the parent's
 #     stack, no connection reset in it.
