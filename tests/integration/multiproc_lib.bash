@@ -164,6 +164,9 @@ mp_setup() { # NET
 	MP_CAP_DEV=$MP_PEER_DEV
 	MT_OPTS=(--netns "$NS_STACK" --driver "$MP_DRIVER" --iface "$MP_IFACE" --addr "$S/24"
 		--mac "$PL_MAC")
+	# MTCP_LOG=LEVEL in the test's environment: the programs on microtcp
+	# log at that level (diagnosis).
+	[ -n "${MTCP_LOG:-}" ] && MT_OPTS+=(--log "$MTCP_LOG")
 	if [ "$PL_KERNEL_ONLY" = 1 ]; then
 		run ip -n "$NS_STACK" addr add "$S/24" dev "$MP_IFACE" || fail "addr add $S failed"
 		[ "$MP_DRIVER" = tap ] && MP_CAP_DEV=lo
