@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <linux/seccomp.h>
+#include <stdarg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -64,6 +66,9 @@ static void os_fill(void)
 		.recvmsg = REAL(recvmsg),
 		.poll = REAL(poll),
 		.eventfd = REAL(eventfd),
+		.epoll_create1 = REAL(epoll_create1),
+		.epoll_ctl = REAL(epoll_ctl),
+		.epoll_wait = REAL(epoll_wait),
 		.own = pl_own_fd,
 	};
 
@@ -215,6 +220,12 @@ static void stack_after_fork_child(void)
 				  "inherited listener(s) fail with EBADFD", servable);
 	}
 	fdt_each(0, fdt_max(), after_fork_each, st);
+	/* This thread's waiter, now: a child that shares a connection may
+	 * lock itself down before its first wait (sshd's pre-authentication
+	 * child sets RLIMIT_NOFILE to 1 and a seccomp filter), when no
+	 * eventfd can be made any more. */
+	if (st)
+		(void)pl_waiter(&err);
 }
 
 /*
@@ -547,6 +558,80 @@ void pl_leave_stack(struct stack *st)
 	mtcp_stack_stop(st);
 }
 
+/* ------------------------------------------------------------ sandboxes */
+
+/* This thread runs under a seccomp filter the program installed (sshd's
+ * pre-authentication child): no system call of ours but read, write,
+ * ppoll, futex and nanosleep from here on (mtcp_thread_quiet). */
+static __thread bool pl_sandboxed __attribute__((tls_model("initial-exec")));
+
+/*
+ * prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER): the filter covers the
+ * calling thread only, not our stack thread. Before it goes on, this
+ * thread gets what it would otherwise make later (its waiter's eventfd);
+ * after, the stack thread sends its frames and messages, and its exit
+ * runs there (pl_fini). A filter applied with seccomp(2) and TSYNC
+ * reaches the stack thread too: not supported (the stack would die on
+ * its first blocked call).
+ */
+PL_EXPORT int prctl(int option, ...)
+{
+	unsigned long a2, a3, a4, a5;
+	va_list ap;
+	int err = 0, rc;
+
+	va_start(ap, option);
+	a2 = va_arg(ap, unsigned long);
+	a3 = va_arg(ap, unsigned long);
+	a4 = va_arg(ap, unsigned long);
+	a5 = va_arg(ap, unsigned long);
+	va_end(ap);
+	bool sandbox = option == PR_SET_SECCOMP && a2 == SECCOMP_MODE_FILTER &&
+		       pl_stack_if_running();
+	if (sandbox && !pl_waiter(&err))
+		log_warn(pre, "seccomp: no waiter for this thread (%s)", strerror(-err));
+	rc = REAL(prctl)(option, a2, a3, a4, a5);
+	if (rc == 0 && sandbox) {
+		pl_sandboxed = true;
+		mtcp_thread_quiet();
+	}
+	return rc;
+}
+
+/* Let go of a socket at a sandboxed exit, leaving the fd table alone:
+ * its frees go through call_rcu, whose worker thread a sandboxed
+ * process (RLIMIT_NPROC 0) may not have and cannot start. */
+static int release_at_exit(int fd, struct fdobj *o, void *arg)
+{
+	struct psock *ps = (struct psock *)o;
+
+	(void)fd;
+	(void)arg;
+	if (o->ops != &psock_ops)
+		return 0;
+	struct mtcp_sock *s = __atomic_exchange_n(&ps->s, NULL, __ATOMIC_ACQ_REL);
+	if (s) {
+		mtcp_set_notify(s, NULL, NULL);
+		mtcp_release(s);
+	}
+	return 0;
+}
+
+bool pl_thread_sandboxed(void)
+{
+	return pl_sandboxed;
+}
+
+/* pl_fini's work for a sandboxed thread, on the stack thread. */
+static void exit_for_sandboxed(void *arg)
+{
+	struct stack *st = arg;
+
+	mtcp_stack_usage(st, &usage_at_exit);
+	fdt_each(0, fdt_max(), release_at_exit, NULL);
+	(void)mtcp_handoff_push(st);
+}
+
 /*
  * The process is exiting: the kernel would close every socket and go on
  * delivering what was written (and the FIN), and keep TIME-WAIT, after
@@ -564,6 +649,15 @@ static void pl_fini(void)
 	if (!st || getpid() != stack_pid || __atomic_exchange_n(&pl_exiting, true,
 								 __ATOMIC_RELAXED))
 		return;
+	if (pl_sandboxed) {
+		/* No fork, no socket call here: the stack thread closes our
+		 * sockets and hands what others hold to them; what is left
+		 * ends with the process (its member's sweep). */
+		int e = mtcp_stack_call(st, exit_for_sandboxed, st, 5 * 1000 * 1000);
+		if (e < 0)
+			log_warn(pre, "exit (sandboxed): %s", strerror(-e));
+		return;
+	}
 	pl_enter();
 	/* pl_exiting (set above): Linux's inet_release, no lingering close
 	 * at exit (psock.c). What the kernel releases at exit goes now:

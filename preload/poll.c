@@ -36,7 +36,8 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 {
 	struct pent small[16], *pe = small;
 	struct pollfd ksmall[17], *kfds = ksmall;
-	nfds_t np = 0;
+	nfds_t ismall[17], *kidx = ismall;
+	nfds_t np = 0, nk = 0;
 	uint64_t deadline = 0;
 	int rc, err = 0;
 
@@ -65,18 +66,30 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		return rc < 0 ? -errno : rc;
 	}
 
-	/* The kernel's share: stack sockets masked out (a negative fd is
-	 * ignored), this thread's eventfd last. */
+	/* The kernel's share: the other fds, packed (kidx: where each is in
+	 * fds), this thread's eventfd last. Packed, not masked with -1: the
+	 * kernel refuses more entries than RLIMIT_NOFILE (EINVAL), which
+	 * a sandboxed process sets as low as 1 (sshd). */
 	if (n + 1 > 17) {
 		kfds = malloc((n + 1) * sizeof(*kfds));
-		if (!kfds) {
+		kidx = malloc((n + 1) * sizeof(*kidx));
+		if (!kfds || !kidx) {
 			rc = -ENOMEM;
 			goto out;
 		}
 	}
-	memcpy(kfds, fds, n * sizeof(*kfds));
-	for (nfds_t j = 0; j < np; j++)
-		kfds[pe[j].i].fd = -1;
+	for (nfds_t i = 0, j = 0; i < n; i++) {
+		if (j < np && pe[j].i == i) {
+			j++;
+			continue;
+		}
+		if (fds[i].fd < 0) {
+			fds[i].revents = 0;     /* as the kernel: ignored */
+			continue;
+		}
+		kfds[nk] = fds[i];
+		kidx[nk++] = i;
+	}
 
 	struct pwaiter *w = pl_waiter(&err);
 	if (!w) {
@@ -85,8 +98,8 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 	}
 	for (nfds_t j = 0; j < np; j++)
 		psock_watch(pe[j].ps, &pe[j].pw, w, fds[pe[j].i].events | EPOLLRDHUP);
-	kfds[n].fd = w->efd;
-	kfds[n].events = POLLIN;
+	kfds[nk].fd = w->efd;
+	kfds[nk].events = POLLIN;
 	if (ts)
 		deadline = pl_now_us() + ts_to_us(ts);
 
@@ -117,20 +130,18 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		}
 		/* Waiting: the eventfd joins the set; not waiting: the kernel
 		 * fds are only asked. */
-		rc = PL_OUTSIDE(REAL(ppoll)(kfds, block ? n + 1 : n, tsp, block ? sigmask : NULL));
+		rc = PL_OUTSIDE(REAL(ppoll)(kfds, block ? nk + 1 : nk, tsp, block ? sigmask : NULL));
 		if (rc < 0)
 			rc = -errno;
 		if (block)
 			pl_sleep_end(w);
 		if (rc < 0)
 			break;
-		for (nfds_t i = 0; i < n; i++) {
-			if (kfds[i].fd != fds[i].fd)
-				continue;       /* a stack socket: set above */
-			fds[i].revents = kfds[i].revents;
-			ready += kfds[i].revents != 0;
+		for (nfds_t k = 0; k < nk; k++) {
+			fds[kidx[k]].revents = kfds[k].revents;
+			ready += kfds[k].revents != 0;
 		}
-		if (block && (kfds[n].revents & POLLIN)) {
+		if (block && (kfds[nk].revents & POLLIN)) {
 			uint64_t v;
 			if (REAL(read)(w->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				err = -errno;
@@ -155,6 +166,8 @@ out:
 		free(pe);
 	if (kfds != ksmall)
 		free(kfds);
+	if (kidx != ismall)
+		free(kidx);
 	return rc;
 }
 

@@ -131,6 +131,9 @@ int pl_own_close(int fd);       /* mtcp_os.close */
  * ours in it. */
 void pl_own_gaps(unsigned first, unsigned last, void (*fn)(unsigned, unsigned, void *),
 		 void *arg);
+/* This thread runs under the program's seccomp filter (init.c, prctl):
+ * only read, write, ppoll, futex and nanosleep. */
+bool pl_thread_sandboxed(void);
 /* exec.c: take up the sockets an exec'ing image left us (at start). */
 void pl_exec_adopt(void);
 

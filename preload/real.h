@@ -82,6 +82,7 @@
 	X(closefrom, void, (int))                                                 \
 	X(fork, pid_t, (void))                                                    \
 	X(_exit, void, (int))                                                     \
+	X(prctl, int, (int, ...))                                                 \
 	X(execve, int, (const char *, char *const[], char *const[]))              \
 	X(execvpe, int, (const char *, char *const[], char *const[]))             \
 	X(fexecve, int, (int, char *const[], char *const[]))                      \

@@ -80,6 +80,12 @@ struct ho_msg {
  * long (a move takes a mailbox round trip: well under a millisecond). */
 #define HO_HOLD_MAX     512
 #define HO_HOLD_US      (200 * USEC_PER_MSEC)
+#define HO_QUIET_MAX    64
+/* A state this small travels in the message itself, not in a memfd: no
+ * descriptor is made or passed (fewer system calls, and it works where
+ * none can be: sshd's pre-authentication child runs with
+ * RLIMIT_NOFILE 1). The datagram must fit the receiver's st->rxbuf. */
+#define HO_INLINE_MAX   (60 * 1024)
 
 /* A held TCP segment: its IPv4 header and payload, copied. */
 struct ho_held {
@@ -97,6 +103,12 @@ struct handoff {
 	struct ho_held *held, **held_tail;
 	unsigned nheld;
 	bool expiring;                          /* held_expire delivers: hold none */
+	/* Messages a quiet thread (mtcp_thread_quiet) could not send: the
+	 * stack thread's next turn sends them (handoff_tick). */
+	struct ho_msg quiet[HO_QUIET_MAX];
+	uint16_t quiet_to[HO_QUIET_MAX];
+	unsigned nquiet;
+	unsigned nwant;                         /* shells with ho_want */
 };
 
 static unsigned ho_bucket(uint64_t id)
@@ -171,7 +183,40 @@ static int ho_send(struct stack *st, uint16_t to, enum ho_type type, uint64_t id
 		.id = id,
 	};
 
+	if (stack_tls_quiet && fd < 0) {
+		/* No sendmsg on this thread: the stack thread sends it. */
+		struct handoff *ho = ho_state(st);
+		if (!ho || ho->nquiet == HO_QUIET_MAX)
+			return -EAGAIN;
+		ho->quiet[ho->nquiet] = m;
+		ho->quiet_to[ho->nquiet++] = to;
+		stack_kick(st);
+		return 0;
+	}
 	return host_mail_send_fd(st->host, to, &m, sizeof(m), fd);
+}
+
+/* HO_SOCK with the state after the header. */
+static int ho_send_inline(struct stack *st, uint16_t to, uint64_t id, const struct move_buf *b)
+{
+	struct ho_msg m = {
+		.magic = HANDOFF_MAGIC,
+		.version = HANDOFF_VERSION,
+		.type = HO_SOCK,
+		.from = me(st),
+		.len = (uint32_t)b->len,
+		.id = id,
+	};
+	uint8_t *d = malloc(sizeof(m) + b->len);
+	int rc;
+
+	if (!d)
+		return -ENOMEM;
+	memcpy(d, &m, sizeof(m));
+	memcpy(d + sizeof(m), b->p, b->len);
+	rc = host_mail_send_fd(st->host, to, d, sizeof(m) + b->len, -1);
+	free(d);
+	return rc;
 }
 
 /* A shell: the socket object a process keeps for a connection another
@@ -247,6 +292,8 @@ static void fill_shell(struct mtcp_sock *s, struct mtcp_sock *n)
 	s->remote = false;
 	sock_put_locked(n);
 }
+
+static int ask(struct stack *st, struct mtcp_sock *s);
 
 /* ---- frames that come before the state ---- */
 
@@ -339,16 +386,20 @@ static int give(struct stack *st, struct mtcp_sock *s, uint16_t to)
 	}
 	if ((rc = sock_export(s, &b)) < 0)
 		goto out;
-	fd = memfd_create("mtcp-move", MFD_CLOEXEC);
-	if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len) {
-		rc = fd < 0 ? -errno : -EIO;
-		goto out;
+	bool inline_state = b.len <= HO_INLINE_MAX;
+	if (!inline_state) {
+		fd = memfd_create("mtcp-move", MFD_CLOEXEC);
+		if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len) {
+			rc = fd < 0 ? -errno : -EIO;
+			goto out;
+		}
 	}
 	/* The registry first: the requester, when the state arrives, is
 	 * the owner, and a third process asks it, not us. */
 	if (s->handle)
 		host_handle_set_owner(st->host, s->handle, to);
-	if ((rc = ho_send(st, to, HO_SOCK, s->handle, (uint32_t)b.len, fd)) < 0) {
+	if ((rc = inline_state ? ho_send_inline(st, to, s->handle, &b)
+			       : ho_send(st, to, HO_SOCK, s->handle, (uint32_t)b.len, fd)) < 0) {
 		if (s->handle)
 			host_handle_set_owner(st->host, s->handle, me(st));
 		goto out;
@@ -407,25 +458,29 @@ static void last_close(struct stack *st, struct mtcp_sock *s)
 
 /* ---- the requester's side ---- */
 
-static void take(struct stack *st, uint64_t id, int fd, uint32_t len)
+static void take(struct stack *st, uint64_t id, int fd, uint32_t len, const uint8_t *inl,
+		 size_t inlen)
 {
 	struct mtcp_sock *s = ho_find(st, id), *n = NULL;
+	const uint8_t *state;
 	struct stat sb;
 	uint8_t *p = MAP_FAILED;
 	size_t used = 0;
 	int rc;
 
-	if (fd < 0 || len > HANDOFF_MAX_STATE || fstat(fd, &sb) < 0 ||
-	    (uint64_t)sb.st_size < len || len == 0) {
+	if (fd < 0 && inlen == len && len > 0) {
+		state = inl;            /* it came in the message */
+	} else if (fd < 0 || len > HANDOFF_MAX_STATE || fstat(fd, &sb) < 0 ||
+		   (uint64_t)sb.st_size < len || len == 0) {
 		rc = -EPROTO;
 		goto fail;
-	}
-	p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (p == MAP_FAILED) {
+	} else if ((p = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
 		rc = -errno;
 		goto fail;
+	} else {
+		state = p;
 	}
-	if ((rc = sock_import(st, p, len, &used, &n)) < 0)
+	if ((rc = sock_import(st, state, len, &used, &n)) < 0)
 		goto fail;
 	log_debug(core, "handoff %016llx: taken (%u bytes)", (unsigned long long)id, len);
 	if (s && s->remote) {
@@ -454,7 +509,8 @@ static void take(struct stack *st, uint64_t id, int fd, uint32_t len)
 		log_error(core, "handoff %016llx: arrived twice", (unsigned long long)id);
 		sock_put_locked(n);
 	}
-	munmap(p, len);
+	if (p != MAP_FAILED)
+		munmap(p, len);
 	return;
 fail:
 	if (p != MAP_FAILED)
@@ -491,7 +547,9 @@ void handoff_input(struct stack *st, const void *msg, size_t len, int fd)
 			give(st, s, m->from);
 		break;
 	case HO_SOCK:
-		take(st, m->id, fd, m->len);
+		/* The state follows the header in st->rxbuf (inline), which
+		 * nothing else fills while it is imported. */
+		take(st, m->id, fd, m->len, (const uint8_t *)msg + sizeof(*m), len - sizeof(*m));
 		break;
 	case HO_DROP:
 		if (s)
@@ -517,6 +575,22 @@ void handoff_tick(struct stack *st, uint64_t now)
 	uint64_t ids[64];
 	size_t n;
 
+	if (ho && ho->nwant && !stack_tls_quiet) {
+		ho->nwant = 0;
+		for (unsigned b = 0; b < HO_HASH; b++)
+			for (struct mtcp_sock *s = ho->hash[b]; s; s = s->ho_next)
+				if (s->ho_want) {
+					s->ho_want = false;
+					if (s->remote && !s->lost)
+						(void)ask(st, s);
+				}
+	}
+	if (ho && ho->nquiet && !stack_tls_quiet) {
+		for (unsigned i = 0; i < ho->nquiet; i++)
+			(void)host_mail_send_fd(st->host, ho->quiet_to[i], &ho->quiet[i],
+						sizeof(ho->quiet[i]), -1);
+		ho->nquiet = 0;
+	}
 	if (ho && ho->held)
 		held_expire(st, now);
 	if (!ho || !ho->count || now < ho->next_orphan_check)
@@ -635,6 +709,30 @@ out:
 	return rc;
 }
 
+/* Ask s's owner for it (at most every HANDOFF_REASK_US): -EINPROGRESS,
+ * or -ECONNRESET when its stack died with it. Lock held. */
+static int ask(struct stack *st, struct mtcp_sock *s)
+{
+	uint16_t owner = host_handle_owner(st->host, s->handle);
+	uint64_t now = stack_now(st);
+
+	if (owner == 0) {
+		s->lost = true;
+		sock_wake(s);
+		return -ECONNRESET;
+	}
+	/* owner == me: the state is on its way to our mailbox. */
+	if (owner != me(st) && (!s->ho_asked || now - s->ho_asked >= HANDOFF_REASK_US)) {
+		int e = ho_send(st, owner, HO_REQ, s->handle, 0, -1);
+		log_debug(core, "handoff %016llx: asked member %u: %s",
+			  (unsigned long long)s->handle, owner, e ? strerror(-e) : "sent");
+		s->ho_asked = now;
+		if (ho_state(st))
+			st->handoff->asked_at = now;
+	}
+	return -EINPROGRESS;
+}
+
 int mtcp_claim(struct mtcp_sock *s)
 {
 	struct stack *st = s->st;
@@ -645,25 +743,17 @@ int mtcp_claim(struct mtcp_sock *s)
 		rc = 0;
 	} else if (s->lost) {
 		rc = -ECONNRESET;
-	} else {
-		uint16_t owner = host_handle_owner(st->host, s->handle);
-		uint64_t now = stack_now(st);
-		if (owner == 0) {
-			s->lost = true;
-			rc = -ECONNRESET;
-		} else if (owner != me(st) &&
-			   (!s->ho_asked || now - s->ho_asked >= HANDOFF_REASK_US)) {
-			/* owner == me: the state is on its way to our mailbox. */
-			int e = ho_send(st, owner, HO_REQ, s->handle, 0, -1);
-			log_debug(core, "handoff %016llx: asked member %u: %s",
-				  (unsigned long long)s->handle, owner, e ? strerror(-e) : "sent");
-			if (e < 0 && e != -EAGAIN)
-				log_debug(core, "handoff %016llx: asking member %u: %s",
-					  (unsigned long long)s->handle, owner, strerror(-e));
-			s->ho_asked = now;
-			if (ho_state(st))
-				st->handoff->asked_at = now;
+	} else if (stack_tls_quiet) {
+		/* The registry's liveness checks are system calls: the stack
+		 * thread asks for us (handoff_tick). */
+		struct handoff *ho = ho_state(st);
+		if (ho && !s->ho_want) {
+			s->ho_want = true;
+			ho->nwant++;
 		}
+		stack_kick(st);
+	} else {
+		rc = ask(st, s);
 	}
 	stack_unlock(st);
 	return rc;

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mtcp.h"
@@ -34,6 +35,33 @@ static void loop_fds(struct stack *st, struct pollfd pfd[3])
 	pfd[0] = (struct pollfd){ .fd = st->dev->fd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = st->wake_fd, .events = POLLIN };
 	pfd[2] = (struct pollfd){ .fd = host_mailbox_fd(st->host), .events = POLLIN };
+	/* The same three in an epoll set, made now: a process may lower its
+	 * RLIMIT_NOFILE below three later (sshd's sandboxed child sets 1),
+	 * and poll(2) then refuses three descriptors (EINVAL) where
+	 * epoll_wait(2) still waits on them (loop_wait). */
+	if (st->loop_epfd < 0 && (st->loop_epfd = os_own(mtcp_os.epoll_create1(EPOLL_CLOEXEC))) >= 0)
+		for (int i = 0; i < 3; i++) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+			if (pfd[i].fd >= 0)
+				(void)mtcp_os.epoll_ctl(st->loop_epfd, EPOLL_CTL_ADD, pfd[i].fd, &ev);
+		}
+}
+
+/* poll(2) on pfd, or the epoll set when poll cannot take them. */
+static int loop_wait(struct stack *st, struct pollfd pfd[3], int timeout)
+{
+	int n = mtcp_os.poll(pfd, 3, timeout);
+	if (n >= 0 || errno != EINVAL || st->loop_epfd < 0)
+		return n;
+
+	struct epoll_event ev[3];
+	n = mtcp_os.epoll_wait(st->loop_epfd, ev, 3, timeout);
+	for (int i = 0; i < 3; i++)
+		pfd[i].revents = 0;
+	for (int i = 0; i < n; i++)
+		if (ev[i].data.u32 < 3)
+			pfd[ev[i].data.u32].revents = (short)ev[i].events;
+	return n;
 }
 
 /* An exiting process's keeper's loop (mtcp_stack_keep). */
@@ -54,6 +82,13 @@ struct keep {
 static bool loop_turn(struct stack *st, struct pollfd pfd[3], struct keep *keeper)
 {
 	uint64_t until = keeper ? keeper->until : TIME_NEVER;
+	void (*fn)(void *) = __atomic_load_n(&st->call_fn, __ATOMIC_ACQUIRE);
+
+	if (fn) {       /* mtcp_stack_call */
+		fn(st->call_arg);
+		__atomic_store_n(&st->call_fn, NULL, __ATOMIC_RELAXED);
+		__atomic_store_n(&st->call_done, true, __ATOMIC_RELEASE);
+	}
 	bool more = mtcp_stack_poll(st);
 	if (!keeper && batch_hook)
 		batch_hook();
@@ -106,7 +141,7 @@ static bool loop_turn(struct stack *st, struct pollfd pfd[3], struct keep *keepe
 	if (timeout != 0)
 		netdev_idle(st->dev);
 
-	if (mtcp_os.poll(pfd, 3, timeout) < 0 && errno != EINTR) {
+	if (loop_wait(st, pfd, timeout) < 0 && errno != EINTR) {
 		log_error(core, "poll: %s", strerror(errno));
 		return false;
 	}
@@ -256,4 +291,37 @@ unsigned mtcp_stack_keep(struct stack *st, uint64_t cap_us)
 	stack_unlock(st);
 	netdev_idle(st->dev);
 	return left;
+}
+
+int mtcp_stack_call(struct stack *st, void (*fn)(void *), void *arg, uint64_t timeout_us)
+{
+	/* Waited for with nanosleep: a quiet thread has no eventfd to
+	 * make, and the call is rare (a sandboxed process's exit). */
+	struct timespec nap = { 0, 1000 * 1000 };
+	uint64_t waited = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&st->call_lock);
+	pthread_mutex_lock(&st->lock);
+	bool running = st->running && !st->stopping;
+	stack_unlock(st);
+	if (!running) {
+		pthread_mutex_unlock(&st->call_lock);
+		return -ESRCH;
+	}
+	st->call_arg = arg;
+	__atomic_store_n(&st->call_done, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&st->call_fn, fn, __ATOMIC_RELEASE);
+	stack_kick(st);
+	while (!__atomic_load_n(&st->call_done, __ATOMIC_ACQUIRE)) {
+		if (waited >= timeout_us) {
+			/* Too late to take it back safely: it may run yet. */
+			rc = -ETIMEDOUT;
+			break;
+		}
+		nanosleep(&nap, NULL);
+		waited += 1000;
+	}
+	pthread_mutex_unlock(&st->call_lock);
+	return rc;
 }

@@ -51,6 +51,15 @@ void mtcp_set_thread_hook(void (*fn)(void));
  * callbacks deferred, so a woken thread never finds the stack still
  * locked. Process-wide; set it before mtcp_stack_start. */
 void mtcp_set_batch_hook(void (*fn)(void));
+/* The calling thread may make no system call from now on but read,
+ * write, ppoll, futex and nanosleep (a seccomp sandbox: sshd's
+ * pre-authentication child): the frames it queues and the messages it
+ * would mail, the stack thread sends. */
+void mtcp_thread_quiet(void);
+/* Run fn(arg) on the stack thread (no lock held) and wait for it to
+ * return: what a quiet thread cannot do itself. -ESRCH when the thread
+ * does not run, -ETIMEDOUT after timeout_us. */
+int mtcp_stack_call(struct stack *st, void (*fn)(void *), void *arg, uint64_t timeout_us);
 /* Stop the thread (if running). Every socket's notify hook then hears a
  * state change (all events) and mtcp_sock_stopped turns true, so a caller
  * waiting for readiness that will never come can give up (-ESHUTDOWN is

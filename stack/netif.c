@@ -15,9 +15,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mtcp.h"
 #include "os.h"
 #include "proto.h"
 #include "stack.h"
+
+/* The calling thread makes no system call but read, write, ppoll and
+ * futex (mtcp_thread_quiet): what it queues, the stack thread sends. */
+__thread bool stack_tls_quiet __attribute__((tls_model("initial-exec")));
+
+void mtcp_thread_quiet(void)
+{
+	stack_tls_quiet = true;
+}
 
 void stack_kick(struct stack *st)
 {
@@ -45,7 +55,7 @@ int netif_xmit(struct stack *st, struct pbuf *p)
 	 * (queueing them all cost a fifth of its throughput). Small frames,
 	 * where the lock hand-off matters, wait for stack_unlock. */
 	st->txq_bytes += p->len;
-	if (st->txq_bytes >= TXQ_FLUSH_BYTES)
+	if (st->txq_bytes >= TXQ_FLUSH_BYTES && !stack_tls_quiet)
 		tx_flush(st, false);
 	return 0;
 }
@@ -114,6 +124,13 @@ static void tx_flush(struct stack *st, bool release)
 	struct pbuf *q = st->txq_head;
 	bool kick = timers_need_kick(st);
 
+	if (q && stack_tls_quiet && st->running) {
+		/* Not ours to send: the stack thread's next pass does. */
+		if (release)
+			pthread_mutex_unlock(&st->lock);
+		stack_kick(st);
+		return;
+	}
 	if (!q) {
 		if (release)
 			pthread_mutex_unlock(&st->lock);

@@ -61,6 +61,7 @@ struct mtcp_sock {
 	uint64_t handle;
 	bool remote, lost, held_only;
 	bool ho_tried;                  /* offered to the keeper once (exit) */
+	bool ho_want;                   /* a quiet thread wants it (handoff_tick asks) */
 	uint64_t ho_asked;              /* when we last asked its owner for it */
 	struct mtcp_sock *ho_next;      /* handoff.c's table */
 

@@ -116,11 +116,13 @@ int mtcp_stack_create(const struct mtcp_config *cfg, struct netdev *dev,
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
 	pthread_mutex_init(&st->lock, &ma);
 	pthread_mutex_init(&st->tx_lock, &ma);
+	pthread_mutex_init(&st->call_lock, NULL);
 	pthread_mutexattr_destroy(&ma);
 	st->cfg = *cfg;
 	st->clock = *clock;
 	st->dev = dev;
 	st->wake_fd = -1;
+	st->loop_epfd = -1;
 
 	st->rng = cfg->seed;
 	if (!st->rng && getrandom(&st->rng, sizeof(st->rng), 0) != sizeof(st->rng))
@@ -424,6 +426,8 @@ int mtcp_stack_fds(struct stack *st, int *out, int max)
 
 	if (st->wake_fd >= 0 && n < max)
 		out[n++] = st->wake_fd;
+	if (st->loop_epfd >= 0 && n < max)
+		out[n++] = st->loop_epfd;
 	return n + host_fds(st->host, out + n, max - n);
 }
 
@@ -451,6 +455,7 @@ void mtcp_stack_fork_parent(struct stack *st)
 	mtcp_stack_forget(st);
 	st->host = NULL;
 	st->wake_fd = -1;
+	st->loop_epfd = -1;
 }
 
 /* The keeper, whose only thread is the one that took the locks (adaptive
@@ -469,6 +474,8 @@ void mtcp_stack_forget(struct stack *st)
 	netdev_forget(st->dev);
 	if (st->wake_fd >= 0)
 		mtcp_os.close(st->wake_fd);
+	if (st->loop_epfd >= 0)
+		mtcp_os.close(st->loop_epfd);
 }
 
 void mtcp_stack_destroy(struct stack *st)
@@ -494,8 +501,11 @@ void mtcp_stack_destroy(struct stack *st)
 	netdev_destroy(st->dev);
 	if (st->wake_fd >= 0)
 		mtcp_os.close(st->wake_fd);
+	if (st->loop_epfd >= 0)
+		mtcp_os.close(st->loop_epfd);
 	pthread_mutex_destroy(&st->lock);
 	pthread_mutex_destroy(&st->tx_lock);
+	pthread_mutex_destroy(&st->call_lock);
 	free(st);
 }
 

@@ -98,9 +98,16 @@ struct stack {
 	pthread_t thread;
 	bool running, stopping;
 	int wake_fd;
+	int loop_epfd;          /* the thread's fds as an epoll set (loop.c), or -1 */
 	bool mail_ready;        /* the thread's poll saw the mailbox readable
 				   (atomic: stack_poll_locked reads it) */
 	uint64_t sleep_until;
+	/* mtcp_stack_call: a function the thread runs at its next turn
+	 * (atomics; one caller at a time, call_lock). */
+	pthread_mutex_t call_lock;
+	void (*call_fn)(void *);
+	void *call_arg;
+	bool call_done;
 
 	/* The frame being received (netif.c): room for the largest IPv4
 	 * packet (a merged TCP frame). */
@@ -143,6 +150,9 @@ unsigned stack_leftovers_locked(struct stack *st, bool shed);
 uint64_t stack_poll_at_locked(struct stack *st);
 
 /* ---- netif.c: the device side ---- */
+
+/* mtcp_thread_quiet was called on this thread. */
+extern __thread bool stack_tls_quiet;
 
 /* Wake the stack thread (it has queued work, e.g. looped-back packets). */
 void stack_kick(struct stack *st);

@@ -1,5 +1,6 @@
 /* os.c - the stack's table of operating-system calls (os.h). */
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -28,6 +29,9 @@ struct mtcp_os mtcp_os = {
 	.recvmsg = recvmsg,
 	.poll = poll,
 	.eventfd = eventfd,
+	.epoll_create1 = epoll_create1,
+	.epoll_ctl = epoll_ctl,
+	.epoll_wait = epoll_wait,
 	.own = own_fd,
 };
 

@@ -22,6 +22,7 @@
 #define MTCP_OS_H
 
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -44,6 +45,9 @@ struct mtcp_os {
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
 	int (*poll)(struct pollfd *, nfds_t, int);
 	int (*eventfd)(unsigned, int);
+	int (*epoll_create1)(int);
+	int (*epoll_ctl)(int, int, int, struct epoll_event *);
+	int (*epoll_wait)(int, struct epoll_event *, int, int);
 	/* The stack keeps fd for its own (a device, its registry, a steering
 	 * map, its wake-up eventfd): the descriptor to keep it under. The
 	 * preload moves it out of the program's way (a high number, guarded
