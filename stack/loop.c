@@ -269,22 +269,15 @@ unsigned mtcp_stack_keep(struct stack *st, uint64_t cap_us)
 
 	/* The address's keeper, if it has none: a later process on the
 	 * address hands its leftovers here (handoff.c) instead of forking
-	 * one more. Given up when this one is done; what came in meanwhile
-	 * (a hand-over that read the role just before) is finished too. */
+	 * one more. Kept until this one leaves (host_leave), so it is never
+	 * elected to answer for the address meanwhile. NOTE: a hand-over
+	 * that read the role just before the loop ended is lost with it. */
 	pthread_mutex_lock(&st->lock);
-	bool keeper = host_keeper_claim(st->host) == 0;
+	(void)host_keeper_claim(st->host);
 	stack_unlock(st);
 	loop_fds(st, pfd);
 	while (loop_turn(st, pfd, &k))
 		;
-	if (keeper) {
-		pthread_mutex_lock(&st->lock);
-		host_keeper_release(st->host);
-		stack_unlock(st);
-		k.next_shed = 0;
-		while (loop_turn(st, pfd, &k))
-			;
-	}
 	pthread_mutex_lock(&st->lock);
 	left = stack_leftovers_locked(st, false);
 	st->running = false;

@@ -237,15 +237,20 @@ static void set_default(struct host *h, uint16_t m)
 		log_info(host, "%s: member %u is the default", h->path, m);
 }
 
-/* The lowest live member answers what nobody owns. Under the lock. */
+/* The lowest live member answers what nobody owns; never the keeper,
+ * which runs no program: it only finishes what exited ones left, and a
+ * keeper that answered for the address would reset the flows of whoever
+ * uses the address next (the kernel, in an A/B run on the same link).
+ * Under the lock. */
 static void elect_default(struct host *h)
 {
 	uint16_t cur = default_member(h);
+	uint16_t keeper = __atomic_load_n(&h->reg->keeper, __ATOMIC_ACQUIRE);
 
-	if (cur && member_live(h, cur))
+	if (cur && cur != keeper && member_live(h, cur))
 		return;
 	for (unsigned s = 0; s < HOST_MEMBERS_MAX; s++)
-		if (member_live(h, (uint16_t)(s + 1))) {
+		if ((uint16_t)(s + 1) != keeper && member_live(h, (uint16_t)(s + 1))) {
 			set_default(h, (uint16_t)(s + 1));
 			return;
 		}
@@ -980,7 +985,8 @@ static int join_locked(struct host *h, const struct host_params *p, uint8_t mac_
 		e = slot_take(h, err, errlen);
 	if (e)
 		return e;
-	if (!member_live(h, default_member(h)))
+	if (!member_live(h, default_member(h)) ||
+	    default_member(h) == __atomic_load_n(&h->reg->keeper, __ATOMIC_ACQUIRE))
 		set_default(h, h->member);
 	memcpy(mac_out, h->reg->mac, 6);
 	log_info(host, "%s: joined as member %u (%s, pid %d, generation %u)%s", h->path,
@@ -1921,6 +1927,8 @@ int host_keeper_claim(struct host *h)
 	} else if (k != h->member) {
 		__atomic_store_n(&h->reg->keeper, h->member, __ATOMIC_RELEASE);
 		log_info(host, "%s: member %u is the keeper", h->path, h->member);
+		if (default_member(h) == h->member)
+			elect_default(h);       /* another, or none */
 	}
 	reg_unlock(h);
 	return e;
