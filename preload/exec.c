@@ -74,9 +74,9 @@ static int put(struct exec_pass *xp, const void *p, size_t len)
 {
 	static const uint8_t zero[8];
 
-	if (write(xp->memfd, p, len) != (ssize_t)len ||
+	if (REAL(write)(xp->memfd, p, len) != (ssize_t)len ||
 	    (ALIGN8(len) > len &&
-	     write(xp->memfd, zero, ALIGN8(len) - len) != (ssize_t)(ALIGN8(len) - len)))
+	     REAL(write)(xp->memfd, zero, ALIGN8(len) - len) != (ssize_t)(ALIGN8(len) - len)))
 		return -EIO;
 	return 0;
 }
@@ -311,19 +311,23 @@ static char **args_from(const char *first, va_list ap, bool with_env, char ***en
 		return rc_;                                             \
 	} while (0)
 
+PL_LOCAL(execv);
+PL_LOCAL(execvp);
+PL_LOCAL(execve);
+
 PL_EXPORT int execl(const char *path, const char *arg, ...)
 {
-	EXECL(arg, false, execv(path, argv));
+	EXECL(arg, false, pl_execv(path, argv));
 }
 
 PL_EXPORT int execlp(const char *file, const char *arg, ...)
 {
-	EXECL(arg, false, execvp(file, argv));
+	EXECL(arg, false, pl_execvp(file, argv));
 }
 
 PL_EXPORT int execle(const char *path, const char *arg, ...)
 {
-	EXECL(arg, true, execve(path, argv, envp));
+	EXECL(arg, true, pl_execve(path, argv, envp));
 }
 
 /* ------------------------------------------------------------ the new image */
@@ -398,7 +402,7 @@ static void adopt(int memfd)
 	struct exec_hdr h;
 	int err = 0;
 
-	if (fstat(memfd, &sb) < 0 || (size_t)sb.st_size < sizeof(h) ||
+	if (REAL(fstat)(memfd, &sb) < 0 || (size_t)sb.st_size < sizeof(h) ||
 	    (p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, memfd, 0)) == MAP_FAILED)
 		goto out;
 	memcpy(&h, p, sizeof(h));

@@ -66,6 +66,7 @@ static void os_fill(void)
 		.recvmsg = REAL(recvmsg),
 		.poll = REAL(poll),
 		.eventfd = REAL(eventfd),
+		.fstat = REAL(fstat),
 		.epoll_create1 = REAL(epoll_create1),
 		.epoll_ctl = REAL(epoll_ctl),
 		.epoll_wait = REAL(epoll_wait),
@@ -301,8 +302,10 @@ PL_EXPORT pid_t fork(void)
 
 /* daemon(3) forks inside libc, past our fork(): done here as glibc does it
  * (misc/daemon.c), with our fork, so that the daemon runs a stack of its
- * own. The parent leaves with _exit, as there: no exit handlers. */
+ * own. The parent leaves with _exit, as there: no exit handlers of the
+ * program's (ours, _exit's, hand what the child holds too to it). */
 PL_LOCAL(fork);
+PL_LOCAL(_exit);
 
 PL_EXPORT int daemon(int nochdir, int noclose)
 {
@@ -312,7 +315,7 @@ PL_EXPORT int daemon(int nochdir, int noclose)
 	case 0:
 		break;
 	default:
-		_exit(0);
+		pl__exit(0);
 	}
 	if (setsid() == -1)
 		return -1;
@@ -482,7 +485,7 @@ static void __attribute__((noreturn)) keeper_main(struct stack *st)
 	(void)setsid();
 	keeper_fds(st);
 	keeper_signals();
-	(void)prctl(PR_SET_NAME, "mtcp-keeper", 0, 0, 0);
+	(void)REAL(prctl)(PR_SET_NAME, "mtcp-keeper", 0, 0, 0);
 	uint64_t cap = mtcp_stack_keep_cap(st);
 	unsigned left = mtcp_stack_keep(st, cap);
 	if (left)
@@ -490,7 +493,8 @@ static void __attribute__((noreturn)) keeper_main(struct stack *st)
 			 "abandoned", (int)getpid(), left,
 			 (unsigned long long)(cap / 1000000));
 	mtcp_stack_stop(st);
-	_exit(0);
+	REAL(_exit)(0);
+	__builtin_unreachable();
 }
 
 /*

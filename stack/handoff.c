@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "move.h"
+#include "os.h"
 #include "mtcp.h"
 #include "socket.h"
 #include "stack.h"
@@ -389,7 +390,7 @@ static int give(struct stack *st, struct mtcp_sock *s, uint16_t to)
 	bool inline_state = b.len <= HO_INLINE_MAX;
 	if (!inline_state) {
 		fd = memfd_create("mtcp-move", MFD_CLOEXEC);
-		if (fd < 0 || write(fd, b.p, b.len) != (ssize_t)b.len) {
+		if (fd < 0 || mtcp_os.write(fd, b.p, b.len) != (ssize_t)b.len) {
 			rc = fd < 0 ? -errno : -EIO;
 			goto out;
 		}
@@ -428,7 +429,7 @@ out:
 		log_info(core, "handoff %016llx to member %u: %s",
 			 (unsigned long long)s->handle, to, strerror(-rc));
 	if (fd >= 0)
-		close(fd);
+		mtcp_os.close(fd);
 	move_buf_free(&b);
 	return rc;
 }
@@ -470,7 +471,7 @@ static void take(struct stack *st, uint64_t id, int fd, uint32_t len, const uint
 
 	if (fd < 0 && inlen == len && len > 0) {
 		state = inl;            /* it came in the message */
-	} else if (fd < 0 || len > HANDOFF_MAX_STATE || fstat(fd, &sb) < 0 ||
+	} else if (fd < 0 || len > HANDOFF_MAX_STATE || mtcp_os.fstat(fd, &sb) < 0 ||
 		   (uint64_t)sb.st_size < len || len == 0) {
 		rc = -EPROTO;
 		goto fail;
@@ -531,7 +532,7 @@ void handoff_input(struct stack *st, const void *msg, size_t len, int fd)
 	if (len < sizeof(*m) || m->version != HANDOFF_VERSION) {
 		log_warn(core, "handoff: a malformed message (%zu bytes) dropped", len);
 		if (fd >= 0)
-			close(fd);
+			mtcp_os.close(fd);
 		return;
 	}
 	/* The message is in st->rxbuf, which a give reuses (it reads the
@@ -559,7 +560,7 @@ void handoff_input(struct stack *st, const void *msg, size_t len, int fd)
 		log_warn(core, "handoff: a message of unknown type %u dropped", m->type);
 	}
 	if (fd >= 0)
-		close(fd);
+		mtcp_os.close(fd);
 }
 
 bool handoff_is_msg(const void *msg, size_t len)

@@ -533,7 +533,7 @@ static unsigned mailbox_input(struct stack *st)
 			continue;
 		}
 		if (fd >= 0)
-			close(fd);
+			mtcp_os.close(fd);
 		tcp_migrate_input(st, st->rxbuf, (size_t)n);
 	}
 	return i;

@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "os.h"
@@ -29,6 +30,7 @@ struct mtcp_os mtcp_os = {
 	.recvmsg = recvmsg,
 	.poll = poll,
 	.eventfd = eventfd,
+	.fstat = fstat,
 	.epoll_create1 = epoll_create1,
 	.epoll_ctl = epoll_ctl,
 	.epoll_wait = epoll_wait,

@@ -812,7 +812,7 @@ static int reg_replace(const struct host_params *p, const char *path, int fd, ch
 		mtcp_os.close(fd);
 		return -EPROTO;         /* reg_check's message says it */
 	}
-	if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	if (mtcp_os.fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
 	    a.st_ino == b.st_ino) {
 		log_info(host, "%s: a registry of another version, unused: replaced", path);
 		e = reg_create(p, path, true, err, errlen);
