@@ -402,6 +402,25 @@ static inline int wait_for(int fd, int events, int ms)
 	}
 }
 
+/* fork() with this process's output written first (the child would
+ * write what is buffered again); a failure is a setup failure. */
+static inline pid_t fork_flushed(void)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	return pid;
+}
+
+/* Wait for child PID and print "WHO exit: STATUS" (-1: killed). */
+static inline void say_exit_of(pid_t pid, const char *who)
+{
+	int st;
+
+	CHECK(waitpid(pid, &st, 0) == pid);
+	sayf("%s exit: %d", who, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
 /* SCM_RIGHTS over unix socket SOCK: one byte of data with the N (at most
  * 4) descriptors in FDS; sendmsg's result. */
 static inline ssize_t send_fds(int sock, const int *fds, int n)

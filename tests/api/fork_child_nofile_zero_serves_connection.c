@@ -8,9 +8,7 @@ int main(void)
 {
 	api_init();
 	int fd = tcp_connect(PORT_ECHO);
-	fflush(stdout);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
+	pid_t pid = fork_flushed();
 	if (pid == 0) {
 		struct rlimit rl = { 0, 0 };
 		char buf[32];
@@ -22,8 +20,6 @@ int main(void)
 		_exit(ok && close(fd) == 0 ? 0 : 1);
 	}
 	say("parent close", close(fd));
-	int st;
-	CHECK(waitpid(pid, &st, 0) == pid);
-	sayf("child exit: %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	say_exit_of(pid, "child");
 	return 0;
 }

@@ -42,9 +42,7 @@ int main(void)
 
 	api_init();
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-	fflush(stdout);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
+	pid_t pid = fork_flushed();
 	if (pid == 0) {
 		close(sv[0]);
 		int rc = child(sv[1]);
@@ -61,8 +59,6 @@ int main(void)
 	CHECK(write(sv[0], "g", 1) == 1);
 	close(p[0]);
 	close(p[1]);
-	int st;
-	CHECK(waitpid(pid, &st, 0) == pid);
-	sayf("child exit: %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	say_exit_of(pid, "child");
 	return 0;
 }

@@ -36,9 +36,7 @@ int main(int argc, char **argv)
 		return helper(atoi(argv[2]));
 	api_init();
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-	fflush(stdout);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
+	pid_t pid = fork_flushed();
 	if (pid == 0) {
 		char arg[16];
 		close(sv[0]);
@@ -58,8 +56,6 @@ int main(int argc, char **argv)
 	say("parent shutdown", shutdown(fd, SHUT_WR));
 	sayf("parent: eof %zu", read_to_eof(fd, NULL));
 	say("parent close", close(fd));
-	int st;
-	CHECK(waitpid(pid, &st, 0) == pid);
-	sayf("helper exit: %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	say_exit_of(pid, "helper");
 	return 0;
 }
