@@ -143,6 +143,7 @@ struct stack *pl_stack(int *err)
 		memcpy(stats_path, cfg.stats, sizeof(stats_path));
 		log_info(pre, "stack started on %s (%s)", cfg.iface,
 			 cfg.driver == MTCP_DRIVER_TAP ? "tap" : "packet");
+		pl_scm_init();
 		__atomic_store_n(&stack, st, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&init_lock);

@@ -11,6 +11,11 @@
  * one is taken, and the program's close, closefrom and close_range leave
  * them alone, as if they were not there (close says EBADF, as for a
  * descriptor that is not open).
+ *
+ * The stack also needs a few new descriptors as it goes (a thread's
+ * waiter eventfd, a connection's state arriving in a memfd, poll over
+ * its own): a process that lowers RLIMIT_NOFILE below NOFILE_FLOOR while
+ * it has sockets of ours gets NOFILE_FLOOR (setrlimit, prlimit).
  */
 #include <sys/resource.h>
 
@@ -92,4 +97,58 @@ void pl_own_gaps(unsigned first, unsigned last, void (*fn)(unsigned, unsigned, v
 	}
 	if (lo <= last && lo >= first)
 		fn(lo, last, arg);
+}
+
+/* NOTE: vsftpd's pre-login process sets RLIMIT_NOFILE to 0 (no descriptor
+ * can be made any more) and serves its control connection, a kernel
+ * socket, all the same. Ours needs descriptors of the library's: the
+ * limit goes no lower than this, which lets that process make a few of
+ * its own too (one log line). */
+#define NOFILE_FLOOR    64
+
+static int prlimit_common(pid_t pid, int res, const struct rlimit *nl, struct rlimit *ol)
+{
+	struct rlimit cur, fl;
+
+	if (res != RLIMIT_NOFILE || !nl || (pid != 0 && pid != getpid()) ||
+	    (nl->rlim_cur >= NOFILE_FLOOR && nl->rlim_max >= NOFILE_FLOOR) ||
+	    (!pl_stack_if_running() && !fdt_used()) ||
+	    REAL(prlimit)(0, RLIMIT_NOFILE, NULL, &cur) < 0)
+		return REAL(prlimit)(pid, res, nl, ol);
+	/* Never above what it was: lowering needs no privilege. */
+	rlim_t floor = cur.rlim_max < NOFILE_FLOOR ? cur.rlim_max : NOFILE_FLOOR;
+	fl.rlim_max = nl->rlim_max > floor ? nl->rlim_max : floor;
+	fl.rlim_cur = nl->rlim_cur > floor ? nl->rlim_cur : floor;
+	if (fl.rlim_cur > fl.rlim_max)
+		fl.rlim_cur = fl.rlim_max;
+	log_info(pre, "RLIMIT_NOFILE %llu/%llu asked: %llu/%llu set (microtcp's sockets need "
+		 "descriptors of the library's)", (unsigned long long)nl->rlim_cur,
+		 (unsigned long long)nl->rlim_max, (unsigned long long)fl.rlim_cur,
+		 (unsigned long long)fl.rlim_max);
+	return REAL(prlimit)(pid, res, &fl, ol);
+}
+
+_Static_assert(sizeof(struct rlimit) == sizeof(struct rlimit64),
+	       "the *64 calls take the same structure");
+
+PL_EXPORT int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *nl,
+		      struct rlimit *ol)
+{
+	return prlimit_common(pid, (int)res, nl, ol);
+}
+
+PL_EXPORT int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit64 *nl,
+			struct rlimit64 *ol)
+{
+	return prlimit_common(pid, (int)res, (const struct rlimit *)nl, (struct rlimit *)ol);
+}
+
+PL_EXPORT int setrlimit(__rlimit_resource_t res, const struct rlimit *nl)
+{
+	return prlimit_common(0, (int)res, nl, NULL);
+}
+
+PL_EXPORT int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *nl)
+{
+	return prlimit_common(0, (int)res, (const struct rlimit *)nl, NULL);
 }

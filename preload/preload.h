@@ -176,6 +176,10 @@ struct psock *psock_new(struct mtcp_sock *s, int type, bool nonblock);
  * closes every descriptor it does not know at start, as sshd does, finds
  * no stack of ours running yet). */
 struct psock *psock_new_inherited(int type, bool nonblock, uint64_t id);
+/* A connection received by SCM_RIGHTS, handle id (the sender counted us
+ * pending): its shell in st, made now (the hold is ours from here). On
+ * failure a dead psock (logged); NULL: no memory. */
+struct psock *psock_new_received(struct stack *st, uint64_t id, bool nonblock);
 /* In a fork()ed child every inherited stack socket is dead: true (with
  * errno EBADFD and one log line per socket) when ps is one. */
 bool psock_dead(struct psock *ps);
@@ -234,6 +238,17 @@ uint64_t pl_now_us(void);
 /* sockcalls.c: the send/receive core shared with sendfile, read, write */
 ssize_t ps_sendmsg(struct psock *ps, const struct msghdr *msg, int flags);
 ssize_t ps_recvmsg(struct psock *ps, struct msghdr *msg, int flags);
+
+/* scm.c: sendmsg/recvmsg on descriptors not ours (unix sockets): a
+ * connection of ours passed with SCM_RIGHTS is shared with the receiver,
+ * which takes it up. pl_scm_init: at a stack's start, before a chroot
+ * can hide /proc. */
+void pl_scm_init(void);
+ssize_t pl_scm_sendmsg(int fd, const struct msghdr *msg, int flags);
+int pl_scm_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags);
+ssize_t pl_scm_recvmsg(int fd, struct msghdr *msg, int flags);
+int pl_scm_recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags,
+		    struct timespec *timeout);
 
 /* epoll.c */
 extern const struct fdobj_ops pep_ops;

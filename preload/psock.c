@@ -131,27 +131,50 @@ struct psock *psock_new_inherited(int type, bool nonblock, uint64_t id)
 	return ps;
 }
 
+/* ps's shell in st for its handle (mtcp_shell's joined); 0 or -errno. */
+static int psock_shell(struct psock *ps, struct stack *st, bool joined)
+{
+	struct mtcp_sock *s;
+	int rc;
+
+	if ((rc = mtcp_shell(st, ps->type, ps->handle, joined, &s)) < 0)
+		return rc;
+	mtcp_set_notify(s, psock_notify, ps);
+	__atomic_store_n(&ps->s, s, __ATOMIC_RELEASE);
+	return 0;
+}
+
 void psock_adopt_late(struct psock *ps)
 {
 	static pthread_mutex_t late_lock = PTHREAD_MUTEX_INITIALIZER;
-	struct mtcp_sock *s;
 	struct stack *st;
 	int rc = 0;
 
 	pthread_mutex_lock(&late_lock);
 	if (ps->s || ps->dead)
 		goto out;
-	if (!(st = pl_stack(&rc)) ||
-	    (rc = mtcp_shell(st, ps->type, ps->handle, false, &s)) < 0) {
+	if (!(st = pl_stack(&rc)) || (rc = psock_shell(ps, st, false)) < 0) {
 		log_warn(pre, "exec: an inherited connection cannot be taken up (%s): "
 			 "every call on it fails with EBADFD", strerror(-rc));
 		ps->dead = true;
-		goto out;
 	}
-	mtcp_set_notify(s, psock_notify, ps);
-	__atomic_store_n(&ps->s, s, __ATOMIC_RELEASE);
 out:
 	pthread_mutex_unlock(&late_lock);
+}
+
+struct psock *psock_new_received(struct stack *st, uint64_t id, bool nonblock)
+{
+	struct psock *ps = psock_new_inherited(SOCK_STREAM, nonblock, id);
+	int rc;
+
+	if (!ps)
+		return NULL;
+	if ((rc = psock_shell(ps, st, true)) < 0) {
+		log_warn(pre, "SCM_RIGHTS: a connection received cannot be taken up "
+			 "(%s): every call on it fails with EBADFD", strerror(-rc));
+		ps->dead = true;
+	}
+	return ps;
 }
 
 /* SO_LINGER's time in µs when it is on with one, else 0. */
@@ -358,12 +381,8 @@ void psock_after_fork(struct psock *ps, struct stack *st)
 	if (st && ps->handle) {
 		/* A connection the parent shared for us (fork in init.c):
 		 * a shell here, filled at its first use. */
-		struct mtcp_sock *s;
-		if ((rc = mtcp_shell(st, ps->type, ps->handle, true, &s)) == 0) {
-			mtcp_set_notify(s, psock_notify, ps);
-			ps->s = s;
+		if ((rc = psock_shell(ps, st, true)) == 0)
 			return;
-		}
 	} else if (st && (rc = psock_rebuild_in(ps, st)) == 0) {
 		return;
 	}

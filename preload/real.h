@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
@@ -92,7 +93,8 @@
 	X(open, int, (const char *, int, ...))                                    \
 	X(openat, int, (int, const char *, int, ...))                             \
 	X(pipe, int, (int *))                                                     \
-	X(pipe2, int, (int *, int))
+	X(pipe2, int, (int *, int))                                               \
+	X(prlimit, int, (pid_t, int, const struct rlimit *, struct rlimit *))
 
 #define REAL_PTR_TYPEDEF(name, ret, args) typedef ret (*real_##name##_t) args;
 REAL_FUNCS(REAL_PTR_TYPEDEF)

@@ -697,7 +697,7 @@ PL_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 
 PL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	SOCK_OR_REAL(fd, REAL(sendmsg)(fd, msg, flags));
+	SOCK_OR_REAL(fd, pl_scm_sendmsg(fd, msg, flags));
 	if (ps->type == SOCK_DGRAM && is_loopback(msg->msg_name, msg->msg_namelen) &&
 	    can_hand_over(ps)) {
 		int rc = hand_over(fd, ps, "sendmsg", msg->msg_name);
@@ -711,7 +711,7 @@ PL_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 
 PL_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
 {
-	SOCK_OR_REAL(fd, REAL(sendmmsg)(fd, v, n, flags));
+	SOCK_OR_REAL(fd, pl_scm_sendmmsg(fd, v, n, flags));
 	unsigned i;
 	ssize_t rc = 0;
 
@@ -764,7 +764,7 @@ PL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sock
 
 PL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	SOCK_OR_REAL(fd, REAL(recvmsg)(fd, msg, flags));
+	SOCK_OR_REAL(fd, pl_scm_recvmsg(fd, msg, flags));
 	ssize_t rc = ps_recvmsg(ps, msg, flags);
 	psock_put(ps);
 	return pl_sret(rc);
@@ -772,7 +772,7 @@ PL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 
 PL_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *timeout)
 {
-	SOCK_OR_REAL(fd, REAL(recvmmsg)(fd, v, n, flags, timeout));
+	SOCK_OR_REAL(fd, pl_scm_recvmmsg(fd, v, n, flags, timeout));
 	uint64_t end = 0;
 	unsigned i;
 	ssize_t rc = 0;

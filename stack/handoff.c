@@ -691,6 +691,18 @@ int mtcp_shell(struct stack *st, int type, uint64_t id, bool joined, struct mtcp
 		rc = -EOPNOTSUPP;
 		goto out;
 	}
+	if ((s = ho_find(st, id)) && s->held_only && !s->remote) {
+		/* Ours still, kept for others since our last descriptor
+		 * closed, and a descriptor for it came back (SCM_RIGHTS):
+		 * the program uses it again. */
+		rc = joined ? host_handle_join(st->host, id) : host_handle_hold(st->host, id, 0);
+		if (rc == 0) {
+			s->held_only = false;
+			s->refs++;
+			*out = s;
+		}
+		goto out;
+	}
 	if ((rc = mtcp_socket_locked(st, type, &s)) < 0)
 		goto out;
 	s->handle = id;
@@ -708,6 +720,16 @@ int mtcp_shell(struct stack *st, int type, uint64_t id, bool joined, struct mtcp
 out:
 	stack_unlock(st);
 	return rc;
+}
+
+int mtcp_handle_set_efd(struct stack *st, uint64_t id, uint64_t efd_id)
+{
+	return host_handle_set_efd(st->host, id, efd_id);
+}
+
+int mtcp_handle_by_efd(struct stack *st, uint64_t efd_id, uint64_t *id)
+{
+	return host_handle_by_efd(st->host, efd_id, id);
 }
 
 /* Ask s's owner for it (at most every HANDOFF_REASK_US): -EINPROGRESS,

@@ -184,15 +184,24 @@ int mtcp_socket(struct stack *st, int type, struct mtcp_sock **out);
 #define MTCP_EREMOTE            0x4000          /* not an errno: never returned to a user */
 #define MTCP_POLL_REMOTE        0x08000000u
 /* Give s (a connection of ours) a handle in the registry, or return the
- * one it has. fork: a child about to be forked will hold it too (pending
- * until it joins with mtcp_shell; mtcp_share_abort if the fork fails). */
+ * one it has. fork: a process to come will hold it too, a child about to
+ * be forked or the receiver of a descriptor sent by SCM_RIGHTS (pending
+ * until it joins with mtcp_shell; mtcp_share_abort if the fork or the
+ * send fails). */
 int mtcp_share(struct mtcp_sock *s, bool fork, uint64_t *id);
 void mtcp_share_abort(struct stack *st, uint64_t id);
 /* A shell in st for handle id, whose connection another stack serves.
- * joined: a fork()ed child's (the parent counted it pending); else the
- * process takes a hold of its own (an exec'd image). -ECONNRESET when the
- * stack that served it died. */
+ * joined: a fork()ed child's, or a descriptor received by SCM_RIGHTS
+ * (the sender counted it pending); else the process takes a hold of its
+ * own (an exec'd image). -ECONNRESET when the stack that served it died.
+ * A connection st keeps for others (its descriptors here all closed)
+ * comes back as it is, not as a shell. */
 int mtcp_shell(struct stack *st, int type, uint64_t id, bool joined, struct mtcp_sock **out);
+/* SCM_RIGHTS: the eventfd id behind handle id's descriptors (a sender
+ * records it), and the handle a received eventfd names (*id 0: none, or
+ * no host). host_handle_set_efd, host_handle_by_efd. */
+int mtcp_handle_set_efd(struct stack *st, uint64_t id, uint64_t efd_id);
+int mtcp_handle_by_efd(struct stack *st, uint64_t efd_id, uint64_t *id);
 /* Ask for s's connection: 0 (ours now), -EINPROGRESS (asked: wait for
  * the notify hook and call again; it asks again after 50 ms), or
  * -ECONNRESET (its stack died with it). */

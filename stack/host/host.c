@@ -51,9 +51,10 @@
 #include "os.h"
 
 #define HOST_MAGIC        0x6d74637072656731ULL        /* "mtcpreg1" */
-/* 2: the handles table and the keeper. A file of another version that
- * no member uses any more is replaced (reg_replace). */
-#define HOST_VERSION      2
+/* 2: the handles table and the keeper; 3: a handle's eventfd id. A
+ * file of another version that no member uses any more is replaced
+ * (reg_replace). */
+#define HOST_VERSION      3
 #define HOST_MEMBERS_MAX  256
 /* Liveness bytes lie past the data, at an offset aligned for any page
  * size, so they never share a byte range with anything else. */
@@ -81,6 +82,7 @@ struct host_handle {
 	uint32_t pending;       /* fork children that have not joined */
 	uint64_t pending_at;    /* host_now() when pending was last raised */
 	uint64_t grace_until;   /* exec grace, host_now() deadline; 0: none */
+	uint64_t efd_id;        /* its descriptor's eventfd id; 0: none */
 	uint64_t holders[HANDLE_WORDS];         /* bit m - 1: member m */
 };
 
@@ -1908,6 +1910,60 @@ size_t host_handle_orphans(struct host *h, uint64_t *out, size_t n)
 	if (more)
 		orphan_hint(h, h->member);
 	return k;
+}
+
+/* The entry whose eventfd id is efd_id, or NULL. Under the lock. */
+static struct host_handle *handle_by_efd(struct host *h, uint64_t efd_id)
+{
+	struct host_reg *r = h->reg;
+
+	for (unsigned i = 0, seen = 0; i < HOST_HANDLES_MAX && seen < r->handles_used; i++) {
+		struct host_handle *x = &r->handles[i];
+
+		if (!x->id)
+			continue;
+		seen++;
+		if (x->efd_id == efd_id)
+			return x;
+	}
+	return NULL;
+}
+
+static int set_efd_op(struct host *h, struct host_handle *x, uint64_t efd_id)
+{
+	struct host_handle *old;
+
+	/* The kernel reuses an id once its eventfd is gone: an entry that
+	 * still names it (a message with the descriptor that was never
+	 * received, pending until it expires) names a dead descriptor. */
+	while (efd_id && (old = handle_by_efd(h, efd_id)) && old != x)
+		old->efd_id = 0;
+	x->efd_id = efd_id;
+	return 0;
+}
+
+int host_handle_set_efd(struct host *h, uint64_t id, uint64_t efd_id)
+{
+	return handle_call(h, id, efd_id, set_efd_op);
+}
+
+int host_handle_by_efd(struct host *h, uint64_t efd_id, uint64_t *id)
+{
+	struct host_handle *x;
+	int e;
+
+	*id = 0;
+	if (!h)
+		return 0;
+	if (!efd_id)
+		return -ENOENT;
+	if ((e = reg_lock(h)))
+		return e;
+	x = handle_by_efd(h, efd_id);
+	if (x)
+		*id = x->id;
+	reg_unlock(h);
+	return x ? 0 : -ENOENT;
 }
 
 /* ---- the keeper ----------------------------------------------------- */

@@ -196,6 +196,14 @@ int host_handle_set_owner(struct host *h, uint64_t id, uint16_t member);
 /* A live holder other than this member (the lowest), to push the state
  * to at exit; 0 if none. */
 uint16_t host_handle_pick_holder(struct host *h, uint64_t id);
+/* The id of the eventfd (its /proc/PID/fdinfo "eventfd-id") behind the
+ * socket's descriptors, for a process that receives one by SCM_RIGHTS
+ * to find the entry (preload/README.md, "SCM_RIGHTS"). The kernel reuses
+ * an eventfd's id once it is gone: setting one takes it from any other
+ * entry (whose descriptor, then, no longer lives). efd_id 0: none. */
+int host_handle_set_efd(struct host *h, uint64_t id, uint64_t efd_id);
+/* *id: the entry whose eventfd id is efd_id; -ENOENT (*id 0) if none. */
+int host_handle_by_efd(struct host *h, uint64_t efd_id, uint64_t *id);
 /* Entries this member owns whose holders are all gone (dead, none
  * pending, grace over; this member not holding either): their ids in
  * out (up to n), each entry freed. The owner closes them for real.

@@ -402,6 +402,66 @@ static inline int wait_for(int fd, int events, int ms)
 	}
 }
 
+/* fork() with this process's output written first (the child would
+ * write what is buffered again); a failure is a setup failure. */
+static inline pid_t fork_flushed(void)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	return pid;
+}
+
+/* Wait for child PID and print "WHO exit: STATUS" (-1: killed). */
+static inline void say_exit_of(pid_t pid, const char *who)
+{
+	int st;
+
+	CHECK(waitpid(pid, &st, 0) == pid);
+	sayf("%s exit: %d", who, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+/* SCM_RIGHTS over unix socket SOCK: one byte of data with the N (at most
+ * 4) descriptors in FDS; sendmsg's result. */
+static inline ssize_t send_fds(int sock, const int *fds, int n)
+{
+	union { char buf[CMSG_SPACE(4 * sizeof(int))]; struct cmsghdr align; } ctl;
+	struct iovec v = { (void *)"x", 1 };
+	struct msghdr m = {
+		.msg_iov = &v, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = CMSG_SPACE((size_t)n * sizeof(int)),
+	};
+	CHECK(n > 0 && n <= 4);
+	memset(&ctl, 0, sizeof(ctl));
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, (size_t)n * sizeof(int));
+	return sendmsg(sock, &m, 0);
+}
+
+/* The descriptors of one message on SOCK (at most 4) into FDS: how many
+ * (-1: no byte came); FLAGS for recvmsg (MSG_CMSG_CLOEXEC). */
+static inline int recv_fds(int sock, int *fds, int flags)
+{
+	union { char buf[CMSG_SPACE(4 * sizeof(int))]; struct cmsghdr align; } ctl;
+	char b;
+	struct iovec v = { &b, 1 };
+	struct msghdr m = {
+		.msg_iov = &v, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	if (recvmsg(sock, &m, flags) != 1)
+		return -1;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+		return 0;
+	int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+	memcpy(fds, CMSG_DATA(c), (size_t)n * sizeof(int));
+	return n;
+}
+
 /* A listening TCP socket on API_SELF, ephemeral port (returned in *port). */
 static inline int tcp_listener(int *port)
 {

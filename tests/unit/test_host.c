@@ -133,7 +133,7 @@ enum op {
 	OP_JOIN, OP_BIND, OP_UNBIND, OP_LISTEN, OP_ACTIVATE, OP_FLOW_ADD, OP_FLOW_DEL,
 	OP_OWNED, OP_IS_DEFAULT, OP_MEMBER, OP_HOLD_LOCK, OP_LEAVE, OP_SETEUID, OP_PUT,
 	OP_H_NEW, OP_H_JOIN, OP_H_HOLD, OP_H_DROP, OP_H_PICK, OP_H_OWNER, OP_H_HOLDERS,
-	OP_KEEPER_CLAIM, OP_KEEPER, OP_MAIL_FD_SEND, OP_MAIL_FD_RECV,
+	OP_KEEPER_CLAIM, OP_KEEPER, OP_MAIL_FD_SEND, OP_MAIL_FD_RECV, OP_H_BY_EFD,
 };
 
 struct req {
@@ -145,7 +145,7 @@ struct req {
 	uint16_t rport;
 	struct steer_port v;    /* OP_PUT */
 	uint64_t id;            /* OP_H_* */
-	uint64_t grace;         /* OP_H_HOLD */
+	uint64_t grace;         /* OP_H_HOLD; OP_H_BY_EFD: the eventfd id */
 	char data[32];          /* OP_MAIL_FD_SEND: the memfd's contents */
 };
 
@@ -246,6 +246,7 @@ static struct rep kid_exec(struct host **h, const struct req *q)
 	case OP_H_PICK: r.ret = host_handle_pick_holder(*h, q->id); break;
 	case OP_H_OWNER: r.ret = host_handle_owner(*h, q->id); break;
 	case OP_H_HOLDERS: r.ret = host_handle_holders(*h, q->id); break;
+	case OP_H_BY_EFD: r.ret = host_handle_by_efd(*h, q->grace, &r.id); break;
 	case OP_KEEPER_CLAIM: r.ret = host_keeper_claim(*h); break;
 	case OP_KEEPER: r.ret = host_keeper(*h); break;
 	case OP_MAIL_FD_SEND: r.ret = mail_memfd_send(*h, q->port, q->data); break;
@@ -1307,6 +1308,45 @@ START_TEST(test_handle_leave_drops_holds_and_owned_state)
 }
 END_TEST
 
+START_TEST(test_handle_found_by_its_eventfd_id_from_another_member_until_freed)
+{
+	struct host *h = join(1, NULL);
+	uint64_t a, b, id = 9;
+	struct kid k;
+	struct rep r;
+
+	ck_assert_int_eq(host_handle_new(h, &a), 0);
+	ck_assert_int_eq(host_handle_new(h, &b), 0);
+	ck_assert_int_eq(host_handle_by_efd(h, 67, &id), -ENOENT);
+	ck_assert_uint_eq(id, 0);
+	ck_assert_int_eq(host_handle_set_efd(h, a, 67), 0);
+	ck_assert_int_eq(host_handle_set_efd(h, b, 68), 0);
+	ck_assert_int_eq(host_handle_set_efd(h, a + 1, 69), -ENOENT);
+	/* Another process, which received the descriptor, finds it. */
+	kid_join(&k, 2, NULL);
+	r = kid_call(&k, (struct req){ .op = OP_H_BY_EFD, .grace = 67 });
+	ck_assert_msg(r.ret == 0 && r.id == a, "the kid found %#llx (%s), not %#llx",
+		      (unsigned long long)r.id, strerror(-r.ret), (unsigned long long)a);
+	ck_assert_int_eq(host_handle_by_efd(h, 68, &id), 0);
+	ck_assert_uint_eq(id, b);
+	/* The kernel gave 67 to a new eventfd (a's is gone): b's now. */
+	ck_assert_int_eq(host_handle_set_efd(h, b, 67), 0);
+	ck_assert_int_eq(host_handle_by_efd(h, 67, &id), 0);
+	ck_assert_msg(id == b, "67 names %#llx, not the entry that set it last",
+		      (unsigned long long)id);
+	ck_assert_int_eq(host_handle_by_efd(h, 68, &id), -ENOENT);
+	ck_assert_int_eq(host_handle_by_efd(h, 0, &id), -ENOENT);
+	/* A freed entry names no eventfd. */
+	ck_assert_int_eq(host_handle_drop(h, b), 0);
+	r = kid_call(&k, (struct req){ .op = OP_H_BY_EFD, .grace = 67 });
+	ck_assert_msg(r.ret == -ENOENT, "a freed entry found: %#llx",
+		      (unsigned long long)r.id);
+	ck_assert_int_eq(host_handle_drop(h, a), 0);
+	kid_end(&k);
+	host_leave(h);
+}
+END_TEST
+
 START_TEST(test_handle_calls_on_a_null_host_succeed_and_report_nothing)
 {
 	uint64_t id = 5, out[1];
@@ -1323,6 +1363,9 @@ START_TEST(test_handle_calls_on_a_null_host_succeed_and_report_nothing)
 	ck_assert_int_eq(host_handle_set_owner(NULL, 1, 2), 0);
 	ck_assert_uint_eq(host_handle_pick_holder(NULL, 1), 0);
 	ck_assert_uint_eq(host_handle_orphans(NULL, out, 1), 0);
+	ck_assert_int_eq(host_handle_set_efd(NULL, 1, 67), 0);
+	ck_assert_int_eq(host_handle_by_efd(NULL, 67, &id), 0);
+	ck_assert_uint_eq(id, 0);
 	ck_assert_int_eq(host_keeper_claim(NULL), 0);
 	ck_assert_uint_eq(host_keeper(NULL), 0);
 	host_keeper_release(NULL);
@@ -1531,6 +1574,7 @@ static Suite *host_suite(void)
 	tcase_add_test(th, test_handle_orphans_lists_what_we_own_once_every_holder_died);
 	tcase_add_test(th, test_handle_full_table_is_enospc_until_one_is_freed);
 	tcase_add_test(th, test_handle_leave_drops_holds_and_owned_state);
+	tcase_add_test(th, test_handle_found_by_its_eventfd_id_from_another_member_until_freed);
 	tcase_add_test(th, test_handle_calls_on_a_null_host_succeed_and_report_nothing);
 	tcase_set_timeout(th, 30);
 	suite_add_tcase(s, th);
