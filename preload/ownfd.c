@@ -18,6 +18,8 @@
  * it has sockets of ours gets NOFILE_FLOOR (setrlimit, prlimit).
  */
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "preload.h"
 
@@ -106,11 +108,24 @@ void pl_own_gaps(unsigned first, unsigned last, void (*fn)(unsigned, unsigned, v
  * its own too (one log line). */
 #define NOFILE_FLOOR    64
 
+/* The plain call: the system call itself, touching nothing of ours (no
+ * REAL to resolve): sanitizer runtimes set limits at their start, before
+ * anything of ours may run. */
+#define PLAIN_PRLIMIT(pid, res, nl, ol) \
+	((int)syscall(SYS_prlimit64, (pid), (res), (nl), (ol)))
+
+/* Not instrumented by ThreadSanitizer: its runtime calls setrlimit while
+ * it starts, when an instrumented function entry would crash. */
+#define NO_TSAN __attribute__((no_sanitize_thread))
+
+NO_TSAN
 static int prlimit_common(pid_t pid, int res, const struct rlimit *nl, struct rlimit *ol)
 {
 	struct rlimit cur, fl;
 
-	if (res != RLIMIT_NOFILE || !nl || (pid != 0 && pid != getpid()) ||
+	if (res != RLIMIT_NOFILE || !nl)
+		return PLAIN_PRLIMIT(pid, res, nl, ol);
+	if ((pid != 0 && pid != getpid()) ||
 	    (nl->rlim_cur >= NOFILE_FLOOR && nl->rlim_max >= NOFILE_FLOOR) ||
 	    (!pl_stack_if_running() && !fdt_used()) ||
 	    REAL(prlimit)(0, RLIMIT_NOFILE, NULL, &cur) < 0)
@@ -131,24 +146,24 @@ static int prlimit_common(pid_t pid, int res, const struct rlimit *nl, struct rl
 _Static_assert(sizeof(struct rlimit) == sizeof(struct rlimit64),
 	       "the *64 calls take the same structure");
 
-PL_EXPORT int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *nl,
+NO_TSAN PL_EXPORT int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *nl,
 		      struct rlimit *ol)
 {
 	return prlimit_common(pid, (int)res, nl, ol);
 }
 
-PL_EXPORT int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit64 *nl,
+NO_TSAN PL_EXPORT int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit64 *nl,
 			struct rlimit64 *ol)
 {
 	return prlimit_common(pid, (int)res, (const struct rlimit *)nl, (struct rlimit *)ol);
 }
 
-PL_EXPORT int setrlimit(__rlimit_resource_t res, const struct rlimit *nl)
+NO_TSAN PL_EXPORT int setrlimit(__rlimit_resource_t res, const struct rlimit *nl)
 {
 	return prlimit_common(0, (int)res, nl, NULL);
 }
 
-PL_EXPORT int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *nl)
+NO_TSAN PL_EXPORT int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *nl)
 {
 	return prlimit_common(0, (int)res, (const struct rlimit *)nl, NULL);
 }
