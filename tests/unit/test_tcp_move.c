@@ -315,9 +315,12 @@ static struct mtcp_sock *move(struct mtcp_sock *s)
 	size_t used = 0;
 	int rc;
 
+	/* One stack lock at a time, as two processes would hold them (the
+	 * world runs on this thread only: nothing moves in between). */
 	pthread_mutex_lock(&w.st[from]->lock);
 	rc = sock_export(s, &b);
 	ck_assert_msg(rc == 0, "sock_export: %s", strerror(-rc));
+	stack_unlock(w.st[from]);
 	pthread_mutex_lock(&w.st[to]->lock);
 	rc = sock_import(w.st[to], b.p, b.len, &used, &n);
 	ck_assert_msg(rc == 0, "sock_import: %s", strerror(-rc));
@@ -326,6 +329,7 @@ static struct mtcp_sock *move(struct mtcp_sock *s)
 	if (orphan)
 		sock_put_locked(n);
 	stack_unlock(w.st[to]);
+	pthread_mutex_lock(&w.st[from]->lock);
 	sock_moved_away(s, 1);
 	sock_put_locked(s);
 	stack_unlock(w.st[from]);
