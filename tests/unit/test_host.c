@@ -165,10 +165,11 @@ struct kid {
 /* Mail "fd" to member with a memfd holding data. */
 static int mail_memfd_send(struct host *h, uint16_t member, const char *data)
 {
-	int fd = memfd_create("test_host", MFD_CLOEXEC);
-	int e;
+	int fd, e;
 
-	if (fd < 0)
+	if (!data)
+		return -EINVAL;
+	if ((fd = memfd_create("test_host", MFD_CLOEXEC)) < 0)
 		return -errno;
 	if (write(fd, data, strlen(data) + 1) != (ssize_t)strlen(data) + 1) {
 		close(fd);
