@@ -172,10 +172,9 @@ static uint16_t me(struct stack *st)
 	return host_member(st->host);
 }
 
-static int ho_send(struct stack *st, uint16_t to, enum ho_type type, uint64_t id,
-		   uint32_t len, int fd)
+static struct ho_msg ho_header(struct stack *st, enum ho_type type, uint64_t id, uint32_t len)
 {
-	struct ho_msg m = {
+	return (struct ho_msg){
 		.magic = HANDOFF_MAGIC,
 		.version = HANDOFF_VERSION,
 		.type = (uint16_t)type,
@@ -183,6 +182,12 @@ static int ho_send(struct stack *st, uint16_t to, enum ho_type type, uint64_t id
 		.len = len,
 		.id = id,
 	};
+}
+
+static int ho_send(struct stack *st, uint16_t to, enum ho_type type, uint64_t id,
+		   uint32_t len, int fd)
+{
+	struct ho_msg m = ho_header(st, type, id, len);
 
 	if (stack_tls_quiet && fd < 0) {
 		/* No sendmsg on this thread: the stack thread sends it. */
@@ -200,14 +205,7 @@ static int ho_send(struct stack *st, uint16_t to, enum ho_type type, uint64_t id
 /* HO_SOCK with the state after the header. */
 static int ho_send_inline(struct stack *st, uint16_t to, uint64_t id, const struct move_buf *b)
 {
-	struct ho_msg m = {
-		.magic = HANDOFF_MAGIC,
-		.version = HANDOFF_VERSION,
-		.type = HO_SOCK,
-		.from = me(st),
-		.len = (uint32_t)b->len,
-		.id = id,
-	};
+	struct ho_msg m = ho_header(st, HO_SOCK, id, (uint32_t)b->len);
 	uint8_t *d = malloc(sizeof(m) + b->len);
 	int rc;
 
@@ -255,34 +253,7 @@ static void fill_shell(struct mtcp_sock *s, struct mtcp_sock *n)
 			n->refs--;
 		}
 	}
-	s->laddr = n->laddr;
-	s->raddr = n->raddr;
-	s->lport = n->lport;
-	s->rport = n->rport;
-	s->bound = n->bound;
-	s->connected = n->connected;
-	s->connecting = n->connecting;
-	s->handshaken = n->handshaken;
-	s->addr_locked = n->addr_locked;
-	s->port_locked = n->port_locked;
-	s->broadcast = n->broadcast;
-	s->reuseaddr = n->reuseaddr;
-	s->reuseport = n->reuseport;
-	s->keepalive = n->keepalive;
-	s->oobinline = n->oobinline;
-	s->rcvlowat = n->rcvlowat;
-	s->linger = n->linger;
-	s->linger_us = n->linger_us;
-	s->shut_rd = n->shut_rd;
-	s->shut_wr = n->shut_wr;
-	s->closed = n->closed;
-	s->so_error = n->so_error;
-	s->rcvbuf = n->rcvbuf;
-	s->sndbuf = n->sndbuf;
-	s->rcvtimeo = n->rcvtimeo;
-	s->sndtimeo = n->sndtimeo;
-	s->ttl = n->ttl;
-	s->tos = n->tos;
+	sock_state_copy(s, n);
 	s->host_flags = n->host_flags;
 	s->host_held = n->host_held;
 	s->host_listening = n->host_listening;

@@ -30,6 +30,10 @@ struct move_buf {
 };
 
 void move_buf_free(struct move_buf *b);
+/* The socket's fields a move carries (the record's), from one socket
+ * object to another: handoff.c fills a shell from a socket just
+ * imported. Lock held. */
+void sock_state_copy(struct mtcp_sock *to, const struct mtcp_sock *from);
 
 /* Append s's whole state to b as one record; s is unchanged (a copy).
  * TCP: every state but LISTEN (CLOSED too: a socket not connected yet, or

@@ -226,6 +226,16 @@ static struct timer *tcp_timer(struct tcpcb *tp, unsigned i)
 	}
 }
 
+void sock_state_copy(struct mtcp_sock *to, const struct mtcp_sock *from)
+{
+	for (unsigned i = 0; i < NSOCK_BOOLS; i++)
+		*(bool *)((char *)to + sock_bools[i]) =
+			*(const bool *)((const char *)from + sock_bools[i]);
+#define COPY(f) to->f = from->f;
+	MOVE_SOCK_PLAIN(COPY)
+#undef COPY
+}
+
 static void put_sock(const struct mtcp_sock *s, struct move_rec *r)
 {
 	for (unsigned i = 0; i < NSOCK_BOOLS; i++)
